@@ -1,0 +1,62 @@
+"""Access an AnnData's expression matrix and walk it in row chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from anndata import AnnData
+from scipy import sparse
+
+from .checks import InputError
+
+DEFAULT_CHUNK = 20_000
+
+
+def get_matrix(adata: AnnData, layer: str | None = None):
+    """The matrix to score: ``adata.X`` or ``adata.layers[layer]``.
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> get_matrix(ad.AnnData(np.ones((2, 3)))).shape
+    (2, 3)
+    """
+    if layer is None:
+        if adata.X is None:
+            raise InputError("adata.X is empty; pass layer=... naming the layer to score")
+        return adata.X
+    if layer not in adata.layers:
+        known = ", ".join(adata.layers.keys()) or "none"
+        raise InputError(
+            f"layer {layer!r} not found (layers: {known}); pass one of them or omit it"
+        )
+    return adata.layers[layer]
+
+
+def as_scorable(X):
+    """A CSR matrix or a float ndarray; other sparse formats become CSR once."""
+    if sparse.issparse(X):
+        X = X if X.format == "csr" else X.tocsr()
+        if not np.issubdtype(X.dtype, np.floating):
+            X = X.astype(np.float64)
+        return X
+    X = np.asarray(X)
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float64)
+    return X
+
+
+def row_chunks(n_obs: int, chunk_size: int | None) -> Iterator[slice]:
+    """Consecutive row slices of at most ``chunk_size`` rows.
+
+    Examples
+    --------
+    >>> list(row_chunks(5, 2))
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    size = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
+    if size < 1:
+        raise InputError(f"chunk_size must be a positive number of rows, got {chunk_size}")
+    for start in range(0, n_obs, size):
+        yield slice(start, min(start + size, n_obs))

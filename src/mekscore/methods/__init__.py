@@ -1,0 +1,40 @@
+"""Scoring methods: one module per method, looked up by name.
+
+Modules are imported lazily so that ``import mekscore`` stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ._base import GeneSet, Method, MethodOutput
+
+_MODULES = {
+    "ucell": "ucell",
+    "aucell": "aucell",
+    "singscore": "singscore",
+    "ssgsea": "ssgsea",
+    "gsva": "gsva",
+    "zscore": "zscore",
+    "plage": "plage",
+    "scanpy": "scanpy_score",
+    "mean": "mean",
+}
+
+METHOD_NAMES = tuple(_MODULES)
+
+
+def get_method(name: str) -> Method:
+    """Return the registered :class:`Method` called ``name``.
+
+    Examples
+    --------
+    >>> get_method("mean").row_wise
+    True
+    """
+    if name not in _MODULES:
+        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(METHOD_NAMES)}")
+    return import_module(f".{_MODULES[name]}", __name__).METHOD
+
+
+__all__ = ["METHOD_NAMES", "GeneSet", "Method", "MethodOutput", "get_method"]

@@ -1,0 +1,234 @@
+"""The :class:`Signature` data model and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPARTMENTS = ("tumor", "cd8_t", "cd4_t", "treg", "myeloid", "dc", "nk", "b", "any")
+DIRECTIONS = ("up", "down", "mixed", "unclear")
+SOURCE_TYPES = ("published", "assembled", "custom")
+SPECIES = ("human", "mouse")
+
+_TOP_KEYS = {
+    "id", "name", "version", "description", "program", "compartment",
+    "genes", "mouse", "mouse_notes", "expected", "source",
+}  # fmt: skip
+_REQUIRED = _TOP_KEYS - {"mouse_notes"}
+
+
+class SignatureError(ValueError):
+    """A signature definition is malformed."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of literature evidence for an expected direction."""
+
+    citation: str
+    finding: str
+    species: str
+    model: str
+    direction: str
+    pmid: str | None = None
+    doi: str | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A gene signature with provenance and an expected direction under MEK inhibition.
+
+    Parameters
+    ----------
+    id
+        Stable identifier (``snake_case``); used as the score column name.
+    up, down
+        Human HGNC symbols whose expression should rise (``up``) or fall (``down``)
+        when the program is active. ``down`` may be empty.
+    weights
+        Optional gene -> weight (positive) used by weighted methods.
+    mouse
+        Human symbol -> tuple of curated MGI symbols (empty tuple: no usable ortholog).
+
+    Examples
+    --------
+    >>> s = Signature.custom("my_set", up=["CD8A", "GZMB", "PRF1"])
+    >>> s.genes
+    ('CD8A', 'GZMB', 'PRF1')
+    """
+
+    id: str
+    name: str
+    up: tuple[str, ...]
+    down: tuple[str, ...] = ()
+    weights: dict[str, float] = field(default_factory=dict)
+    version: str = "custom"
+    description: str = ""
+    program: str = "custom"
+    compartment: str = "any"
+    expected: str = "unclear"
+    evidence: tuple[Evidence, ...] = ()
+    source: dict[str, Any] = field(default_factory=lambda: {"type": "custom"})
+    mouse: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mouse_notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def genes(self) -> tuple[str, ...]:
+        """All human genes, up first then down."""
+        return self.up + self.down
+
+    @property
+    def is_signed(self) -> bool:
+        """Whether the signature has a down part."""
+        return bool(self.down)
+
+    def for_species(
+        self, species: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, float]]:
+        """Return ``(up, down, weights)`` in the symbols of ``species``.
+
+        For mouse, each human gene is replaced by its curated MGI symbols; genes
+        without a mouse ortholog are dropped and duplicates keep their first place.
+        """
+        if species == "human" or not self.mouse:
+            return self.up, self.down, dict(self.weights)
+        if species != "mouse":
+            raise SignatureError(f"unknown species {species!r}; use one of {SPECIES}")
+        seen: set[str] = set()
+        weights: dict[str, float] = {}
+
+        def translate(genes: tuple[str, ...]) -> tuple[str, ...]:
+            out = []
+            for gene in genes:
+                for m in self.mouse.get(gene, ()):
+                    if m not in seen:
+                        seen.add(m)
+                        out.append(m)
+                        if gene in self.weights:
+                            weights[m] = self.weights[gene]
+            return tuple(out)
+
+        return translate(self.up), translate(self.down), weights
+
+    @classmethod
+    def custom(
+        cls,
+        name: str,
+        up: list[str] | tuple[str, ...],
+        down: list[str] | tuple[str, ...] = (),
+        weights: dict[str, float] | None = None,
+    ) -> Signature:
+        """Build a user signature without curated metadata."""
+        sig = cls(
+            id=name,
+            name=name,
+            up=tuple(str(g).strip() for g in up if str(g).strip()),
+            down=tuple(str(g).strip() for g in down if str(g).strip()),
+            weights=dict(weights or {}),
+        )
+        _check_genes(sig.id, sig.up, sig.down, sig.weights)
+        return sig
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Signature:
+        """Build and validate a curated signature from its YAML mapping."""
+        sid = data.get("id", "<no id>")
+        unknown = set(data) - _TOP_KEYS
+        if unknown:
+            raise SignatureError(f"{sid}: unknown keys {sorted(unknown)}")
+        missing = _REQUIRED - set(data)
+        if missing:
+            raise SignatureError(f"{sid}: missing keys {sorted(missing)}")
+        genes = _mapping(sid, "genes", data["genes"], {"up", "down", "weights"}, {"up"})
+        up = tuple(genes["up"] or ())
+        down = tuple(genes.get("down") or ())
+        weights = {str(k): float(v) for k, v in (genes.get("weights") or {}).items()}
+        _check_genes(sid, up, down, weights)
+        if data["compartment"] not in COMPARTMENTS:
+            raise SignatureError(f"{sid}: compartment must be one of {COMPARTMENTS}")
+        expected = _mapping(sid, "expected", data["expected"], {"direction", "evidence"}, None)
+        if expected["direction"] not in DIRECTIONS:
+            raise SignatureError(f"{sid}: expected.direction must be one of {DIRECTIONS}")
+        evidence = tuple(_evidence(sid, e) for e in expected["evidence"] or ())
+        if not evidence:
+            raise SignatureError(f"{sid}: expected.evidence must cite at least one study")
+        source = _mapping(
+            sid, "source", data["source"],
+            {"type", "citation", "doi", "pmid", "assembled_from", "licence", "notes"},
+            {"type", "citation"},
+        )  # fmt: skip
+        if source["type"] not in SOURCE_TYPES[:2]:
+            raise SignatureError(f"{sid}: source.type must be 'published' or 'assembled'")
+        if source["type"] == "assembled" and not source.get("assembled_from"):
+            raise SignatureError(f"{sid}: an assembled signature must say assembled_from")
+        if not (source.get("doi") or source.get("pmid")):
+            raise SignatureError(f"{sid}: source needs a doi or pmid")
+        mouse = {str(k): _as_tuple(v) for k, v in (data["mouse"] or {}).items()}
+        absent = [g for g in up + down if g not in mouse]
+        if absent:
+            raise SignatureError(f"{sid}: mouse symbol missing for {absent} (use null if none)")
+        extra = set(mouse) - set(up + down)
+        if extra:
+            raise SignatureError(f"{sid}: mouse map names genes not in the signature: {extra}")
+        return cls(
+            id=str(data["id"]),
+            name=str(data["name"]),
+            up=up,
+            down=down,
+            weights=weights,
+            version=str(data["version"]),
+            description=str(data["description"]).strip(),
+            program=str(data["program"]),
+            compartment=data["compartment"],
+            expected=expected["direction"],
+            evidence=evidence,
+            source=dict(source),
+            mouse=mouse,
+            mouse_notes={str(k): str(v) for k, v in (data.get("mouse_notes") or {}).items()},
+        )
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _mapping(sid: str, key: str, value: Any, allowed: set[str], required: set[str] | None):
+    if not isinstance(value, dict):
+        raise SignatureError(f"{sid}: {key} must be a mapping")
+    unknown = set(value) - allowed
+    if unknown:
+        raise SignatureError(f"{sid}: unknown keys in {key}: {sorted(unknown)}")
+    missing = (allowed if required is None else required) - set(value)
+    if missing:
+        raise SignatureError(f"{sid}: missing keys in {key}: {sorted(missing)}")
+    return value
+
+
+def _evidence(sid: str, entry: Any) -> Evidence:
+    fields = {"citation", "finding", "species", "model", "direction", "pmid", "doi"}
+    e = _mapping(
+        sid, "evidence", entry, fields, {"citation", "finding", "species", "model", "direction"}
+    )
+    if not (e.get("pmid") or e.get("doi")):
+        raise SignatureError(f"{sid}: evidence {e['citation']!r} needs a pmid or doi")
+    if e["direction"] not in DIRECTIONS:
+        raise SignatureError(f"{sid}: evidence direction must be one of {DIRECTIONS}")
+    return Evidence(**{k: (None if v is None else str(v)) for k, v in e.items()})
+
+
+def _check_genes(sid: str, up, down, weights) -> None:
+    if not up and not down:
+        raise SignatureError(f"{sid}: a signature needs at least one gene")
+    genes = list(up) + list(down)
+    dup = sorted({g for g in genes if genes.count(g) > 1})
+    if dup:
+        raise SignatureError(f"{sid}: duplicated genes {dup}")
+    stray = set(weights) - set(genes)
+    if stray:
+        raise SignatureError(f"{sid}: weights for genes not in the signature: {sorted(stray)}")
+    if any(w <= 0 for w in weights.values()):
+        raise SignatureError(f"{sid}: weights must be positive (put negative genes in 'down')")
