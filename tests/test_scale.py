@@ -1,0 +1,81 @@
+"""Atlas scale: backed .h5ad streaming and Dask arrays give the in-memory scores."""
+
+from __future__ import annotations
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from anndata.experimental import read_elem_lazy
+from scipy import sparse
+
+import mekscore as mk
+from mekscore.io import InputError
+
+ROW_WISE = ["mean", "ucell", "aucell", "singscore", "ssgsea"]
+
+
+@pytest.fixture(scope="module")
+def h5ad_file(tmp_path_factory):
+    rng = np.random.default_rng(7)
+    n_obs, n_vars = 3000, 400
+    X = sparse.random(n_obs, n_vars, density=0.1, format="csr", random_state=rng)
+    X.data = np.log1p(rng.gamma(2.0, 3.0, size=X.nnz)).astype(np.float32)
+    var = pd.DataFrame(index=[f"G{i}" for i in range(n_vars)])
+    path = tmp_path_factory.mktemp("scale") / "cells.h5ad"
+    ad.AnnData(X.astype(np.float32), var=var).write_h5ad(path)
+    return path
+
+
+SIGS = {
+    "a": [f"G{i}" for i in range(0, 40, 3)],
+    "b": {"up": [f"G{i}" for i in range(100, 130)], "down": [f"G{i}" for i in range(200, 210)]},
+}
+
+
+def _in_memory(path, method):
+    return mk.tl.score(ad.read_h5ad(path), SIGS, method=method, inplace=False)
+
+
+@pytest.mark.parametrize("method", ROW_WISE)
+def test_backed_equals_in_memory(h5ad_file, method):
+    backed = ad.read_h5ad(h5ad_file, backed="r")
+    streamed = mk.tl.score(backed, SIGS, method=method, inplace=False, chunk_size=700)
+    backed.file.close()
+    pd.testing.assert_frame_equal(streamed, _in_memory(h5ad_file, method), atol=1e-10, rtol=0)
+
+
+def test_backed_refuses_methods_that_need_all_rows(h5ad_file):
+    backed = ad.read_h5ad(h5ad_file, backed="r")
+    with pytest.raises(InputError, match="adata.to_memory"):
+        mk.tl.score(backed, SIGS, method="zscore", inplace=False)
+    backed.file.close()
+
+
+def _dask_adata(path, rows_per_block):
+    with h5py.File(path) as f:
+        obs = ad.io.read_elem(f["obs"])
+        var = ad.io.read_elem(f["var"])
+    X = read_elem_lazy(h5py.File(path)["X"], chunks=(rows_per_block, -1))
+    return ad.AnnData(X=X, obs=obs, var=var)
+
+
+@pytest.mark.parametrize("method", ["mean", "ucell", "singscore"])
+def test_dask_equals_in_memory(h5ad_file, method):
+    lazy = _dask_adata(h5ad_file, 800)
+    res = mk.tl.score(lazy, SIGS, method=method, inplace=False)
+    pd.testing.assert_frame_equal(res, _in_memory(h5ad_file, method), atol=1e-10, rtol=0)
+
+
+def test_dask_on_a_local_cluster_with_two_workers(h5ad_file):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        lazy = _dask_adata(h5ad_file, 500)
+        res = mk.tl.score(lazy, SIGS, method="ucell", inplace=False)
+    pd.testing.assert_frame_equal(res, _in_memory(h5ad_file, "ucell"), atol=1e-10, rtol=0)
