@@ -25,7 +25,7 @@ def read_gmt(path: str | os.PathLike) -> dict[str, list[str]]:
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.gmt"
-    >>> _ = p.write_text("A\\tdesc\\tCD8A\\tGZMB\\n")
+    >>> _ = p.write_text("A\tdesc\tCD8A\tGZMB\n")
     >>> read_gmt(p)
     {'A': ['CD8A', 'GZMB']}
     """
@@ -62,7 +62,7 @@ def gmt_lines(signatures: Iterable[Signature], species: str = "human") -> list[s
     Examples
     --------
     >>> gmt_lines([Signature.custom("s", up=["A", "B"], down=["C"])])
-    ['s\\ts\\tA\\tB', 's_down\\ts (down genes)\\tC']
+    ['s\ts\tA\tB', 's_down\ts (down genes)\tC']
     """
     lines = []
     for sig in signatures:
