@@ -70,7 +70,7 @@ def test_inplace_false_leaves_adata_untouched(pbmc):
 @pytest.mark.parametrize("fmt", ["csr", "csc", "dense"])
 def test_matrix_formats_and_chunks_agree(pbmc, fmt):
     adata = pbmc.copy()
-    X = np.asarray(adata.X)
+    X = adata.X.toarray() if sparse.issparse(adata.X) else np.asarray(adata.X)
     adata.X = X if fmt == "dense" else sparse.csr_matrix(X).asformat(fmt)
     whole = mk.tl.score(adata, {"t_cell": SIGS["t_cell"]}, method="mean", inplace=False)
     chunked = mk.tl.score(
@@ -122,7 +122,7 @@ def test_unknown_method_and_parameter(pbmc):
 
 
 def test_raw_counts_warn_for_log_methods():
-    counts = np.random.default_rng(0).poisson(20, size=(30, 6)).astype(float)
+    counts = np.random.default_rng(0).poisson(100, size=(30, 6)).astype(float)
     adata = ad.AnnData(counts, var=pd.DataFrame(index=list("ABCDEF")))
     with pytest.warns(UserWarning, match="look like raw counts"):
         mk.tl.score(adata, {"s": ["A", "B", "C"]}, method="mean")
