@@ -67,6 +67,11 @@ class Method:
         How down genes are used, in one sentence (documented in the README table).
     finalize
         Optional function applied once to the full ``(n_obs, n_sets)`` score matrix.
+    affine
+        For methods that are not row-wise but whose score is ``X @ W + offset`` once
+        per-gene moments are known: ``affine(moments, gene_sets, params) -> (W, offset)``.
+        It lets backed files and Dask arrays be scored in two streaming passes
+        (see :mod:`mekscore.methods._affine`).
     """
 
     name: str
@@ -77,6 +82,7 @@ class Method:
     reference: str
     signed: str
     finalize: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None
+    affine: Callable[..., tuple[Any, np.ndarray]] | None = None
 
     def params(self, given: dict[str, Any]) -> dict[str, Any]:
         """Defaults updated with ``given``; unknown parameters are an error."""

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
+from ._affine import GeneMoments
 from ._base import GeneSet, Method
 from ._gsva_kernels import (
     CONSTANT_SD,
@@ -62,6 +63,54 @@ def _zscore_parts(X, index_sets: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def zscore_affine(
+    moments: GeneMoments, gene_sets: Sequence[GeneSet]
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """``W`` and ``offset`` such that ``X @ W + offset`` is :func:`zscore`'s score.
+
+    ``sum((x - mu) / sd) / sqrt(k)`` is linear in ``x``: each varying set gene gets
+    weight ``±1 / (sd * sqrt(k))`` and the offset collects ``∓sum(mu / sd) / sqrt(k)``.
+    A part with no varying gene makes its signature NaN, as in :func:`zscore`.
+
+    Examples
+    --------
+    >>> from mekscore.methods._affine import GeneMoments, affine_scores
+    >>> X = np.array([[1.0, 2.0], [3.0, 2.5], [2.0, 4.0]])
+    >>> gs = [GeneSet("s", up=np.array([0, 1]))]
+    >>> W, off = zscore_affine(GeneMoments.of(X), gs)
+    >>> np.allclose(affine_scores(X, W, off), zscore(X, gs))
+    True
+    """
+    if moments.n < 2:
+        raise ValueError("zscore needs at least 2 observations to standardise genes")
+    mu, sd = moments.mean, moments.sd
+    varying = sd >= CONSTANT_SD
+    rows, cols, vals = [], [], []
+    offset = np.zeros(len(gene_sets))
+    for s, gs in enumerate(gene_sets):
+        for part, sign in ((gs.up, 1.0), (gs.down, -1.0)):
+            if not len(part):
+                continue
+            (kept,) = keep_varying([part], varying)
+            if not len(kept):
+                offset[s] = np.nan
+                continue
+            scale = sign / (sd[kept] * np.sqrt(len(kept)))
+            rows.append(kept)
+            cols.append(np.full(len(kept), s))
+            vals.append(scale)
+            offset[s] -= float(np.sum(mu[kept] * scale))
+        if gs.size == 0:
+            offset[s] = np.nan
+    shape = (len(mu), len(gene_sets))
+    if not rows:
+        return sparse.csr_matrix(shape), offset
+    W = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+    )
+    return W, offset
+
+
 METHOD = Method(
     name="zscore",
     func=zscore,
@@ -70,4 +119,5 @@ METHOD = Method(
     data="log",
     reference="GSVA 1.46 method='zscore' (Lee et al. 2008)",
     signed="down genes scored as a separate set and subtracted: z(up) - z(down); weights ignored",
+    affine=lambda moments, gene_sets, params: zscore_affine(moments, gene_sets),
 )

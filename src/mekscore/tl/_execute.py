@@ -10,6 +10,7 @@ from scipy import sparse
 from ..io.checks import InputError, check_finite
 from ..io.matrix import as_scorable, row_chunks
 from ..methods import GeneSet, Method
+from ..methods._affine import GeneMoments, affine_scores
 
 
 def is_dask(X) -> bool:
@@ -35,55 +36,99 @@ def run_method(
 
     Row-wise methods walk row chunks, so a backed ``.h5ad`` matrix is streamed
     from disk and never loaded whole; a Dask array is scored with ``map_blocks``
-    on the active scheduler. Other methods need the matrix in memory.
+    on the active scheduler. Methods with an ``affine`` form (z-score, scanpy) take
+    two passes: gene moments first, then the chunks. Others need the data in memory.
     """
-    if is_dask(X):
-        out = _run_dask(meth, X, gene_sets, params)
-    elif not meth.row_wise:
-        if not in_memory(X):
-            raise InputError(
-                f"method {meth.name!r} needs statistics across all observations and the data "
-                "are on disk; load them (adata.to_memory()) or use a row-wise method such as "
-                "ucell, aucell, singscore, ssgsea or mean"
-            )
+    if in_memory(X) and not meth.row_wise:
         out = _as_dict(meth.func(X, gene_sets, **params))
+    elif meth.row_wise or meth.affine is not None:
+        if meth.row_wise:
+            block_func = _row_wise_block(meth, gene_sets, params)
+        else:
+            moments = _moments_dask(X) if is_dask(X) else _moments(X, chunk_size)
+            block_func = _affine_block(meth.affine(moments, gene_sets, params))
+        if is_dask(X):
+            out = _run_dask(block_func, X)
+        else:
+            out = _run_chunks(block_func, X, chunk_size, progress)
     else:
-        out = _run_chunks(meth, X, gene_sets, params, chunk_size, progress)
+        raise InputError(
+            f"method {meth.name!r} needs all observations in memory; load the data "
+            "(adata.to_memory(), or .compute() a Dask array) or use one of the methods "
+            "ucell, aucell, singscore, ssgsea, mean, zscore or scanpy"
+        )
     if meth.finalize is not None:
         out["score"] = meth.finalize(out["score"], params)
     return out
 
 
-def _run_chunks(meth, X, gene_sets, params, chunk_size, progress) -> dict[str, np.ndarray]:
+def _row_wise_block(meth: Method, gene_sets, params):
+    def block_func(block) -> dict[str, np.ndarray]:
+        return _as_dict(meth.func(block, gene_sets, **params))
+
+    return block_func
+
+
+def _affine_block(weights):
+    W, offset = weights
+
+    def block_func(block) -> dict[str, np.ndarray]:
+        return {"score": affine_scores(block, W, offset)}
+
+    return block_func
+
+
+def _moments(X, chunk_size: int | None) -> GeneMoments:
+    moments = GeneMoments.empty(X.shape[1])
+    for rows in row_chunks(X.shape[0], chunk_size):
+        block = as_scorable(X[rows])
+        check_finite(block)
+        moments.update(block)
+    return moments
+
+
+def _moments_dask(X) -> GeneMoments:
+    import dask
+
+    blocks = X.rechunk({1: -1}).to_delayed().ravel()
+    parts = dask.compute(*[dask.delayed(_block_moments)(b) for b in blocks])
+    moments = GeneMoments.empty(X.shape[1])
+    for part in parts:
+        moments.merge(part)
+    return moments
+
+
+def _block_moments(block) -> GeneMoments:
+    block = as_scorable(block)
+    check_finite(block)
+    return GeneMoments.of(block)
+
+
+def _run_chunks(block_func, X, chunk_size, progress) -> dict[str, np.ndarray]:
     streamed = not in_memory(X)
     parts = []
     for rows in _track(list(row_chunks(X.shape[0], chunk_size)), progress):
         block = as_scorable(X[rows])
         if streamed:
             check_finite(block)
-        parts.append(_as_dict(meth.func(block, gene_sets, **params)))
+        parts.append(block_func(block))
     return {key: np.vstack([p[key] for p in parts]) for key in parts[0]}
 
 
-def _run_dask(meth, X, gene_sets, params) -> dict[str, np.ndarray]:
-    if not meth.row_wise:
-        raise InputError(
-            f"method {meth.name!r} needs statistics across all observations; Dask input "
-            "supports the row-wise methods ucell, aucell, singscore, ssgsea and mean"
-        )
+def _run_dask(block_func, X) -> dict[str, np.ndarray]:
     X = X.rechunk({1: -1})
-    probe = _as_dict(meth.func(as_scorable(X[:1].compute()), gene_sets, **params))
+    probe = block_func(as_scorable(X[:1].compute()))
     keys = list(probe)
-    n_sets = len(gene_sets)
 
-    def block_scores(block):
+    def stacked_block(block):
         block = as_scorable(block)
         check_finite(block)
-        out = _as_dict(meth.func(block, gene_sets, **params))
+        out = block_func(block)
         return np.hstack([out[k] for k in keys])
 
+    n_sets = probe[keys[0]].shape[1]
     stacked = X.map_blocks(
-        block_scores,
+        stacked_block,
         dtype=np.float64,
         chunks=(X.chunks[0], (n_sets * len(keys),)),
         meta=np.empty((0, 0), dtype=np.float64),
