@@ -1,0 +1,55 @@
+"""Shared look of mekscore plots: verdict colours, axes creation and input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch
+
+VERDICT_COLORS: dict[str, str] = {
+    "consistent": "#0072B2",
+    "opposite": "#D55E00",
+    "no change detected": "#8C8C8C",
+    "not testable": "#D9D9D9",
+}
+"""Verdict -> colour (Okabe-Ito blue / vermillion, greys; colour-blind safe)."""
+
+CONDITION_COLORS = ("#8C8C8C", "#CC79A7")
+"""Control, treated."""
+
+
+def new_axes(ax: Axes | None, width: float, height: float) -> Axes:
+    """``ax`` itself, or the Axes of a new pyplot figure of the given size (inches)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # imported here: plotting into a given ax needs no pyplot
+
+    return plt.figure(figsize=(width, height)).add_subplot()
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise a one-line ``ValueError`` naming the columns ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{what} lacks column(s) {', '.join(missing)}; pass the table returned by "
+            "mekscore.tl.compare (return_samples=True for the per-sample view)"
+        )
+
+
+def row_label(signature: str, compartment: str) -> str:
+    """``"signature (compartment)"``, the label of one verdict row."""
+    return f"{signature} ({compartment})"
+
+
+def verdict_legend(ax: Axes, verdicts: Iterable[str], **kwargs) -> None:
+    """Add a legend of the verdict colours present in ``verdicts`` (in canonical order)."""
+    present = set(verdicts)
+    handles = [
+        Patch(facecolor=color, edgecolor="#404040", label=name)
+        for name, color in VERDICT_COLORS.items()
+        if name in present
+    ]
+    ax.legend(handles=handles, frameon=False, **kwargs)

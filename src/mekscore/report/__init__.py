@@ -1,0 +1,70 @@
+"""Self-contained HTML report of a treated-vs-control comparison."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..io.write import write_atomic
+from ._build import gene_table, render_report
+
+
+def write_report(
+    path: str | os.PathLike,
+    verdict: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    parameters: Mapping[str, Any],
+    match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
+    competitive: pd.DataFrame | None = None,
+    force: bool = False,
+) -> Path:
+    """Write the comparison as one self-contained HTML file, atomically.
+
+    The file embeds its figures as base64 PNG and its CSS inline, so it opens
+    offline and can be mailed as is. It holds a summary sentence per program, the
+    expected-vs-observed effect-size chart and verdict grid, the verdict table, the
+    per-sample view, sample-level plots, genes found/missing, a statistics note,
+    parameters and package versions.
+
+    Parameters
+    ----------
+    path
+        Output ``.html`` file.
+    verdict, samples
+        The tables returned by ``mekscore.tl.compare(..., return_samples=True)``.
+    parameters
+        The comparison's parameters (``adata.uns["mekscore_compare"]["parameters"]``),
+        plus anything else worth recording (input file, method...).
+    match_report
+        Genes found/missing: :func:`mekscore.genes.match_report`'s table or
+        ``adata.uns["mekscore"][method]["signatures"]``.
+    competitive
+        The table of :func:`mekscore.tl.competitive`, shown next to the verdicts.
+    force
+        Replace an existing file.
+
+    Returns
+    -------
+    The path written.
+
+    Examples
+    --------
+    >>> import mekscore as mk
+    >>> verdict, samples = mk.tl.compare(adata, condition_key="condition", control="vehicle",
+    ...     treated="trametinib", sample_key="sample", method="mean",
+    ...     return_samples=True)  # doctest: +SKIP
+    >>> params = adata.uns["mekscore_compare"]["parameters"]  # doctest: +SKIP
+    >>> mk.report.write_report("report.html", verdict, samples, parameters=params)  # doctest: +SKIP
+    """
+    text = render_report(
+        verdict, samples, parameters=parameters, match_report=match_report, competitive=competitive
+    )
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+
+
+__all__ = ["gene_table", "render_report", "write_report"]

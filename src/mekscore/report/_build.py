@@ -1,0 +1,258 @@
+"""Assemble the self-contained HTML report from the verdict and per-sample tables."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..sig import load_library
+from . import _html as h
+from ._figures import effect_figure, heatmap_figure, sample_figure
+from ._text import COMPETITIVE_NOTE, statistics_note, summary_sentence
+
+VERSIONED = ("mekscore", "scanpy", "anndata", "numpy", "scipy", "pandas", "matplotlib")
+_VERDICT_COLUMNS = (
+    "signature",
+    "compartment",
+    "tested_in",
+    "expected",
+    "observed",
+    "n_control",
+    "n_treated",
+    "n_pairs",
+    "difference",
+    "effect_size",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "verdict",
+    "reason",
+)
+_COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
+
+
+def render_report(
+    verdict: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    parameters: Mapping[str, Any],
+    match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
+    competitive: pd.DataFrame | None = None,
+    title: str = "mekscore: treated vs control",
+) -> str:
+    """The report as one HTML string (see :func:`mekscore.report.write_report`).
+
+    Examples
+    --------
+    >>> html = render_report(verdict, samples, parameters=params)  # doctest: +SKIP
+    >>> "data:image/png;base64," in html  # doctest: +SKIP
+    True
+    """
+    missing = [c for c in _VERDICT_COLUMNS if c not in verdict.columns]
+    if missing:
+        raise ValueError(
+            f"verdict lacks column(s) {', '.join(missing)}; pass the table of mekscore.tl.compare"
+        )
+    names = _names(verdict["signature"])
+    paired = parameters.get("design") == "paired"
+    subtitle = (
+        f"{parameters.get('treated', 'treated')} vs {parameters.get('control', 'control')} "
+        f"({'paired' if paired else 'unpaired'} design); generated "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by mekscore {_version('mekscore')}"
+    )
+    body = [
+        _summary(verdict, names, parameters),
+        h.section(
+            "Expected vs observed effect sizes",
+            h.figure(
+                effect_figure(verdict),
+                "forest plot of effect sizes",
+                "Effect size with confidence interval per program and compartment, "
+                "coloured by verdict; the right-hand column is the expected direction.",
+            ),
+            h.figure(
+                heatmap_figure(verdict),
+                "grid of verdicts",
+                "Verdict per signature and compartment; numbers are effect sizes "
+                "(n/t: not testable).",
+            ),
+        ),
+        _verdict_table(verdict, competitive),
+        _per_sample(verdict, names, paired),
+        _sample_plots(verdict, samples, names),
+        _genes(match_report),
+        h.section("Statistics", h.paragraphs(statistics_note(parameters), "note")),
+        _provenance(parameters),
+    ]
+    return h.page(title, subtitle, [part for part in body if part])
+
+
+def _names(signatures: pd.Series) -> dict[str, str]:
+    """Signature id -> readable name (library name; the id for custom signatures)."""
+    library = load_library()
+    return {s: library[s].name if s in library else s for s in map(str, signatures)}
+
+
+def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
+    paired = parameters.get("design") == "paired"
+    effect = parameters.get("effect_size", "cohen_dz" if paired else "hedges_g")
+    counts = verdict["verdict"].value_counts()
+    overview = ", ".join(f"{n} {v}" for v, n in counts.items())
+    items = "".join(
+        f"<li>{h.verdict_badge(row['verdict'])} "
+        f"{h.esc(summary_sentence(row, names[row['signature']], paired, effect))}</li>"
+        for _, row in verdict.iterrows()
+    )
+    return h.section(
+        "Summary",
+        f"<p>{len(verdict)} program x compartment rows: {h.esc(overview)}.</p>",
+        f'<ul class="summary">{items}</ul>',
+    )
+
+
+def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> str:
+    table = verdict[list(_VERDICT_COLUMNS)]
+    parts = []
+    if competitive is not None:
+        keep = competitive[["signature", "compartment", *_COMPETITIVE_COLUMNS]]
+        table = table.merge(keep, on=["signature", "compartment"], how="left")
+        table = table.rename(columns=_COMPETITIVE_COLUMNS)
+        parts.append(h.paragraphs([COMPETITIVE_NOTE], "note"))
+    parts.insert(0, h.table(table, {"verdict": h.verdict_badge}))
+    return h.section("Verdict table", *parts)
+
+
+def _per_sample(verdict: pd.DataFrame, names: dict[str, str], paired: bool) -> str:
+    """How many treated samples (pairs) moved in the expected direction, per row."""
+    rows = verdict[verdict["n_moved_expected"].notna() & (verdict["n_moved_total"] > 0)]
+    if rows.empty:
+        return h.section("Per-sample view", "<p>No row with an expected direction was tested.</p>")
+    unit = "pairs" if paired else "treated samples"
+    lines = []
+    for _, row in rows.iterrows():
+        k, n = int(row["n_moved_expected"]), int(row["n_moved_total"])
+        bar = (
+            f'<div style="background:#eee;width:160px"><div style="background:#0072B2;'
+            f'height:0.8em;width:{100 * k / n:.0f}%"></div></div>'
+        )
+        lines.append(
+            f"<tr><td>{h.esc(names[row['signature']])}</td><td>{h.esc(row['compartment'])}</td>"
+            f"<td>{h.esc(row['expected'])}</td><td>{k} of {n} {unit}</td><td>{bar}</td>"
+            f"<td>{h.verdict_badge(row['verdict'])}</td></tr>"
+        )
+    head = "".join(
+        f"<th>{c}</th>"
+        for c in ("program", "compartment", "expected", "moved as expected", "", "verdict")
+    )
+    return h.section(
+        "Per-sample view",
+        f"<p>Per program and compartment: how many {unit} moved in the expected direction.</p>",
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>",
+    )
+
+
+def _sample_plots(verdict: pd.DataFrame, samples: pd.DataFrame, names: dict[str, str]) -> str:
+    if samples.empty:
+        return h.section("Sample-level scores", "<p>No signature could be tested.</p>")
+    present = set(zip(samples["signature"], samples["compartment"], strict=True))
+    figures = [
+        h.figure(
+            sample_figure(samples, sig, comp),
+            f"{sig} ({comp}) per-sample scores",
+            f"{names[sig]} ({comp}): {verdict_}",
+        )
+        for sig, comp, verdict_ in verdict[["signature", "compartment", "verdict"]].itertuples(
+            index=False
+        )
+        if (sig, comp) in present
+    ]
+    return h.section(
+        "Sample-level scores",
+        "<p>One point per sample; boxes show the spread per condition (pairs joined by lines).</p>",
+        f'<div class="grid">{"".join(figures)}</div>',
+    )
+
+
+def _genes(match_report) -> str:
+    if match_report is None:
+        return ""
+    return h.section(
+        "Genes found and missing",
+        h.table(gene_table(match_report)),
+    )
+
+
+def gene_table(match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Signature, genes found of total and the missing genes.
+
+    Accepts :func:`mekscore.genes.match_report`'s table or the ``signatures`` entry
+    of the provenance that :func:`mekscore.tl.score` stores in
+    ``adata.uns["mekscore"][method]``.
+
+    Examples
+    --------
+    >>> gene_table({"s": {"genes_used": ["A", "B"], "genes_missing": ["C"]}})["found"].tolist()
+    ['2 of 3']
+    """
+    if isinstance(match_report, pd.DataFrame):
+        frame = match_report.reset_index()
+        found = frame["n_found"].astype(int)
+        total = frame["n_genes"].astype(int)
+        missing = frame["missing"].fillna("").astype(str).str.replace(",", ", ")
+        ids = frame["signature"].astype(str)
+    else:
+        ids = pd.Series(list(match_report), dtype=str)
+        used = [list(v.get("genes_used", [])) for v in match_report.values()]
+        lost = [list(v.get("genes_missing", [])) for v in match_report.values()]
+        found = pd.Series([len(u) for u in used])
+        total = found + pd.Series([len(m) for m in lost])
+        missing = pd.Series([", ".join(map(str, m)) for m in lost], dtype=str)
+    return pd.DataFrame(
+        {
+            "signature": ids.to_numpy(),
+            "found": [f"{f} of {t}" for f, t in zip(found, total, strict=True)],
+            "missing": missing.to_numpy(),
+        }
+    )
+
+
+def _provenance(parameters: Mapping[str, Any]) -> str:
+    params = pd.DataFrame(
+        {"parameter": list(parameters), "value": [_plain(v) for v in parameters.values()]}
+    )
+    versions = pd.DataFrame(
+        {
+            "package": ["python", *VERSIONED],
+            "version": [platform.python_version(), *map(_version, VERSIONED)],
+        }
+    )
+    return h.section(
+        "Parameters and versions",
+        "<h3>Parameters</h3>",
+        h.table(params),
+        "<h3>Versions</h3>",
+        h.table(versions),
+    )
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    if isinstance(value, np.generic):
+        return str(value.item())
+    return str(value)
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"

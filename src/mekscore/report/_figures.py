@@ -1,0 +1,30 @@
+"""Report figures drawn on standalone ``Figure`` objects (no pyplot state)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .. import pl
+
+
+def effect_figure(verdict: pd.DataFrame) -> Figure:
+    """Forest plot of all rows (:func:`mekscore.pl.effect_sizes`)."""
+    fig = Figure(figsize=(8.0, 1.4 + 0.32 * len(verdict)))
+    pl.effect_sizes(verdict, ax=fig.add_subplot())
+    return fig
+
+
+def heatmap_figure(verdict: pd.DataFrame) -> Figure:
+    """Signature x compartment verdict grid (:func:`mekscore.pl.verdict_heatmap`)."""
+    n_sig, n_comp = verdict["signature"].nunique(), verdict["compartment"].nunique()
+    fig = Figure(figsize=(3.0 + 0.9 * n_comp, 1.6 + 0.32 * n_sig))
+    pl.verdict_heatmap(verdict, ax=fig.add_subplot())
+    return fig
+
+
+def sample_figure(samples: pd.DataFrame, signature: str, compartment: str) -> Figure:
+    """One signature x compartment's per-sample scores (:func:`mekscore.pl.sample_scores`)."""
+    fig = Figure(figsize=(3.4, 3.0))
+    pl.sample_scores(samples, signature, compartment, ax=fig.add_subplot())
+    return fig

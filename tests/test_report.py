@@ -1,0 +1,160 @@
+"""The HTML report: self-contained, escaped, one sentence per program, real figures."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from mekscore.genes import match_report, match_signatures
+from mekscore.io.checks import InputError
+from mekscore.report import gene_table, render_report, write_report
+from mekscore.report._text import summary_sentence
+from mekscore.sig import get
+
+PARAMS = {
+    "design": "unpaired",
+    "test": "welch",
+    "control": "vehicle",
+    "treated": "trametinib",
+    "alpha": 0.05,
+    "min_cells": 10,
+    "confidence": 0.95,
+    "effect_size": "hedges_g",
+}
+
+
+def _row(**kw) -> dict:
+    row = dict(
+        signature="mhc1_apm", compartment="tumor", tested_in="Tumor", expected="up",
+        observed="up", n_control=4, n_treated=4, n_pairs=0, difference=0.9, effect_size=1.83,
+        ci_low=0.41, ci_high=3.1, p_value=0.002, q_value=0.012, verdict="consistent",
+        reason="q = 0.012 <= 0.05", n_moved_expected=4, n_moved_total=4, isolated=True,
+        flag="",
+    )  # fmt: skip
+    row.update(kw)
+    return row
+
+
+def _tables():
+    verdict = pd.DataFrame(
+        [
+            _row(),
+            _row(signature="mapk_output_mpas", expected="down", observed="down",
+                 effect_size=-2.5, ci_low=-4.0, ci_high=-1.0, n_moved_expected=3),
+            _row(signature="nk_activation", compartment="nk", tested_in="NK", expected="mixed",
+                 observed="", effect_size=np.nan, ci_low=np.nan, ci_high=np.nan,
+                 p_value=np.nan, q_value=np.nan, verdict="not testable",
+                 reason="too few samples per arm <n_control=1>", n_moved_expected=pd.NA,
+                 n_moved_total=0),
+        ]
+    )  # fmt: skip
+    verdict["n_moved_expected"] = verdict["n_moved_expected"].astype("Int64")
+    rows = []
+    for sig in ("mhc1_apm", "mapk_output_mpas"):
+        for i in range(4):
+            rows.append((sig, "tumor", f"veh{i}", "vehicle", 0.1 * i))
+            rows.append((sig, "tumor", f"tram{i}", "trametinib", 1 + 0.1 * i))
+    samples = pd.DataFrame(
+        rows, columns=["signature", "compartment", "sample", "condition", "score"]
+    )
+    samples["pair"] = ""
+    return verdict, samples
+
+
+def _images(html: str) -> list[np.ndarray]:
+    found = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    return [mpimg.imread(io.BytesIO(base64.b64decode(b)), format="png") for b in found]
+
+
+def test_summary_sentence_unpaired_and_paired():
+    assert summary_sentence(_row(), "MHC-I antigen presentation", False, "hedges_g") == (
+        "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g 1.8 [0.41, 3.1], "
+        "q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
+    )
+    paired = _row(
+        expected="down",
+        observed="down",
+        effect_size=-2.0,
+        ci_low=-3.0,
+        ci_high=-1.0,
+        n_moved_expected=3,
+        n_moved_total=4,
+        flag="compartment not isolated (bulk)",
+    )
+    assert summary_sentence(paired, "MPAS", True, "cohen_dz") == (
+        "MPAS (tumor): expected down; observed down, Cohen's d_z -2 [-3, -1], q = 0.012 → "
+        "consistent; 3 of 4 pairs decreased. Caution: compartment not isolated (bulk)."
+    )
+
+
+def test_summary_sentence_not_testable_gives_the_reason():
+    row = _tables()[0].iloc[2].to_dict()
+    assert summary_sentence(row, "NK", False, "hedges_g") == (
+        "NK (nk): expected mixed; not testable: too few samples per arm <n_control=1>."
+    )
+
+
+def test_report_is_self_contained_and_escaped():
+    verdict, samples = _tables()
+    verdict.loc[0, "reason"] = '<script>alert("x")</script>'
+    html = render_report(verdict, samples, parameters=PARAMS)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html
+    images = _images(html)
+    assert len(images) == 2 + 2  # forest plot, verdict grid, one per tested signature
+    assert all(img.ndim == 3 and min(img.shape[:2]) > 100 for img in images)
+    assert "4 of 4 treated samples above the control mean" in html
+    assert "3 of 4 treated samples below the control mean" in html
+    assert "The replicate is the sample" in html
+    assert "Welch&#x27;s t-test" in html
+    for package in ("mekscore", "scanpy", "anndata", "numpy"):
+        assert f"<td>{package}</td>" in html
+    assert html.count('<li><span class="verdict"') == len(verdict)
+
+
+def test_competitive_view_is_shown_next_to_the_verdict():
+    verdict, samples = _tables()
+    competitive = pd.DataFrame(
+        {"signature": ["mhc1_apm"], "compartment": ["tumor"], "nes": [1.91], "fdr": [0.004]}
+    )
+    html = render_report(verdict, samples, parameters=PARAMS, competitive=competitive)
+    assert "<th>competitive NES</th>" in html and ">1.91<" in html
+    assert "do the signature&#x27;s genes change more than the other genes" in html
+
+
+def test_gene_table_from_provenance_and_from_match_report():
+    provenance = {"mhc1_apm": {"genes_used": np.array(["B2M", "HLA-A"]), "genes_missing": ["TAP1"]}}
+    assert gene_table(provenance).to_dict("list") == {
+        "signature": ["mhc1_apm"], "found": ["2 of 3"], "missing": ["TAP1"]
+    }  # fmt: skip
+    sig = get("mhc1_apm")
+    present = list(sig.up[:-2])
+    matches, _ = match_signatures([sig], present, "human")
+    table = gene_table(match_report(matches))
+    assert table.loc[0, "found"] == f"{len(present)} of {len(sig.up)}"
+    assert table.loc[0, "missing"] == ", ".join(sig.up[-2:])
+
+
+def test_write_report_is_atomic_and_refuses_to_overwrite(tmp_path):
+    verdict, samples = _tables()
+    out = tmp_path / "report.html"
+    assert write_report(out, verdict, samples, parameters=PARAMS) == out
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    with pytest.raises(InputError, match="exists; pass --force"):
+        write_report(out, verdict, samples, parameters=PARAMS)
+    write_report(out, verdict, samples, parameters=dict(PARAMS, test="mannwhitney"), force=True)
+    assert "Mann-Whitney" in out.read_text(encoding="utf-8")
+
+
+def test_bad_verdict_table_is_refused():
+    verdict, samples = _tables()
+    with pytest.raises(ValueError, match="lacks column.*q_value"):
+        render_report(verdict.drop(columns="q_value"), samples, parameters=PARAMS)
