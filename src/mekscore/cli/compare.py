@@ -1,0 +1,309 @@
+"""``mekscore compare``: verdict table, JSON, per-sample view and HTML report in one folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from ._common import Reporter, command
+
+TESTS = {
+    "welch": "welch",
+    "mannwhitney": "mannwhitney",
+    "paired-t": "ttest",
+    "wilcoxon": "wilcoxon",
+}
+OUTPUTS = ("verdict.json", "verdict.csv", "samples.csv", "report.html")
+EXAMPLES = """
+\b
+Examples:
+  mekscore compare scored.h5ad -o out --condition-key condition --control vehicle \\
+      --treated trametinib --sample-key sample --compartment-key cell_type \\
+      --compartment-map "tumor=Malignant,Epithelial;cd8_t=CD8 T"
+  mekscore compare counts.csv --samples sheet.csv -o out --sample-key sample \\
+      --condition-key timepoint --control pre --treated on --pair-key patient --method ssgsea
+"""
+
+
+@click.command("compare", epilog=EXAMPLES)
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder (verdict.json, verdict.csv, samples.csv, report.html).",
+)
+@click.option("--condition-key", required=True, help="obs / sample-sheet column of conditions.")
+@click.option("--control", required=True, help="Control label of --condition-key.")
+@click.option("--treated", required=True, help="Treated label of --condition-key.")
+@click.option("--sample-key", required=True, help="Column naming each cell's (row's) sample.")
+@click.option("--compartment-key", help="obs column of cell types (single-cell).")
+@click.option(
+    "--compartment-map",
+    help='Compartment -> labels, e.g. "tumor=Malignant,Epithelial;cd8_t=CD8 T".',
+)
+@click.option("--pair-key", help="Column of the pair (patient) in paired designs.")
+@click.option(
+    "--samples",
+    "sheet",
+    type=click.Path(path_type=Path),
+    help="Sample sheet (CSV/TSV) for a genes x samples table input.",
+)
+@click.option("--method", help="Score here with this method (default: stored scores, else ucell).")
+@click.option(
+    "--signatures",
+    default="all",
+    show_default=True,
+    help="Library ids (comma-separated), 'all', or a GMT file, when scoring here.",
+)
+@click.option("--layer", help="Layer to score (default X).")
+@click.option(
+    "--test",
+    type=click.Choice(list(TESTS)),
+    help="Default: welch (unpaired) or paired-t (with --pair-key).",
+)
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="q-value threshold.")
+@click.option(
+    "--min-cells",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Drop sample x compartment with fewer cells.",
+)
+@click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
+@click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
+@command
+def compare(
+    input_path: Path,
+    outdir: Path,
+    condition_key: str,
+    control: str,
+    treated: str,
+    sample_key: str,
+    compartment_key: str | None,
+    compartment_map: str | None,
+    pair_key: str | None,
+    sheet: Path | None,
+    method: str | None,
+    signatures: str,
+    layer: str | None,
+    test: str | None,
+    alpha: float,
+    min_cells: int,
+    competitive: bool,
+    force: bool,
+    reporter: Reporter,
+) -> None:
+    """Test treated against control samples and say whether each program moved as expected.
+
+    INPUT is an .h5ad (scored already, or scored here) or a genes x samples table
+    (CSV/TSV/GCT) with --samples giving the --sample-key and --condition-key columns.
+    """
+    from .. import tl
+    from ..report import render_report
+    from ..tl.competitive import competitive as competitive_view
+
+    check_outdir(outdir, force)
+    compartments = parse_compartment_map(compartment_map, compartment_key)
+    adata, bulk_table = load_study(input_path, sheet, sample_key)
+    method, scores_key = _scores(adata, method, signatures, layer, bulk_table, reporter)
+    common = dict(condition_key=condition_key, control=control, treated=treated,
+                  sample_key=sample_key, compartment_key=compartment_key,
+                  compartments=compartments)  # fmt: skip
+    verdict, samples = tl.compare(
+        adata, **common, pair_key=pair_key, scores=scores_key, method=method,
+        signatures=signatures, layer=layer, test=TESTS.get(test), alpha=alpha,
+        min_cells=min_cells, return_samples=True,
+    )  # fmt: skip
+    parameters = dict(adata.uns["mekscore_compare"]["parameters"], input=str(input_path),
+                      scores=scores_key, signatures=signatures)  # fmt: skip
+    view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
+    results = with_competitive(verdict, view)
+    genes = _match_provenance(adata, scores_key)
+    html = render_report(
+        verdict, samples, parameters=parameters, match_report=genes, competitive=view
+    )
+    write_outputs(outdir, parameters, results, samples, html)
+    counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
+    reporter.paragraph(f"{len(verdict)} program x compartment rows: {counts}. Wrote {outdir}/")
+
+
+def check_outdir(outdir: Path, force: bool) -> None:
+    """Refuse an output folder that is a file, or is not empty (unless ``force``)."""
+    from ..io.checks import InputError
+
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"output {outdir} is a file; -o takes a folder")
+    if outdir.is_dir() and any(outdir.iterdir()) and not force:
+        raise InputError(f"output folder {outdir} is not empty; pass --force to write into it")
+
+
+def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict | None:
+    """Parse ``"tumor=Malignant,Epithelial;cd8_t=CD8 T"`` into compartment -> labels.
+
+    Examples
+    --------
+    >>> parse_compartment_map("tumor=Malignant, Epithelial; cd8_t=CD8 T", "cell_type")
+    {'tumor': ['Malignant', 'Epithelial'], 'cd8_t': ['CD8 T']}
+    """
+    from ..io.checks import InputError
+    from ..sig import COMPARTMENTS
+
+    if text is None:
+        return None
+    if compartment_key is None:
+        raise InputError("--compartment-map needs --compartment-key (the column it maps)")
+    mapping: dict[str, list[str]] = {}
+    for entry in (e.strip() for e in text.split(";")):
+        if not entry:
+            continue
+        name, sep, labels = (part.strip() for part in entry.partition("="))
+        values = [label.strip() for label in labels.split(",") if label.strip()]
+        if not sep or not name or not values:
+            raise InputError(
+                f"--compartment-map entry {entry!r} is not COMPARTMENT=label[,label...]; "
+                'e.g. "tumor=Malignant,Epithelial;cd8_t=CD8 T"'
+            )
+        if name not in COMPARTMENTS:
+            raise InputError(
+                f"--compartment-map: unknown compartment {name!r}; use {', '.join(COMPARTMENTS)}"
+            )
+        if name in mapping:
+            raise InputError(f"--compartment-map names {name!r} twice; list its labels once")
+        mapping[name] = values
+    if not mapping:
+        raise InputError('--compartment-map is empty; e.g. "tumor=Malignant;cd8_t=CD8 T"')
+    return mapping
+
+
+def load_study(input_path: Path, sheet: Path | None, sample_key: str):
+    """Read INPUT; a genes x samples table gets its ``obs`` from the sample sheet.
+
+    Returns ``(adata, is_table)``.
+    """
+    from ..io.checks import InputError
+    from ..io.read import BULK_FORMATS, detect_format, read_input
+
+    if not input_path.exists():
+        raise FileNotFoundError(f"input file not found: {input_path}")
+    fmt = detect_format(input_path)
+    adata = read_input(input_path, fmt=fmt)
+    if fmt not in BULK_FORMATS:
+        if sheet is not None:
+            raise InputError(
+                "--samples is for table inputs; an .h5ad keeps its sample sheet in obs"
+            )
+        return adata, False
+    if sheet is None:
+        raise InputError(
+            "a genes x samples table needs --samples SHEET.csv with the --sample-key and "
+            "--condition-key columns"
+        )
+    adata.obs = read_sample_sheet(sheet, sample_key, adata.obs_names)
+    return adata, True
+
+
+def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.DataFrame:
+    """The rows of a CSV/TSV sample sheet for ``samples`` (in that order), as ``obs``."""
+    from ..io.checks import InputError, duplicated_names
+
+    if not path.is_file():
+        raise FileNotFoundError(f"sample sheet not found: {path}")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
+    sheet = pd.read_csv(path, sep=sep, dtype=str)
+    if sample_key not in sheet.columns:
+        raise InputError(
+            f"--sample-key {sample_key!r} is not a column of {path.name} "
+            f"(columns: {', '.join(sheet.columns)})"
+        )
+    dup = duplicated_names(sheet[sample_key])
+    if dup:
+        raise InputError(f"{path.name} lists sample(s) {', '.join(dup[:5])} more than once")
+    absent = samples.difference(sheet[sample_key])
+    if len(absent):
+        raise InputError(
+            f"{len(absent)} sample(s) of the table are not in {path.name} "
+            f"(e.g. {', '.join(absent[:5])}); the sheet needs one row per table column"
+        )
+    obs = sheet.set_index(sheet[sample_key].to_numpy()).loc[samples]
+    obs.index = pd.Index(samples, name=None)
+    return obs
+
+
+def _scores(adata, method, signatures, layer, bulk_table, reporter) -> tuple[str, str | None]:
+    """Score here when asked (or when nothing is stored); the method and ``obsm`` key to use."""
+    from ..methods import get_method
+    from ..sig import resolve
+    from .score import BULK_METHOD, SINGLE_CELL_METHOD, _matrix_to_score, _run
+
+    stored = [p["obsm_key"] for p in adata.uns.get("mekscore", {}).values() if "obsm_key" in p]
+    if method is None and any(key in adata.obsm for key in stored):
+        return None, None  # tl.compare picks the stored score set (or asks which)
+    if method is None:
+        method = BULK_METHOD if bulk_table else SINGLE_CELL_METHOD
+        reporter.note(f"no stored scores: scoring with {method} (choose with --method)")
+    job = {
+        "method": get_method(method), "sigs": resolve(signatures), "layer": layer,
+        "use_raw": False, "streamed": False, "gene_symbols": None, "species": "auto",
+        "chunk_size": None, "min_genes": 3, "params": {},
+    }  # fmt: skip
+    work = _matrix_to_score(adata, job, reporter)
+    _run(work, job, reporter)
+    key = f"mekscore_{method}"
+    adata.obsm[key] = work.obsm[key]
+    adata.uns.setdefault("mekscore", {})[method] = work.uns["mekscore"][method]
+    return method, key
+
+
+def _match_provenance(adata, scores_key: str | None) -> dict | None:
+    """Genes used/missing per signature, from the provenance of the score set used."""
+    entries = adata.uns.get("mekscore", {}).values()
+    keys = [scores_key] if scores_key else [k for k in adata.obsm if k.startswith("mekscore_")]
+    found = [p["signatures"] for p in entries if p.get("obsm_key") in keys and "signatures" in p]
+    return found[0] if len(found) == 1 else None
+
+
+def with_competitive(verdict: pd.DataFrame, view: pd.DataFrame | None) -> pd.DataFrame:
+    """The verdict table with the competitive NES/FDR beside it (when computed)."""
+    if view is None:
+        return verdict
+    extra = view[["signature", "compartment", "n_genes", "nes", "fdr"]].rename(
+        columns={c: f"competitive_{c}" for c in ("n_genes", "nes", "fdr")}
+    )
+    return verdict.merge(extra, on=["signature", "compartment"], how="left")
+
+
+def write_outputs(
+    outdir: Path,
+    parameters: dict[str, Any],
+    results: pd.DataFrame,
+    samples: pd.DataFrame,
+    html: str,
+) -> None:
+    """Write the four outputs, each to a temporary file renamed into place."""
+    from ..io.write import write_atomic
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "parameters": parameters,
+        "results": json.loads(results.to_json(orient="records", double_precision=15)),
+    }
+    text = json.dumps(payload, indent=2, default=_json_value)
+    writers = {
+        "verdict.json": lambda p: p.write_text(text + "\n", encoding="utf-8"),
+        "verdict.csv": lambda p: results.to_csv(p, index=False),
+        "samples.csv": lambda p: samples.to_csv(p, index=False),
+        "report.html": lambda p: p.write_text(html, encoding="utf-8"),
+    }
+    for name in OUTPUTS:
+        write_atomic(outdir / name, writers[name], force=True)
+
+
+def _json_value(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else str(value)

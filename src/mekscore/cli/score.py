@@ -1,0 +1,402 @@
+"""``mekscore score``: score a file with signatures and write the scores to a new file."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..methods import METHOD_NAMES
+from ._common import Reporter, command
+
+SINGLE_CELL_METHOD, BULK_METHOD = "ucell", "singscore"
+NORMALISATION = "normalize_total(target_sum=1e4) + log1p"
+
+
+class PositiveNumber(click.ParamType):
+    """A positive number, an ``int`` when whole (UCell's 1500) else a ``float`` (AUCell's 0.05).
+
+    Examples
+    --------
+    >>> PositiveNumber().convert("1500", None, None), PositiveNumber().convert("0.05", None, None)
+    (1500, 0.05)
+    """
+
+    name = "NUMBER"
+
+    def convert(self, value, param, ctx):
+        """Parse ``value``; refuse anything that is not a positive number."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not number > 0:
+            self.fail(f"{value!r} must be positive", param, ctx)
+        return int(number) if number.is_integer() else number
+
+
+#: Method parameters the command line exposes, as (parameter, click type, help).
+PARAMS: list[tuple[str, Any, str]] = [
+    ("max_rank", PositiveNumber(), "UCell: rank cap; AUCell: top genes, a count or fraction."),
+    ("w_neg", click.FloatRange(min=0), "UCell: weight of the down genes."),
+    ("alpha", click.FloatRange(min=0), "ssGSEA: exponent of the rank weights."),
+    ("kcdf", str, "GSVA: gene density, gaussian | poisson | none."),
+    ("ctrl_size", click.IntRange(min=1), "scanpy: control genes per signature gene."),
+    ("n_bins", click.IntRange(min=1), "scanpy: expression bins for control genes."),
+    ("random_state", int, "scanpy: seed of the control-gene sampling."),
+]
+_PARAM_NAMES = {p[0] for p in PARAMS} | {"normalize"}  # --normalize/--no-normalize is a flag
+
+EPILOG = f"""\b
+Examples:
+  mekscore score pbmc.h5ad -o scored.h5ad
+  mekscore score pbmc.h5ad -o scores.csv --method aucell --max-rank 1500
+  mekscore score tumours.gct -o scores.tsv --signatures mhc1_apm,mapk_output_mpas
+  mekscore score pbmc.h5ad -o scored.h5ad --use-raw --signatures my_sets.gmt
+
+\b
+Default method: {SINGLE_CELL_METHOD} for single-cell input (.h5ad, 10x folder) and
+{BULK_METHOD} for bulk tables (CSV/TSV/GCT). Both score each observation from its own
+gene ranks only, so a sample's score does not change when other samples are added or
+removed (ssGSEA's normalisation, GSVA, z-score and PLAGE all depend on the cohort).
+
+\b
+Data checks: NaN/inf values, empty matrices and duplicated gene names are refused.
+Raw integer counts given to a method that expects log data (mean, zscore...) are
+normalised ({NORMALISATION}) before scoring, with a
+note; the output .h5ad keeps the original matrix. Scaled data (negative values)
+given to such a method get a warning. Tables are genes x samples, gene names in the
+first column.
+
+\b
+Output by extension: .h5ad (the input with scores in obsm['mekscore_<method>'] and
+provenance in uns['mekscore']), or .csv/.tsv/.parquet (observations x signatures).
+Exit codes: 0 success, 2 bad input or options, 1 other failures."""
+
+
+def _method_options(func):
+    """Add one option per method parameter (default ``None``: use the method's default)."""
+    for name, type_, help_ in reversed(PARAMS):
+        func = click.option(f"--{name.replace('_', '-')}", name, type=type_, help=help_)(func)
+    return click.option(
+        "--normalize/--no-normalize",
+        default=None,
+        help="ssGSEA: divide by the score range over all samples and sets.",
+    )(func)
+
+
+@click.command(epilog=EPILOG)
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output file: .h5ad, .csv, .tsv or .parquet.",
+)
+@click.option("-m", "--method", help=f"One of {', '.join(METHOD_NAMES)} (default: see below).")
+@click.option(
+    "-s",
+    "--signatures",
+    default="all",
+    show_default=True,
+    help="Library ids (comma-separated), 'all', or a GMT file.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["h5ad", "csv", "tsv", "gct", "10x"]),
+    help="Override the format guessed from INPUT's extension.",
+)
+@click.option("--layer", help="Score adata.layers[LAYER] instead of X.")
+@click.option("--use-raw", is_flag=True, help="Score adata.raw (log data kept beside a scaled X).")
+@click.option("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols.")
+@click.option(
+    "--species",
+    type=click.Choice(["auto", "human", "mouse"]),
+    default="auto",
+    show_default=True,
+    help="Species of the gene names.",
+)
+@click.option(
+    "--min-genes",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Skip signatures with fewer genes found.",
+)
+@click.option("--chunk-size", type=click.IntRange(min=1), help="Rows scored at a time.")
+@click.option(
+    "--duplicates",
+    type=click.Choice(["error", "sum", "mean", "first"]),
+    default="error",
+    show_default=True,
+    help="Repeated gene names in a table: refuse, or aggregate them.",
+)
+@click.option(
+    "--stream",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Read a big .h5ad from disk in row chunks (auto: over 1 GiB).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@_method_options
+@command
+def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) -> None:
+    """Score cells or samples with signatures and write the scores to a new file.
+
+    INPUT is an .h5ad file, a genes x samples table (CSV/TSV/GCT) or a 10x folder.
+    """
+    from ..io.read import detect_format
+
+    if not input_path.exists():
+        raise FileNotFoundError(f"input file not found: {input_path}")
+    fmt = options.pop("input_format") or detect_format(input_path)
+    job = _prepare(input_path, output, fmt, options)
+    adata = _read(input_path, fmt, job)
+    work = _matrix_to_score(adata, job, reporter)
+    _run(work, job, reporter)
+    _write(adata, work, input_path, output, job)
+    reporter.paragraph(summary(work, job, output))
+
+
+def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> dict:
+    """Check method, parameters, signatures and output before reading any data."""
+    from ..io.checks import InputError
+    from ..io.write import check_output, output_format
+    from ..methods import get_method
+    from ..sig import resolve
+
+    job = dict(options)
+    method = job.pop("method") or (SINGLE_CELL_METHOD if fmt in ("h5ad", "10x") else BULK_METHOD)
+    job["method"] = get_method(method)
+    given = {name: job.pop(name) for name in _PARAM_NAMES}
+    job["params"] = method_params(job["method"], {k: v for k, v in given.items() if v is not None})
+    job["sigs"] = resolve(job["signatures"])
+    output_format(output)
+    check_output(output, force=job["force"], inputs=[input_path])
+    if job["layer"] and job["use_raw"]:
+        raise InputError("--layer and --use-raw both choose the matrix to score; give only one")
+    job["streamed"] = _streamed(input_path, fmt, job)
+    if job["streamed"] and output.suffix.lower() == ".h5ad":
+        _check_appendable(input_path)
+    return job
+
+
+def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` if every parameter belongs to ``meth``, else a one-line error naming flags.
+
+    Examples
+    --------
+    >>> from mekscore.methods import get_method
+    >>> method_params(get_method("ssgsea"), {"alpha": 1.0})
+    {'alpha': 1.0}
+    """
+    from ..io.checks import InputError
+
+    wrong = [k for k in given if not _accepts(meth, k)]
+    if wrong:
+        own = [_flag(k) for k in meth.defaults if k in _PARAM_NAMES and _accepts(meth, k)]
+        raise InputError(
+            f"{', '.join(_flag(k) for k in wrong)} does not apply to method {meth.name!r} "
+            f"(its options: {', '.join(own) or 'none'})"
+        )
+    return given
+
+
+def _accepts(meth, name: str) -> bool:
+    """Whether ``meth`` takes parameter ``name`` (``--normalize`` is ssGSEA's on/off flag)."""
+    return name in meth.defaults and (name != "normalize" or isinstance(meth.defaults[name], bool))
+
+
+def _flag(name: str) -> str:
+    return "--normalize/--no-normalize" if name == "normalize" else "--" + name.replace("_", "-")
+
+
+def _streamed(input_path: Path, fmt: str, job: dict) -> bool:
+    from ..io.backed import should_stream
+    from ..io.checks import InputError
+
+    mode = job["stream"]
+    if mode == "never":
+        return False
+    if mode == "always" and (fmt != "h5ad" or job["use_raw"]):
+        raise InputError("--stream always needs an .h5ad input scored without --use-raw")
+    if mode == "always":
+        return True
+    return (
+        fmt == "h5ad"
+        and job["method"].row_wise
+        and not job["use_raw"]
+        and should_stream(input_path)
+    )
+
+
+def _check_appendable(path: Path) -> None:
+    """Streamed scores are added to a copy of the file: its ``obsm`` must be an HDF5 group."""
+    import h5py
+
+    from ..io.checks import InputError
+
+    with h5py.File(path, "r") as f:
+        old_layout = "obsm" in f and not isinstance(f["obsm"], h5py.Group)
+    if old_layout:
+        raise InputError(
+            f"{path} uses an old .h5ad layout, so scores cannot be added to a streamed "
+            "copy; pass --stream never, or write a table (.csv/.tsv/.parquet) instead"
+        )
+
+
+def _read(input_path: Path, fmt: str, job: dict):
+    from ..io.read import read_h5ad, read_input
+
+    if job["streamed"]:
+        return read_h5ad(input_path, backed=True)
+    return read_input(input_path, fmt=fmt, duplicates=job["duplicates"])
+
+
+def _matrix_to_score(adata, job: dict, reporter: Reporter):
+    """The AnnData handed to ``tl.score``: ``adata``, its raw, or a normalised copy of counts."""
+    from anndata import AnnData
+
+    from ..io.checks import InputError, check_not_empty, has_negative, looks_like_counts
+    from ..io.matrix import as_scorable, get_matrix
+
+    job["source"], job["preprocessing"] = (job["layer"] or "X"), "none"
+    if job["use_raw"]:
+        if adata.raw is None:
+            raise InputError("--use-raw: the input has no .raw; drop --use-raw or pass --layer")
+        adata, job["source"] = adata.raw.to_adata(), "raw.X"
+    if job["streamed"] or job["method"].data != "log":
+        return adata
+    X = get_matrix(adata, job["layer"])
+    check_not_empty(X)
+    if looks_like_counts(X):
+        job["preprocessing"] = NORMALISATION
+        reporter.note(
+            f"the {job['source']} matrix looks like raw counts and method "
+            f"{job['method'].name!r} expects log data: scoring {NORMALISATION} of it "
+            "(the output keeps the original values)"
+        )
+        job["layer"] = None
+        return AnnData(X=_log_normalise(as_scorable(X)), obs=adata.obs[[]], var=adata.var)
+    if has_negative(X):
+        hint = "; pass --use-raw" if adata.raw is not None and not job["use_raw"] else ""
+        reporter.warn(
+            f"the {job['source']} matrix has negative values (scaled data?) and method "
+            f"{job['method'].name!r} expects log-normalised expression{hint}"
+        )
+    return adata
+
+
+def _log_normalise(X):
+    """``normalize_total(1e4)`` then ``log1p`` on a new matrix (sparse stays sparse)."""
+    import scanpy as sc
+    from anndata import AnnData
+
+    normalised = sc.pp.normalize_total(AnnData(X=X), target_sum=1e4, inplace=False)["X"]
+    return sc.pp.log1p(normalised)
+
+
+def _run(work, job: dict, reporter: Reporter) -> None:
+    from .. import tl
+    from ..io.checks import InputError
+
+    if reporter.progress:
+        import rich
+
+        rich.reconfigure(stderr=True)  # tl.score's progress bar uses rich's global console
+    try:
+        tl.score(
+            work,
+            job["sigs"],
+            job["method"].name,
+            layer=job["layer"],
+            gene_symbols=job["gene_symbols"],
+            species=job["species"],
+            chunk_size=job["chunk_size"],
+            min_genes=job["min_genes"],
+            progress=reporter.progress,
+            **job["params"],
+        )
+    except InputError as err:
+        raise InputError(as_flags(str(err))) from err
+    work.uns["mekscore"][job["method"].name]["cli"] = {
+        "command": " ".join(["mekscore", *sys.argv[1:]]),
+        "matrix": job["source"],
+        "preprocessing": job["preprocessing"],
+    }
+
+
+_API_WORDS = {
+    "gene_symbols=<var column>": "--gene-symbols COLUMN",
+    "species='human'/'mouse'": "--species human|mouse",
+    "pass layer=...": "pass --layer LAYER",
+}
+
+
+def as_flags(message: str) -> str:
+    """Reword ``tl.score``'s advice in command-line terms.
+
+    Examples
+    --------
+    >>> as_flags("if var_names are IDs pass gene_symbols=<var column>")
+    'if var_names are IDs pass --gene-symbols COLUMN'
+    """
+    for api, flag in _API_WORDS.items():
+        message = message.replace(api, flag)
+    return message
+
+
+def _write(adata, work, input_path: Path, output: Path, job: dict) -> None:
+    from ..io.backed import write_scores_into_copy
+    from ..io.write import write_atomic, write_h5ad, write_table
+
+    method = job["method"].name
+    key = f"mekscore_{method}"
+    obsm = {k: v for k, v in work.obsm.items() if k == key or k.startswith(key + "_")}
+    uns = {method: work.uns["mekscore"][method]}
+    if output.suffix.lower() != ".h5ad":
+        write_table(obsm[key].rename_axis("obs"), output, force=job["force"])
+    elif job["streamed"]:
+        write_atomic(
+            output,
+            lambda tmp: write_scores_into_copy(input_path, tmp, obsm, uns),
+            force=job["force"],
+        )
+    else:
+        for k, frame in obsm.items():
+            adata.obsm[k] = frame
+        adata.uns.setdefault("mekscore", {}).update(uns)
+        write_h5ad(adata, output, force=job["force"])
+
+
+def summary(work, job: dict, output: Path) -> str:
+    """The end-of-run paragraph: what was scored, what was skipped, where it went."""
+    method = job["method"].name
+    prov = work.uns["mekscore"][method]
+    sigs = prov["signatures"]
+    skipped = [s for s, info in sigs.items() if not info["scored"]]
+    text = (
+        f"Scored {work.n_obs} observations x {work.n_vars} genes ({job['source']}, "
+        f"{prov['species']} genes) with {method}: {len(sigs) - len(skipped)} of {len(sigs)} "
+        "signatures scored"
+    )
+    if skipped:
+        text += f", skipped (fewer than {job['min_genes']} genes found): {', '.join(skipped)}"
+    text += f". Genes missing: {_missing_genes(sigs)}. Wrote {output}."
+    return textwrap.fill(text, width=100)
+
+
+def _missing_genes(sigs: dict, shown: int = 8) -> str:
+    """``"sig 2/30, ..."`` for signatures with missing genes, at most ``shown`` of them."""
+    parts = [
+        f"{s} {len(info['genes_missing'])}/{len(info['genes_missing']) + len(info['genes_used'])}"
+        for s, info in sigs.items()
+        if len(info["genes_missing"])
+    ]
+    more = f" (+{len(parts) - shown} more)" if len(parts) > shown else ""
+    return ", ".join(parts[:shown]) + more if parts else "none"

@@ -1,0 +1,331 @@
+"""tl.compare (and tl.competitive): designs, compartments, verdicts, edge cases, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import anndata as ad
+import gseapy
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mekscore import tl
+from mekscore.datasets import log_normalise, simulate_study
+from mekscore.io.checks import InputError
+from mekscore.sig import get
+from mekscore.tl import _stats
+from mekscore.tl.competitive import competitive, welch_ranking
+
+ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib"}
+SC = {**ARMS, "sample_key": "sample", "compartment_key": "cell_type"}
+SIGS = ["mapk_output_mpas", "mhc1_apm", "tcr_erk_activation", "checkpoint_ligands"]
+
+
+def _cells(shift=None, n_cells=30, seed=0, labels=("Tumor", "CD8 T"), paired=False):
+    """4 vehicle + 4 trametinib samples; scores = sample effect + treatment shift + noise."""
+    rng = np.random.default_rng(seed)
+    shift = shift or {}
+    obs, scores = [], []
+    for arm, condition in enumerate(("vehicle", "trametinib")):
+        for k in range(4):
+            sample = f"{condition[:3]}{k}"
+            base = rng.normal(0, 1, len(SIGS))
+            effect = np.array([shift.get(s, 0.0) * arm for s in SIGS])
+            n = n_cells[sample] if isinstance(n_cells, dict) else n_cells
+            for label in labels:
+                obs += [(sample, condition, label, f"P{k}")] * n
+                scores.append(base + effect + rng.normal(0, 1, (n, len(SIGS))))
+    obs = pd.DataFrame(obs, columns=["sample", "condition", "cell_type", "patient"])
+    obs.index = [f"c{i}" for i in range(len(obs))]
+    adata = ad.AnnData(obs=obs)
+    adata.obsm["mekscore_mean"] = pd.DataFrame(np.vstack(scores), index=obs.index, columns=SIGS)
+    return adata
+
+
+def _sample_means(adata, sig, labels):
+    cells = adata.obs["cell_type"].isin(labels).to_numpy()
+    frame = adata.obsm["mekscore_mean"].loc[cells, sig]
+    means = frame.groupby(adata.obs["sample"][cells]).mean()
+    condition = adata.obs.groupby("sample")["condition"].first()
+    return means[condition[means.index] == "vehicle"], means[condition[means.index] == "trametinib"]
+
+
+def _row(table, sig, compartment=None):
+    rows = table[table["signature"] == sig]
+    if compartment is not None:
+        rows = rows[rows["compartment"] == compartment]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_unpaired_welch_on_sample_means():
+    adata = _cells(shift={"mapk_output_mpas": -1.0})
+    table = tl.compare(adata, **SC)
+    ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Tumor"])
+    row = _row(table, "mapk_output_mpas")
+    assert row["tested_in"] == "Tumor" and row["compartment"] == "tumor"
+    assert (row["n_control"], row["n_treated"], row["n_pairs"]) == (4, 4, 0)
+    assert row["p_value"] == pytest.approx(stats.ttest_ind(trt, ctrl, equal_var=False).pvalue)
+    assert row["difference"] == pytest.approx(trt.mean() - ctrl.mean())
+    assert row["effect_size"] == pytest.approx(_stats.hedges_g(ctrl.to_numpy(), trt.to_numpy()))
+    assert row["ci_low"] < row["effect_size"] < row["ci_high"]
+    assert row["observed"] == ("up" if row["difference"] > 0 else "down")
+    assert adata.uns["mekscore_compare"]["parameters"]["effect_size"] == "hedges_g"
+
+
+def test_mann_whitney_option():
+    adata = _cells(seed=1)
+    table = tl.compare(adata, test="mannwhitney", **SC)
+    ctrl, trt = _sample_means(adata, "tcr_erk_activation", ["CD8 T"])
+    expected = stats.mannwhitneyu(trt, ctrl, alternative="two-sided").pvalue
+    assert _row(table, "tcr_erk_activation")["p_value"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("test", "scipy_test"), [("ttest", stats.ttest_rel), ("wilcoxon", stats.wilcoxon)]
+)
+def test_paired_design(test, scipy_test):
+    adata = _cells(shift={"mhc1_apm": 0.8}, seed=2)
+    drop = (adata.obs["sample"] == "veh3").to_numpy()  # patient P3 loses its control
+    adata = adata[~drop].copy()
+    table, samples = tl.compare(adata, pair_key="patient", test=test, return_samples=True, **SC)
+    ctrl, trt = _sample_means(adata, "mhc1_apm", ["Tumor"])
+    ctrl, trt = ctrl.loc[["veh0", "veh1", "veh2"]], trt.loc[["tra0", "tra1", "tra2"]]
+    d = trt.to_numpy() - ctrl.to_numpy()
+    row = _row(table, "mhc1_apm")
+    assert (row["n_control"], row["n_treated"], row["n_pairs"]) == (3, 4, 3)
+    assert row["effect_size"] == pytest.approx(d.mean() / d.std(ddof=1))  # Cohen's d_z
+    assert row["p_value"] == pytest.approx(scipy_test(trt.to_numpy(), ctrl.to_numpy()).pvalue)
+    mhc1 = samples[samples["signature"] == "mhc1_apm"]
+    assert len(mhc1) == 7 and set(mhc1["condition"]) == {"vehicle", "trametinib"}
+    per_pair = mhc1[mhc1["change"].notna()].set_index("pair")
+    assert per_pair["change"].to_numpy() == pytest.approx(d)
+    assert per_pair["sample"].tolist() == ["tra0", "tra1", "tra2"]
+    assert (per_pair["change_type"] == "paired difference").all()
+    assert row["n_moved_expected"] == int((d > 0).sum()) and row["n_moved_total"] == 3
+
+
+def test_compartment_mapping_and_case_insensitive_self_mapping():
+    adata = _cells(labels=("Malignant", "Stroma", "cd8 t"), seed=3)
+    table = tl.compare(adata, compartments={"tumor": ["Malignant"]}, **SC)
+    ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Malignant"])
+    mapk = _row(table, "mapk_output_mpas")
+    assert mapk["tested_in"] == "Malignant"
+    assert mapk["difference"] == pytest.approx(trt.mean() - ctrl.mean())
+    tcr = _row(table, "tcr_erk_activation")
+    assert tcr["tested_in"] == "cd8 t"
+    ctrl, trt = _sample_means(adata, "tcr_erk_activation", ["cd8 t"])
+    assert tcr["difference"] == pytest.approx(trt.mean() - ctrl.mean())
+
+
+def test_in_all_cells_adds_rows_on_every_cell():
+    adata = _cells(seed=4)
+    table = tl.compare(adata, in_all_cells=True, **SC)
+    row = _row(table, "mapk_output_mpas", "any")
+    ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Tumor", "CD8 T"])
+    assert row["tested_in"] == "all cells"
+    assert row["difference"] == pytest.approx(trt.mean() - ctrl.mean())
+    assert len(table) == 2 * len(SIGS)
+
+
+def test_samples_below_min_cells_are_dropped_and_reported():
+    n_cells = {s: 30 for s in ["veh0", "veh1", "veh2", "veh3", "tra0", "tra1", "tra2", "tra3"]}
+    n_cells["veh1"] = 4
+    adata = _cells(n_cells=n_cells, seed=5)
+    table = tl.compare(adata, min_cells=10, **SC)
+    row = _row(table, "mapk_output_mpas")
+    assert (row["n_control"], row["n_dropped"], row["dropped"]) == (3, 1, "veh1 (4 cells)")
+    assert "1 sample(s) dropped: veh1 (4 cells)" in row["reason"]
+    ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Tumor"])
+    expected = stats.ttest_ind(trt, ctrl.drop("veh1"), equal_var=False).pvalue
+    assert row["p_value"] == pytest.approx(expected)
+
+
+def test_too_few_samples_per_arm():
+    n_cells = {s: 30 for s in ["veh0", "veh1", "veh2", "veh3", "tra0", "tra1", "tra2", "tra3"]}
+    n_cells.update(veh0=3, veh1=3, veh2=3, tra0=3)
+    table = tl.compare(_cells(n_cells=n_cells, seed=6), min_cells=5, **SC)
+    row = _row(table, "mapk_output_mpas")
+    assert row["verdict"] == "not testable"
+    assert row["reason"].startswith("too few samples per arm (n_control=1, n_treated=3; need >= 2)")
+    assert np.isnan(row["p_value"]) and np.isnan(row["q_value"])
+
+
+def test_not_testable_reasons():
+    adata = _cells(labels=("Tumor", "B"), seed=7)
+    adata.obsm["mekscore_mean"]["mhc1_apm"] = np.nan  # skipped at scoring
+    adata.obsm["mekscore_mean"]["mdsc_suppressive"] = 0.0
+    table = tl.compare(adata, compartments={"cd8_t": ["CD8 T"]}, **SC)
+    assert (
+        _row(table, "tcr_erk_activation")["reason"] == "compartment absent: no cells labelled CD8 T"
+    )
+    assert (
+        "no label of obs['cell_type'] maps to 'myeloid'"
+        in _row(table, "mdsc_suppressive")["reason"]
+    )
+    assert _row(table, "mhc1_apm")["reason"].startswith("signature not scored")
+    mixed = _row(table, "checkpoint_ligands")
+    assert mixed["verdict"] == "not testable"
+    assert mixed["reason"].startswith("expected direction unclear (mixed)")
+    assert not np.isnan(mixed["p_value"]) and not np.isnan(mixed["q_value"])
+    assert mixed["observed"] in ("up", "down") and pd.isna(mixed["n_moved_expected"])
+    assert set(table["verdict"]) <= set(tl.compare.__globals__["VERDICTS"])
+
+
+def test_verdicts_consistent_opposite_no_change():
+    adata = _cells(shift={"mapk_output_mpas": -6.0, "mhc1_apm": -6.0}, seed=8)
+    table = tl.compare(adata, **SC).set_index("signature")
+    assert table.loc["mapk_output_mpas", "verdict"] == "consistent"  # expected down, went down
+    assert table.loc["mhc1_apm", "verdict"] == "opposite"  # expected up, went down
+    assert table.loc["tcr_erk_activation", "verdict"] == "no change detected"
+    assert table.loc["mapk_output_mpas", "n_moved_expected"] == 4
+    assert table.loc["mhc1_apm", "n_moved_expected"] == 0
+
+
+def test_q_values_are_bh_over_the_table():
+    table = tl.compare(_cells(seed=9), in_all_cells=True, **SC)
+    p = table["p_value"].to_numpy()
+    ok = ~np.isnan(p)
+    assert ok.sum() == 8
+    assert table["q_value"].to_numpy()[ok] == pytest.approx(stats.false_discovery_control(p[ok]))
+
+
+def test_per_sample_table_and_uns_storage(tmp_path):
+    adata = _cells(shift={"mapk_output_mpas": -1.0}, seed=10)
+    table, samples = tl.compare(adata, return_samples=True, **SC)
+    ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Tumor"])
+    mapk = samples[samples["signature"] == "mapk_output_mpas"].set_index("sample")
+    assert mapk["score"].to_dict() == pytest.approx({**ctrl.to_dict(), **trt.to_dict()})
+    assert (mapk["n_cells"] == 30).all()
+    assert mapk.loc[ctrl.index, "change"].isna().all()
+    assert mapk.loc[ctrl.index, "moved_expected"].isna().all()
+    expected = (trt - ctrl.mean()) / ctrl.std(ddof=1)
+    assert mapk.loc[trt.index, "change"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert mapk.loc[trt.index, "moved_expected"].tolist() == (expected < 0).tolist()
+    assert _row(table, "mapk_output_mpas")["n_moved_expected"] == int((expected < 0).sum())
+    stored = adata.uns["mekscore_compare"]
+    assert stored["results"].equals(table) and stored["samples"].equals(samples)
+    adata.write_h5ad(tmp_path / "compared.h5ad")
+    back = ad.read_h5ad(tmp_path / "compared.h5ad").uns["mekscore_compare"]
+    assert back["results"]["verdict"].tolist() == table["verdict"].tolist()
+    assert back["parameters"]["test"] == "welch"
+
+
+def test_bulk_mode_flags_mixed_compartments():
+    bulk = _cells(labels=("bulk",), n_cells=1, seed=11)
+    bulk.obs_names = bulk.obs["sample"].astype(str).to_numpy()
+    bulk.obsm["mekscore_mean"]["ifng_ayers6"] = np.random.default_rng(0).normal(size=8)
+    table = tl.compare(bulk, **ARMS, min_cells=10)
+    mapk, ifng = _row(table, "mapk_output_mpas"), _row(table, "ifng_ayers6")
+    assert mapk["flag"] == tl.compare.__globals__["FLAG_BULK"] and not mapk["isolated"]
+    assert ifng["flag"] == "" and ifng["isolated"]
+    assert mapk["tested_in"] == "all observations"
+    assert (mapk["n_control"], mapk["n_treated"], mapk["n_dropped"]) == (4, 4, 0)
+    with_key = tl.compare(bulk, sample_key="sample", **ARMS)
+    assert with_key["p_value"].equals(table["p_value"])
+
+
+def _simulated(**kwargs):
+    adata = log_normalise(simulate_study(seed=3, n_cells_mean=200, n_genes=700, **kwargs))
+    return adata
+
+
+def test_method_scores_here_when_scores_are_missing():
+    adata = _simulated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table = tl.compare(adata, method="mean", **SC)
+        stored = adata.obsm["mekscore_mean"].copy()
+        again = tl.compare(adata, **SC)  # finds the stored scores by provenance
+    assert stored.shape == (adata.n_obs, 16)
+    pd.testing.assert_frame_equal(table, again)
+    assert _row(table, "mapk_output_mpas")["verdict"] == "consistent"
+
+
+def test_pseudobulk_aggregation_scores_summed_counts():
+    adata = _simulated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table = tl.compare(adata, aggregate="pseudobulk", method="mean", **SC)
+    tumour = (adata.obs["cell_type"] == "Tumor").to_numpy()
+    counts = pd.DataFrame(
+        adata.layers["counts"][tumour].toarray().astype(float), columns=adata.var_names
+    )
+    summed = counts.groupby(adata.obs["sample"].to_numpy()[tumour]).sum()
+    log_cpm = np.log1p(summed.div(summed.sum(axis=1), axis=0) * 1e6)
+    value = log_cpm[list(get("mapk_output_mpas").up)].mean(axis=1)
+    arm = adata.obs.groupby("sample", observed=True)["condition"].first()[value.index]
+    ctrl, trt = value[arm == "vehicle"], value[arm == "trametinib"]
+    row = _row(table, "mapk_output_mpas")
+    assert row["difference"] == pytest.approx(trt.mean() - ctrl.mean())
+    assert row["p_value"] == pytest.approx(stats.ttest_ind(trt, ctrl, equal_var=False).pvalue)
+
+
+def test_errors_name_the_fix():
+    adata = _cells()
+    with pytest.raises(InputError, match="'donor'.*not in adata.obs"):
+        tl.compare(adata, **{**SC, "sample_key": "donor"})
+    with pytest.raises(InputError, match="'DMSO' not found.*available: trametinib, vehicle"):
+        tl.compare(adata, **{**SC, "control": "DMSO"})
+    with pytest.raises(InputError, match="no scores found.*tl.score.*method="):
+        tl.compare(ad.AnnData(obs=adata.obs.copy()), **SC)
+    with pytest.raises(InputError, match="no scores in adata.obsm\\['mekscore_ucell'\\]"):
+        tl.compare(adata, scores="mekscore_ucell", **SC)
+    with pytest.raises(InputError, match="not for a unpaired design"):
+        tl.compare(adata, test="wilcoxon", **SC)
+    with pytest.raises(InputError, match="unknown keys \\['tumour'\\]"):
+        tl.compare(adata, compartments={"tumour": ["Tumor"]}, **SC)
+    with pytest.raises(InputError, match="pass method="):
+        tl.compare(adata, aggregate="pseudobulk", **SC)
+    shared = adata.copy()
+    shared.obs["sample"] = shared.obs["patient"]  # each sample now spans both conditions
+    with pytest.raises(InputError, match="span several conditions"):
+        tl.compare(shared, **SC)
+    twice = adata.copy()
+    twice.obs["patient"] = "P0"
+    with pytest.raises(InputError, match="pair 'P0' has 4 control samples"):
+        tl.compare(twice, pair_key="patient", **SC)
+
+
+def test_welch_ranking_equals_scipy_per_gene():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 30))
+    treated = np.arange(8) >= 4
+    ranking = welch_ranking(x, [f"g{i}" for i in range(30)], treated)
+    for gene, t in ranking.items():
+        j = int(gene[1:])
+        assert t == pytest.approx(
+            stats.ttest_ind(x[treated, j], x[~treated, j], equal_var=False)[0]
+        )
+    assert ranking.is_monotonic_decreasing
+
+
+def test_competitive_view_finds_planted_programs():
+    adata = simulate_study(seed=3, n_cells_mean=300, n_genes=700)
+    table = competitive(adata, permutation_num=100, **SC).set_index("signature")
+    assert table.loc["mapk_output_mpas", "nes"] < 0 and table.loc["mapk_output_mpas", "fdr"] < 0.05
+    assert table.loc["mhc1_apm", "nes"] > 0
+    assert table.loc["dc_maturation", "reason"].startswith("compartment absent")
+    # the same ranking handed to gseapy directly gives the same NES
+    tumour = (adata.obs["cell_type"] == "Tumor").to_numpy()
+    summed = pd.DataFrame(adata.X[tumour].toarray(), columns=adata.var_names)
+    summed = summed.groupby(adata.obs["sample"].to_numpy()[tumour]).sum()
+    log_cpm = np.log2(summed.div(summed.sum(axis=1), axis=0) * 1e6 + 1)
+    arm = adata.obs.groupby("sample", observed=True)["condition"].first()[summed.index]
+    t = stats.ttest_ind(
+        log_cpm[(arm == "trametinib").to_numpy()], log_cpm[(arm == "vehicle").to_numpy()],
+        equal_var=False,
+    ).statistic  # fmt: skip
+    ranking = pd.Series(t, index=log_cpm.columns).dropna().sort_values(ascending=False)
+    sets = {s: list(get(s).up) for s in ["mapk_output_mpas", "mhc1_apm", "mhc2_presentation"]}
+    sets["tumor_myeloid_secretome"] = list(get("tumor_myeloid_secretome").up)
+    direct = gseapy.prerank(
+        rnk=ranking, gene_sets=sets, min_size=3, max_size=12, permutation_num=100, seed=0,
+        threads=1, outdir=None, no_plot=True, verbose=False,
+    ).res2d.set_index("Term")  # fmt: skip
+    assert table.loc["mapk_output_mpas", "es"] == pytest.approx(
+        direct.loc["mapk_output_mpas", "ES"]
+    )
+    assert table.loc["mhc1_apm", "nes"] == pytest.approx(direct.loc["mhc1_apm", "NES"], rel=0.05)

@@ -1,0 +1,243 @@
+"""Readers (h5ad, CSV/TSV, GCT, 10x) and atomic writers, on the real reference files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import io as spio
+from scipy import sparse
+
+from mekscore.io import (
+    InputError,
+    check_output,
+    read_gct,
+    read_input,
+    write_atomic,
+    write_h5ad,
+    write_table,
+)
+
+from .conftest import reference_path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def p53_path() -> Path:
+    return reference_path("ssgsea_genepattern", "P53_14samples_collapsed_symbols.gct")
+
+
+def p53_table() -> pd.DataFrame:
+    """The P53 GCT parsed independently: CR line endings, skip 2 header lines."""
+    text = p53_path().read_bytes().decode().replace("\r", "\n")
+    table = pd.read_csv(io.StringIO(text), sep="\t", skiprows=2, index_col=0)
+    return table.drop(columns="DESCRIPTION")
+
+
+# --- readers -----------------------------------------------------------------------------
+
+
+def test_gct_with_old_mac_line_endings_reads_as_samples_x_genes():
+    before = digest(p53_path())
+    adata = read_input(p53_path())
+    expected = p53_table()
+    assert adata.shape == (14, 9096)
+    assert adata.obs_names.tolist() == expected.columns.tolist()
+    assert adata.var_names.tolist() == expected.index.tolist()
+    np.testing.assert_array_equal(adata.X, expected.to_numpy().T)
+    assert adata.X[0, :2].tolist() == [7.35, 457.2]  # HCP5, TFRC in 786-0
+    assert digest(p53_path()) == before
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_gct_line_endings_do_not_matter(tmp_path, newline):
+    text = p53_path().read_bytes().decode().replace("\r", newline)
+    path = tmp_path / "p53.gct"
+    path.write_bytes(text.encode())
+    pd.testing.assert_frame_equal(read_gct(path), read_gct(p53_path()))
+
+
+def test_gct_header_is_checked(tmp_path):
+    lines = p53_path().read_bytes().decode().split("\r")
+    bad_dims = tmp_path / "dims.gct"
+    bad_dims.write_text("\n".join([lines[0], "9000\t14", *lines[2:]]))
+    with pytest.raises(InputError, match=r"header says 9000 genes x 14 samples .* 9096 x 14"):
+        read_input(bad_dims)
+    no_version = tmp_path / "nover.gct"
+    no_version.write_text("\n".join(lines[1:]))
+    with pytest.raises(InputError, match="not a GCT 1.2 file"):
+        read_input(no_version)
+
+
+@pytest.mark.parametrize(("suffix", "sep"), [(".csv", ","), (".tsv", "\t"), (".txt.gz", "\t")])
+def test_tables_are_genes_x_samples(tmp_path, suffix, sep):
+    source = pd.read_csv(reference_path("singscore", "singscore_tgfb_expr_10.csv"), index_col=0)
+    path = tmp_path / f"tgfb{suffix}"
+    source.to_csv(path, sep=sep)
+    adata = read_input(path)
+    assert adata.shape == (10, 11900)
+    assert adata.var_names[:3].tolist() == ["2", "9", "10"]  # Entrez IDs become strings
+    np.testing.assert_array_equal(adata.X, source.to_numpy().T)
+    assert adata.X.dtype == np.float64
+
+
+def test_non_numeric_column_is_named(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("gene,s1,s2\nCD8A,1,2\nGZMB,3,high\n")
+    with pytest.raises(InputError, match=r"column 's2' is not numeric \(gene 'GZMB' has 'high'\)"):
+        read_input(path)
+
+
+def test_missing_values_are_located(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("gene,s1,s2\nCD8A,1,2\nGZMB,,4\n")
+    with pytest.raises(
+        InputError, match=r"1 missing or infinite values \(first: gene 'GZMB', sample 's1'\)"
+    ):
+        read_input(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "is empty"), ("gene,s1,s2\n", "0 genes x 2 samples"), ("gene\nCD8A\n", "1 genes x 0")],
+)
+def test_empty_tables_are_refused(tmp_path, text, message):
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_input(path)
+
+
+def test_duplicated_genes_are_refused_or_aggregated(tmp_path):
+    path = tmp_path / "x.tsv"
+    path.write_text("gene\ts1\ts2\nA\t1\t2\nB\t5\t5\nA\t3\t8\n")
+    with pytest.raises(InputError, match=r"1 duplicated gene names \(A\).*--duplicates sum"):
+        read_input(path)
+    expected = {"sum": [4.0, 5.0], "mean": [2.0, 5.0], "first": [1.0, 5.0]}
+    for how, first_sample in expected.items():
+        adata = read_input(path, duplicates=how)
+        assert adata.var_names.tolist() == ["A", "B"]
+        assert adata.X[0].tolist() == first_sample, how
+
+
+def test_h5ad_is_read_and_text_named_h5ad_is_refused(tmp_path):
+    adata = read_input(reference_path("pbmc68k_reduced_scanpy.h5ad"))
+    assert adata.shape == (700, 765)
+    fake = tmp_path / "fake.h5ad"
+    fake.write_text("gene,s1\nCD8A,1\n")
+    with pytest.raises(
+        InputError, match=r"fake.h5ad is not a valid .h5ad file \(not an HDF5 file\)"
+    ):
+        read_input(fake)
+
+
+def test_10x_folder(tmp_path):
+    wu = ad.read_h5ad(reference_path("wu2020_tcells_200cells_scirpy.h5ad"))[:20, :300]
+    spio.mmwrite(tmp_path / "matrix.mtx", sparse.csr_matrix(wu.X).T.tocoo())
+    for name in ("matrix.mtx",):
+        with open(tmp_path / name, "rb") as src, gzip.open(tmp_path / f"{name}.gz", "wb") as dst:
+            dst.write(src.read())
+        os.remove(tmp_path / name)
+    features = pd.DataFrame(
+        {"id": wu.var["gene_ids"], "symbol": wu.var_names, "t": "Gene Expression"}
+    )
+    with gzip.open(tmp_path / "features.tsv.gz", "wt") as fh:
+        features.to_csv(fh, sep="\t", header=False, index=False)
+    with gzip.open(tmp_path / "barcodes.tsv.gz", "wt") as fh:
+        fh.write("\n".join(wu.obs_names) + "\n")
+    adata = read_input(tmp_path)
+    assert adata.obs_names.tolist() == wu.obs_names.tolist()
+    assert adata.var_names.tolist() == wu.var_names.tolist()
+    np.testing.assert_array_equal(adata.X.toarray(), wu.X.toarray())
+
+
+def test_unknown_extension_and_missing_file(tmp_path):
+    path = tmp_path / "data.xlsx"
+    path.write_text("x")
+    with pytest.raises(InputError, match=r"cannot tell the format of data.xlsx.*\.h5ad, \.csv"):
+        read_input(path)
+    with pytest.raises(FileNotFoundError, match="input file not found"):
+        read_input(tmp_path / "absent.csv")
+
+
+# --- writers -----------------------------------------------------------------------------
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_write_atomic_refuses_existing_output_unless_forced(tmp_path):
+    out = tmp_path / "out.txt"
+    write_atomic(out, lambda p: p.write_text("one"))
+    assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    with pytest.raises(InputError, match=r"output .*out.txt exists; pass --force to overwrite"):
+        write_atomic(out, lambda p: p.write_text("two"))
+    write_atomic(out, lambda p: p.write_text("two"), force=True)
+    assert out.read_text() == "two"
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_interrupted_write_keeps_previous_output_and_no_temp_file(tmp_path, error):
+    out = tmp_path / "scores.csv"
+    out.write_text("previous")
+
+    def writer(tmp: Path) -> None:
+        tmp.write_text("partial")
+        raise error
+
+    with pytest.raises(type(error)):
+        write_atomic(out, writer, force=True)
+    assert out.read_text() == "previous"
+    assert leftovers(tmp_path) == []
+
+
+def test_unwritable_destinations_are_refused(tmp_path):
+    afile = tmp_path / "somefile.txt"
+    afile.write_text("x")
+    with pytest.raises(InputError, match="somefile.txt is a file, not a folder"):
+        write_atomic(afile / "out.csv", lambda p: p.write_text("x"))
+    with pytest.raises(InputError, match="somefile.txt is a file, not a folder"):
+        check_output(afile / "sub" / "out.csv")
+    with pytest.raises(InputError, match="does not exist; create it first"):
+        check_output(tmp_path / "nope" / "out.csv")
+    with pytest.raises(InputError, match="is the input file"):
+        check_output(afile, force=True, inputs=[afile])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_tables_round_trip(tmp_path, suffix):
+    table = pd.DataFrame(
+        {"mhc1_apm": [0.25, np.nan], "ifng_ayers6": [1e-12, -3.5]},
+        index=pd.Index(["cell-1", "cell 2"], name="obs"),
+    )
+    out = write_table(table, tmp_path / f"scores{suffix}")
+    if suffix == ".parquet":
+        back = pd.read_parquet(out)
+    else:
+        back = pd.read_csv(out, sep="," if suffix == ".csv" else "\t", index_col=0)
+    pd.testing.assert_frame_equal(back, table)
+
+
+def test_h5ad_writer_and_unknown_output_suffix(tmp_path):
+    adata = ad.AnnData(np.arange(6.0).reshape(2, 3))
+    out = write_h5ad(adata, tmp_path / "a.h5ad")
+    np.testing.assert_array_equal(ad.read_h5ad(out).X, adata.X)
+    with pytest.raises(InputError, match=r"must end in .h5ad, .csv, .tsv, .parquet"):
+        write_table(pd.DataFrame(), tmp_path / "x.xlsx")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
