@@ -29,7 +29,9 @@ def signature_table() -> str:
         n = f"{len(s.up)}" + (f" / {len(s.down)}" if s.down else "")
         source = f"{s.source['type']}: {s.source['citation']} ({ref})"
         rows.append([f"`{s.id}`", s.name, s.compartment, s.expected, n, source])
-    return _markdown(["id", "program", "compartment", "expected", "genes up / down", "source"], rows)
+    return _markdown(
+        ["id", "program", "compartment", "expected", "genes up / down", "source"], rows
+    )
 
 
 def method_table() -> str:

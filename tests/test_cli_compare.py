@@ -30,7 +30,9 @@ def run(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     folder = tmp_path_factory.mktemp("study")
-    adata = simulate_study(seed=0, n_genes=600, n_cells_mean=120)
+    adata = simulate_study(
+        seed=0, n_genes=600, n_cells_mean=120, n_samples_per_arm=5, sample_sd=0.25
+    )
     adata.write_h5ad(folder / "sc.h5ad")
     bulk = simulate_study(seed=1, n_genes=600, n_cells_mean=120, paired=True, bulk=True)
     bulk.to_df().T.to_csv(folder / "bulk.csv")

@@ -12,7 +12,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import sig, tl  # noqa: E402
+from . import sig, tl
 
 _LAZY = ("pl", "report", "datasets", "genes", "io", "methods")
 

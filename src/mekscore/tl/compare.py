@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from anndata import AnnData
 
 from ..io.checks import InputError, looks_like_counts
@@ -183,6 +182,9 @@ def compare(
     rows, changes = zip(*(results[t] for t in targets), strict=True)
     table = _finish(list(rows), alpha)
     samples = pd.concat([c for c in changes if len(c)] or [pd.DataFrame()], ignore_index=True)
+    if "condition" in samples:  # control first, in tables and plots
+        order = [str(control), str(treated)]
+        samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
     params = _parameters(
         condition_key, control, treated, sample_key, compartment_key, compartments, pair_key,
         design, min_cells, alpha, aggregate, method, confidence, in_all_cells,
@@ -204,7 +206,7 @@ def _check_keys(obs: pd.DataFrame, *keys: str | None) -> None:
 
 
 def _design(adata, condition_key, control, treated, sample_key, pair_key, test) -> _Design:
-    obs = adata.obs
+    obs = adata.obs.rename_axis(index=None)  # an index named like a column is ambiguous
     condition = obs[condition_key].astype(str)
     present = sorted(condition.unique())
     for label in (control, treated):
@@ -215,7 +217,7 @@ def _design(adata, condition_key, control, treated, sample_key, pair_key, test) 
             )
     if str(control) == str(treated):
         raise InputError(f"control and treated are both {control!r}; pass two different labels")
-    names = pd.Series(adata.obs_names.astype(str), index=adata.obs_names)
+    names = pd.Series(obs.index.astype(str), index=obs.index)
     samples = names if sample_key is None else obs[sample_key].astype(str)
     arm = condition.map({str(control): "control", str(treated): "treated"})
     keep = arm.notna().to_numpy()
@@ -327,6 +329,8 @@ def _pseudobulk_source(adata, design: _Design, method: str, sigs, counts_layer, 
             return pd.DataFrame(np.nan, index=n_cells.index, columns=ids), n_cells
         profile = AnnData(sums[keep].astype(np.float64), var=pd.DataFrame(index=adata.var_names))
         profile.obs_names = n_cells.index[keep].astype(str)
+        import scanpy as sc
+
         sc.pp.normalize_total(profile, target_sum=1e6)
         sc.pp.log1p(profile)
         values = score(profile, [sigs[i] for i in ids], method=method, inplace=False)

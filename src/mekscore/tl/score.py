@@ -63,7 +63,9 @@ def score(
         Rows per chunk for row-wise methods (bounds memory on large data).
     min_genes
         Signatures with fewer matched genes are skipped with a warning; their
-        column is NaN so the result's shape does not depend on the data.
+        column is NaN so the result's shape does not depend on the data. A
+        signature with fewer genes than ``min_genes`` (e.g. the 2-gene cytolytic
+        activity) is scored only when all its genes are found.
     key_added
         ``obsm`` key to use instead of ``"mekscore_<method>"``.
     progress
@@ -128,13 +130,14 @@ def _gene_names(adata: AnnData, gene_symbols: str | None) -> pd.Index:
 def _scorable(
     matches: Sequence[SignatureMatch], min_genes: int, n_vars: int, example_names
 ) -> list[SignatureMatch]:
-    keep = [m for m in matches if m.n_found >= min_genes]
+    keep = [m for m in matches if _enough(m, min_genes)]
     for m in matches:
-        if m.n_found < min_genes:
+        if not _enough(m, min_genes):
+            missing = f"; missing: {', '.join(m.missing[:10])}" if m.missing else ""
             warnings.warn(
                 f"signature {m.signature.id!r} skipped: {m.n_found} of "
-                f"{m.n_found + len(m.missing)} genes found (min_genes={min_genes}); "
-                f"missing: {', '.join(m.missing[:10])}",
+                f"{m.n_found + len(m.missing)} genes found, fewer than "
+                f"min_genes={min_genes}{missing}",
                 UserWarning,
                 stacklevel=3,
             )
@@ -145,6 +148,11 @@ def _scorable(
             "pass gene_symbols=<var column>, or set species='human'/'mouse'"
         )
     return keep
+
+
+def _enough(match: SignatureMatch, min_genes: int) -> bool:
+    """Enough genes: ``min_genes``, or all of them for a signature smaller than that."""
+    return match.n_found > 0 and match.n_found >= min(min_genes, match.n_found + len(match.missing))
 
 
 def _first_rows(X, n: int = 2000):
@@ -177,7 +185,7 @@ def _provenance(method, params, layer, gene_symbols, species, matches, min_genes
         "signatures": {
             m.signature.id: {
                 "version": m.signature.version,
-                "scored": m.n_found >= min_genes,
+                "scored": bool(_enough(m, min_genes)),
                 "genes_used": list(m.found.values()),
                 "genes_missing": list(m.missing),
             }
