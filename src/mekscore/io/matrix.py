@@ -47,6 +47,25 @@ def as_scorable(X):
     return X
 
 
+def row_block(X, rows: slice):
+    """Rows ``rows`` of ``X``; for an in-memory CSR matrix a view (no copy of the data).
+
+    Examples
+    --------
+    >>> X = sparse.csr_matrix(np.eye(3))
+    >>> row_block(X, slice(1, 3)).toarray().tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    if not (sparse.issparse(X) and X.format == "csr"):
+        return X[rows]
+    start, stop, _ = rows.indices(X.shape[0])
+    lo, hi = X.indptr[start], X.indptr[stop]
+    indptr = X.indptr[start : stop + 1] - lo
+    return sparse.csr_matrix(
+        (X.data[lo:hi], X.indices[lo:hi], indptr), shape=(stop - start, X.shape[1]), copy=False
+    )
+
+
 def row_chunks(n_obs: int, chunk_size: int | None) -> Iterator[slice]:
     """Consecutive row slices of at most ``chunk_size`` rows.
 

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 
 from ..io.checks import InputError, check_finite
-from ..io.matrix import as_scorable, row_chunks
+from ..io.matrix import as_scorable, row_block, row_chunks
 from ..methods import GeneSet, Method
 from ..methods._affine import GeneMoments, affine_scores
 
@@ -108,7 +108,7 @@ def _run_chunks(block_func, X, chunk_size, progress) -> dict[str, np.ndarray]:
     streamed = not in_memory(X)
     parts = []
     for rows in _track(list(row_chunks(X.shape[0], chunk_size)), progress):
-        block = as_scorable(X[rows])
+        block = as_scorable(row_block(X, rows))
         if streamed:
             check_finite(block)
         parts.append(block_func(block))
