@@ -116,6 +116,30 @@ def gene_moments(X: np.ndarray | sparse.csr_matrix) -> tuple[np.ndarray, np.ndar
     return mu, np.sqrt(ss / (n_obs - 1))
 
 
+def zscored_set_scores(
+    X: np.ndarray | sparse.csr_matrix,
+    index_sets: list[np.ndarray],
+    reduce: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``reduce(Z[:, set])`` per set, ``Z`` the genes standardised across observations.
+
+    Constant genes are dropped first (GSVA's filter); a set left without genes is NaN.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0], [3.0, 2.0]])
+    >>> zscored_set_scores(X, [np.array([0, 1])], lambda Z: Z.sum(axis=1)).tolist()
+    [[-0.7071067811865475], [0.7071067811865475]]
+    """
+    mu, sd = gene_moments(X)
+    sets = keep_varying(index_sets, sd >= CONSTANT_SD)
+    out = np.full((X.shape[0], len(sets)), np.nan)
+    for s, cols in enumerate(sets):
+        if len(cols):
+            out[:, s] = reduce(set_columns_zscored(X, cols, mu, sd))
+    return out
+
+
 def keep_varying(index_sets: Sequence[np.ndarray], varying: np.ndarray) -> list[np.ndarray]:
     """Each set restricted to the genes flagged in the boolean mask ``varying``.
 

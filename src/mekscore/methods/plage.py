@@ -17,14 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from ._base import GeneSet, Method
-from ._gsva_kernels import (
-    CONSTANT_SD,
-    gene_moments,
-    keep_varying,
-    require_two_observations,
-    score_up_minus_down,
-    set_columns_zscored,
-)
+from ._gsva_kernels import require_two_observations, score_up_minus_down, zscored_set_scores
 
 
 def plage(X: np.ndarray | sparse.csr_matrix, gene_sets: Sequence[GeneSet]) -> np.ndarray:
@@ -52,13 +45,7 @@ def plage(X: np.ndarray | sparse.csr_matrix, gene_sets: Sequence[GeneSet]) -> np
 
 
 def _plage_parts(X, index_sets: list[np.ndarray]) -> np.ndarray:
-    mu, sd = gene_moments(X)
-    sets = keep_varying(index_sets, sd >= CONSTANT_SD)
-    out = np.full((X.shape[0], len(sets)), np.nan)
-    for s, cols in enumerate(sets):
-        if len(cols):
-            out[:, s] = first_right_singular_vector(set_columns_zscored(X, cols, mu, sd))
-    return out
+    return zscored_set_scores(X, index_sets, first_right_singular_vector)
 
 
 def first_right_singular_vector(Z: np.ndarray) -> np.ndarray:

@@ -21,11 +21,10 @@ from ._affine import GeneMoments
 from ._base import GeneSet, Method
 from ._gsva_kernels import (
     CONSTANT_SD,
-    gene_moments,
     keep_varying,
     require_two_observations,
     score_up_minus_down,
-    set_columns_zscored,
+    zscored_set_scores,
 )
 
 
@@ -54,13 +53,7 @@ def zscore(X: np.ndarray | sparse.csr_matrix, gene_sets: Sequence[GeneSet]) -> n
 
 
 def _zscore_parts(X, index_sets: list[np.ndarray]) -> np.ndarray:
-    mu, sd = gene_moments(X)
-    sets = keep_varying(index_sets, sd >= CONSTANT_SD)
-    out = np.full((X.shape[0], len(sets)), np.nan)
-    for s, cols in enumerate(sets):
-        if len(cols):
-            out[:, s] = set_columns_zscored(X, cols, mu, sd).sum(axis=1) / np.sqrt(len(cols))
-    return out
+    return zscored_set_scores(X, index_sets, lambda Z: Z.sum(axis=1) / np.sqrt(Z.shape[1]))
 
 
 def zscore_affine(
