@@ -240,7 +240,7 @@ def _scores(adata, method, signatures, layer, bulk_table, reporter) -> tuple[str
     """Score here when asked (or when nothing is stored); the method and ``obsm`` key to use."""
     from ..methods import get_method
     from ..sig import resolve
-    from .score import BULK_METHOD, SINGLE_CELL_METHOD, _matrix_to_score, _run
+    from .score import BULK_METHOD, SINGLE_CELL_METHOD, matrix_to_score, run_scoring
 
     stored = [p["obsm_key"] for p in adata.uns.get("mekscore", {}).values() if "obsm_key" in p]
     if method is None and any(key in adata.obsm for key in stored):
@@ -253,8 +253,8 @@ def _scores(adata, method, signatures, layer, bulk_table, reporter) -> tuple[str
         "use_raw": False, "streamed": False, "gene_symbols": None, "species": "auto",
         "chunk_size": None, "min_genes": 3, "params": {},
     }  # fmt: skip
-    work = _matrix_to_score(adata, job, reporter)
-    _run(work, job, reporter)
+    work = matrix_to_score(adata, job, reporter)
+    run_scoring(work, job, reporter)
     key = f"mekscore_{method}"
     adata.obsm[key] = work.obsm[key]
     adata.uns.setdefault("mekscore", {})[method] = work.uns["mekscore"][method]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..methods import METHOD_NAMES
 from ._common import Reporter, command
+
+if TYPE_CHECKING:  # anndata is imported inside the commands, to keep --help fast
+    from anndata import AnnData
 
 SINGLE_CELL_METHOD, BULK_METHOD = "ucell", "singscore"
 NORMALISATION = "normalize_total(target_sum=1e4) + log1p"
@@ -157,8 +160,8 @@ def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) ->
     fmt = options.pop("input_format") or detect_format(input_path)
     job = _prepare(input_path, output, fmt, options)
     adata = _read(input_path, fmt, job)
-    work = _matrix_to_score(adata, job, reporter)
-    _run(work, job, reporter)
+    work = matrix_to_score(adata, job, reporter)
+    run_scoring(work, job, reporter)
     _write(adata, work, input_path, output, job)
     reporter.paragraph(summary(work, job, output))
 
@@ -258,7 +261,7 @@ def _read(input_path: Path, fmt: str, job: dict):
     return read_input(input_path, fmt=fmt, duplicates=job["duplicates"])
 
 
-def _matrix_to_score(adata, job: dict, reporter: Reporter):
+def matrix_to_score(adata: AnnData, job: dict, reporter: Reporter) -> AnnData:
     """The AnnData handed to ``tl.score``: ``adata``, its raw, or a normalised copy of counts."""
     from anndata import AnnData
 
@@ -301,7 +304,8 @@ def _log_normalise(X):
     return sc.pp.log1p(normalised)
 
 
-def _run(work, job: dict, reporter: Reporter) -> None:
+def run_scoring(work: AnnData, job: dict, reporter: Reporter) -> None:
+    """Score ``work`` in place as the parsed command line asks; errors speak in CLI flags."""
     from .. import tl
     from ..io.checks import InputError
 
