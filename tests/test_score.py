@@ -140,3 +140,40 @@ def test_empty_cells_and_single_sample():
 def test_empty_matrix_is_refused():
     with pytest.raises(InputError, match="empty"):
         mk.tl.score(ad.AnnData(np.zeros((0, 3))), {"s": ["A", "B", "C"]}, method="mean")
+
+
+@pytest.mark.parametrize(
+    ("method", "log2", "reference", "atol"),
+    [
+        ("ssgsea", False, "ssgsea_norm_rawinput", 1e-12),
+        ("gsva", True, "gsva_log2input_gaussian", 1e-9),
+        ("zscore", True, "zscore_log2input", 1e-9),
+    ],
+)
+def test_front_door_reproduces_gsva_with_exact_names(method, log2, reference, atol):
+    """Through tl.score (GMT path, AnnData, exact name matching) on P53 x Hallmark."""
+    from .test_methods_gsva import p53
+
+    X, _ = p53()
+    adata = ad.AnnData(np.log2(X) if log2 else X)
+    gmt = str(reference_path("h.all.v7.0.symbols.gmt"))
+    res = mk.tl.score(adata, gmt, method=method, aliases=False, min_genes=1, inplace=False)
+    ref = pd.read_csv(
+        reference_path("gsva_reference_generated", f"{reference}.tsv"), sep="\t", index_col=0
+    )
+    np.testing.assert_allclose(res[ref.index].to_numpy(), ref.T.to_numpy(), atol=atol, rtol=0)
+
+
+def test_alias_matching_recovers_renamed_genes():
+    from .test_methods_gsva import p53
+
+    X, _ = p53()
+    adata = ad.AnnData(X)
+    gmt = str(reference_path("h.all.v7.0.symbols.gmt"))
+    mk.tl.score(adata, gmt, method="mean", min_genes=1)
+    used = adata.uns["mekscore"]["mean"]["signatures"]["HALLMARK_HYPOXIA"]["genes_used"]
+    assert "VEGF" in used  # the data's old symbol for VEGFA
+    exact = mk.tl.score(adata, gmt, method="mean", aliases=False, min_genes=1, inplace=False)
+    assert not np.allclose(
+        exact["HALLMARK_HYPOXIA"], adata.obsm["mekscore_mean"]["HALLMARK_HYPOXIA"]
+    )

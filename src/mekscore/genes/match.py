@@ -87,13 +87,15 @@ class _Lookup:
         self.folded = _unique_positions(pd.Index([n.upper() for n in names]))
         self.duplicated = set(names[names.duplicated()])
 
-    def find(self, gene: str, species: str) -> tuple[int, str] | None:
+    def find(self, gene: str, species: str, aliases: bool = True) -> tuple[int, str] | None:
         table = gene_table()
         if gene in self.exact:
             return self.exact[gene], "symbol"
         ens = table.ensembl(gene, species)
         if ens and ens in self.ensembl:
             return self.ensembl[ens], "ensembl"
+        if not aliases:
+            return None
         for alt in table.alternatives(gene, species):
             if alt in self.exact:
                 return self.exact[alt], "alias"
@@ -116,7 +118,11 @@ def _unique_positions(index: pd.Index) -> dict[str, int]:
 
 
 def match_signatures(
-    signatures: Sequence[Signature], var_names: Sequence[str], species: str = "auto"
+    signatures: Sequence[Signature],
+    var_names: Sequence[str],
+    species: str = "auto",
+    *,
+    aliases: bool = True,
 ) -> tuple[list[SignatureMatch], str]:
     """Resolve each signature's genes to column indices of a dataset.
 
@@ -133,6 +139,10 @@ def match_signatures(
         The dataset's gene names (symbols or Ensembl IDs).
     species
         ``"human"``, ``"mouse"`` or ``"auto"`` (guessed from the names).
+    aliases
+        Also accept previous/alias symbols and case-insensitive matches. ``False``
+        keeps exact symbols and Ensembl IDs only (to reproduce tools that match
+        names literally, such as GSVA).
 
     Returns
     -------
@@ -152,7 +162,7 @@ def match_signatures(
     if species not in ("human", "mouse"):
         raise InputError(f"unknown species {species!r}; use 'human', 'mouse' or 'auto'")
     lookup = _Lookup(names)
-    matches = [_match_one(sig, lookup, species) for sig in signatures]
+    matches = [_match_one(sig, lookup, species, aliases) for sig in signatures]
     clashes = sorted({n for m in matches for n in m.found.values() if n in lookup.duplicated})
     if clashes:
         raise InputError(
@@ -162,7 +172,7 @@ def match_signatures(
     return matches, species
 
 
-def _match_one(sig: Signature, lookup: _Lookup, species: str) -> SignatureMatch:
+def _match_one(sig: Signature, lookup: _Lookup, species: str, aliases: bool) -> SignatureMatch:
     up, down, weights = sig.for_species(species)
     found: dict[str, str] = {}
     how: dict[str, str] = {}
@@ -171,7 +181,7 @@ def _match_one(sig: Signature, lookup: _Lookup, species: str) -> SignatureMatch:
     used: set[int] = set()
     for part, genes in (("up", up), ("down", down)):
         for gene in genes:
-            hit = lookup.find(gene, species)
+            hit = lookup.find(gene, species, aliases)
             if hit is None or hit[0] in used:
                 missing.append(gene)
                 continue

@@ -31,6 +31,7 @@ def score(
     inplace: bool = True,
     chunk_size: int | None = None,
     min_genes: int = 3,
+    aliases: bool = True,
     key_added: str | None = None,
     progress: bool = False,
     **method_params: Any,
@@ -66,6 +67,10 @@ def score(
         column is NaN so the result's shape does not depend on the data. A
         signature with fewer genes than ``min_genes`` (e.g. the 2-gene cytolytic
         activity) is scored only when all its genes are found.
+    aliases
+        Match genes also by unambiguous previous/alias symbols (e.g. ``VEGF`` for
+        ``VEGFA``) and case-insensitively; ``False`` matches exact symbols and
+        Ensembl IDs only, as GSVA and scanpy do.
     key_added
         ``obsm`` key to use instead of ``"mekscore_<method>"``.
     progress
@@ -89,7 +94,7 @@ def score(
     X = get_matrix(adata, layer)
     check_not_empty(X)
     names = _gene_names(adata, gene_symbols)
-    matches, species_used = match_signatures(sigs, names, species)
+    matches, species_used = match_signatures(sigs, names, species, aliases=aliases)
     scorable = _scorable(matches, min_genes, n_vars=len(names), example_names=names[:5])
     if in_memory(X):
         X = as_scorable(X)
@@ -110,7 +115,7 @@ def score(
         for extra, frame in frames.items():
             adata.obsm[f"{key}_{extra}"] = frame
         adata.uns.setdefault("mekscore", {})[method] = _provenance(
-            method, params, layer, gene_symbols, species_used, matches, min_genes, key
+            method, params, layer, gene_symbols, species_used, matches, min_genes, aliases, key
         )
         return adata.obsm[key]
     return frames["score"]
@@ -173,7 +178,9 @@ def _to_frames(outputs, ids, scorable, obs_names) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _provenance(method, params, layer, gene_symbols, species, matches, min_genes, key) -> dict:
+def _provenance(
+    method, params, layer, gene_symbols, species, matches, min_genes, aliases, key
+) -> dict:
     return {
         "params": {k: _plain(v) for k, v in params.items()},
         "obsm_key": key,
@@ -182,6 +189,7 @@ def _provenance(method, params, layer, gene_symbols, species, matches, min_genes
         "gene_symbols": gene_symbols or "var_names",
         "species": species,
         "min_genes": min_genes,
+        "aliases": aliases,
         "signatures": {
             m.signature.id: {
                 "version": m.signature.version,
