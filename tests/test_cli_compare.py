@@ -75,6 +75,17 @@ def test_single_cell_h5ad(study, tmp_path):
     assert "--force" in again.stderr
 
 
+def test_single_cell_pseudobulk(study, tmp_path):
+    out = tmp_path / "out"
+    result = run(study / "sc.h5ad", "-o", out, *BASE, "--compartment-key", "cell_type",
+                 "--aggregate", "pseudobulk", "--method", "mean")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    payload = _check_outputs(out, paired=False)
+    assert payload["parameters"]["aggregate"] == "pseudobulk"
+    rows = {(r["signature"], r["compartment"]): r for r in payload["results"]}
+    assert rows[("mapk_output_mpas", "tumor")]["verdict"] == "consistent"  # planted 0.5-fold
+
+
 def test_bulk_table_with_sample_sheet_paired(study, tmp_path):
     out = tmp_path / "out"
     result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", out, *BASE,

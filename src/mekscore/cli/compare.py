@@ -76,6 +76,20 @@ Examples:
     show_default=True,
     help="Drop sample x compartment with fewer cells.",
 )
+@click.option(
+    "--aggregate",
+    type=click.Choice(["mean", "pseudobulk"]),
+    default="mean",
+    show_default=True,
+    help="Per sample x compartment: mean of cell scores, or score the summed counts "
+    "(pseudobulk, normalised to log-CPM; needs raw counts).",
+)
+@click.option(
+    "--counts-layer",
+    default="counts",
+    show_default=True,
+    help="Layer with raw counts for --aggregate pseudobulk (X is used if it holds counts).",
+)
 @click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
 @command
@@ -96,6 +110,8 @@ def compare(
     test: str | None,
     alpha: float,
     min_cells: int,
+    aggregate: str,
+    counts_layer: str,
     competitive: bool,
     force: bool,
     reporter: Reporter,
@@ -108,18 +124,23 @@ def compare(
     from .. import tl
     from ..report import render_report
     from ..tl.competitive import competitive as competitive_view
+    from .score import SINGLE_CELL_METHOD
 
     check_outdir(outdir, force)
     compartments = parse_compartment_map(compartment_map, compartment_key)
     adata, bulk_table = load_study(input_path, sheet, sample_key)
-    method, scores_key = _scores(adata, method, signatures, layer, bulk_table, reporter)
+    if aggregate == "pseudobulk":  # tl.compare scores the pseudobulk profiles itself
+        method, scores_key = method or SINGLE_CELL_METHOD, None
+    else:
+        method, scores_key = _scores(adata, method, signatures, layer, bulk_table, reporter)
     common = dict(condition_key=condition_key, control=control, treated=treated,
                   sample_key=sample_key, compartment_key=compartment_key,
                   compartments=compartments)  # fmt: skip
     verdict, samples = tl.compare(
         adata, **common, pair_key=pair_key, scores=scores_key, method=method,
         signatures=signatures, layer=layer, test=TESTS.get(test), alpha=alpha,
-        min_cells=min_cells, return_samples=True,
+        min_cells=min_cells, aggregate=aggregate, counts_layer=counts_layer,
+        return_samples=True,
     )  # fmt: skip
     parameters = dict(adata.uns["mekscore_compare"]["parameters"], input=str(input_path),
                       scores=scores_key, signatures=signatures)  # fmt: skip
