@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 from functools import cache
 from pathlib import Path
@@ -146,3 +147,7 @@ def test_gene_table_is_up_to_date(tmp_path):
     _build_script().main(["--reference", str(reference), "--out", str(out)])
     committed = (REPO / "signatures" / "genes.tsv").read_text(encoding="utf-8")
     assert out.read_text(encoding="utf-8") == committed, "rerun scripts/build_gene_table.py"
+    for species in ("human", "mouse"):
+        name = f"identifiers_{species}.tsv.gz"
+        built = gzip.decompress((tmp_path / name).read_bytes())
+        assert built == gzip.decompress((REPO / "signatures" / name).read_bytes()), name

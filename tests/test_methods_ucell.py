@@ -7,8 +7,12 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
+from mekscore.genes import match_signatures
+from mekscore.io import InputError
 from mekscore.methods import GeneSet, get_method
 from mekscore.methods.ucell import ucell
+from mekscore.sig import Signature
+from mekscore.tl import score
 
 from .conftest import reference_path
 
@@ -59,6 +63,7 @@ def wu2020():
     return ad.read_h5ad(reference_path("wu2020_tcells_200cells_scirpy.h5ad"))
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("max_rank", [1500, 200])
 @pytest.mark.parametrize("dense", [False, True])
 def test_sample_matrix_matches_r_ucell(max_rank, dense):
@@ -75,6 +80,7 @@ def test_sample_matrix_matches_r_ucell(max_rank, dense):
         np.testing.assert_allclose(got[:6, 0], VIGNETTE_TCELL, rtol=0, atol=5e-8)
 
 
+@pytest.mark.contract
 def test_matches_pyucell_when_zeros_rank_beyond_max_rank():
     pyucell = pytest.importorskip("pyucell")
     adata = wu2020()
@@ -150,4 +156,105 @@ def test_bad_max_rank():
 def test_registered():
     method = get_method("ucell")
     assert method.func is ucell and method.row_wise and method.data == "any"
-    assert method.params({}) == {"max_rank": 1500, "w_neg": 1.0}
+    assert method.params({}) == {"max_rank": 1500, "w_neg": 1.0, "missing_genes": "skip"}
+
+
+def without_gene(X: sparse.csr_matrix, genes: pd.Index, gene: str):
+    """The matrix and gene names with ``gene`` removed."""
+    keep = genes != gene
+    return X[:, np.flatnonzero(keep)], genes[keep]
+
+
+def with_last_ranked(X: sparse.csr_matrix, genes: pd.Index, gene: str):
+    """``gene``'s column replaced by values below every observed value (it ranks last)."""
+    col = genes.get_loc(gene)
+    X = X.tolil(copy=True)
+    X[:, col] = -1.0
+    return X.tocsr(), genes
+
+
+@pytest.mark.contract
+@pytest.mark.parametrize("max_rank", [1500, 200])
+def test_impute_equals_r_ucell_missing_gene_at_max_rank(max_rank):
+    """R UCell's default ``missing_genes="impute"`` ranks a missing gene at ``maxRank``.
+
+    Derived case (no R output with a missing gene is available): scoring data that lack
+    CD3D (up) and CSF1R (down) with ``impute`` equals scoring the full gene set on data
+    where those genes rank last (rank N >= max_rank, capped to max_rank).
+    """
+    X, _, genes = sample_matrix()
+    signatures = [
+        Signature.custom("T", up=TCELL),
+        Signature.custom("TvM", up=TCELL, down=MYELOID),
+        Signature.custom("M", up=MYELOID),
+    ]
+    X_lacking, genes_lacking = X, genes
+    X_last, genes_last = X, genes
+    for gene in ("CD3D", "CSF1R"):
+        X_lacking, genes_lacking = without_gene(X_lacking, genes_lacking, gene)
+        X_last, genes_last = with_last_ranked(X_last, genes_last, gene)
+    matches, _ = match_signatures(signatures, genes_lacking, species="human")
+    assert [(m.gene_set.n_missing_up, m.gene_set.n_missing_down) for m in matches] == [
+        (1, 0),
+        (1, 1),
+        (1, 0),
+    ]
+    lacking = [m.gene_set for m in matches]
+    full = [m.gene_set for m in match_signatures(signatures, genes_last, species="human")[0]]
+    imputed = ucell(X_lacking, lacking, max_rank=max_rank, missing_genes="impute")
+    expected = ucell(X_last, full, max_rank=max_rank)
+    np.testing.assert_allclose(imputed, expected, rtol=0, atol=1e-12)
+    skipped = ucell(X_lacking, lacking, max_rank=max_rank)
+    scored = skipped[:, 0] > 0  # the missing gene counts: it lowers every non-zero score
+    assert scored.sum() > 10 and (imputed[scored, 0] < skipped[scored, 0]).all()
+    np.testing.assert_array_equal(
+        ucell(X_lacking.toarray(), lacking, max_rank=max_rank, missing_genes="impute"), imputed
+    )
+
+
+@pytest.mark.contract
+def test_impute_without_missing_genes_matches_r_ucell():
+    X, cells, genes = sample_matrix()
+    expected = pd.read_csv(
+        reference_path("ucell", "ucell_sample_matrix_expected_maxrank1500.csv"), index_col=0
+    )
+    sets = sets_for(genes, T=(TCELL, []), M=(MYELOID, []), TvM=(TCELL, MYELOID))
+    got = ucell(X[cells.get_indexer(expected.index)], sets, missing_genes="impute")
+    np.testing.assert_allclose(got, expected.to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_impute_part_with_every_gene_missing_scores_zero():
+    X = np.array([[5.0, 0.0, 3.0, 2.0, 4.0]])
+    up = np.array([0, 4])
+    sets = [
+        GeneSet("all_missing", up=np.empty(0, dtype=np.int64), n_missing_up=2),
+        GeneSet("down_missing", up=up, n_missing_down=3),
+        GeneSet("empty", up=np.empty(0, dtype=np.int64)),
+    ]
+    got = ucell(X, sets, max_rank=4, missing_genes="impute").ravel()
+    assert got[0] == 0.0 and got[1] == 1.0 and np.isnan(got[2])
+    assert np.isnan(ucell(X, sets[:1], max_rank=4)).all()  # skip: nothing to score
+
+
+def test_missing_genes_counts_toward_max_rank_check_and_bad_value():
+    X = np.arange(10.0).reshape(1, 10)
+    gs = GeneSet("s", up=np.arange(3), n_missing_up=2)
+    assert ucell(X, [gs], max_rank=4).shape == (1, 1)
+    with pytest.raises(ValueError, match="more than max_rank"):
+        ucell(X, [gs], max_rank=4, missing_genes="impute")
+    with pytest.raises(InputError, match="missing_genes must be 'skip' or 'impute'"):
+        ucell(X, [gs], missing_genes="drop")
+
+
+def test_front_door_passes_missing_genes():
+    import anndata as ad
+
+    X, _, genes = sample_matrix()
+    X, genes = without_gene(X, genes, "CD3D")
+    adata = ad.AnnData(X, var=pd.DataFrame(index=genes))
+    kwargs = {"signatures": {"T": TCELL}, "min_genes": 2, "inplace": False}
+    skipped = score(adata, **kwargs)
+    imputed = score(adata, missing_genes="impute", **kwargs)
+    sets = [match_signatures([Signature.custom("T", up=TCELL)], genes)[0][0].gene_set]
+    np.testing.assert_array_equal(imputed["T"], ucell(X, sets, missing_genes="impute")[:, 0])
+    assert (imputed["T"] < skipped["T"]).all()

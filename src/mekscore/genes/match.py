@@ -97,7 +97,8 @@ class _Lookup:
         if not aliases:
             return None
         for alt in table.alternatives(gene, species):
-            if alt in self.exact:
+            # an alias that is another gene's approved symbol names that gene in the data
+            if alt in self.exact and not table.is_approved(alt, species):
                 return self.exact[alt], "alias"
         pos = self.folded.get(gene.upper())
         if pos is not None:
@@ -131,6 +132,14 @@ def match_signatures(
     case-insensitive match. Curated signatures are translated to MGI symbols
     first when the data are mouse.
 
+    Ensembl and alias rescue work for any gene named by its approved HGNC (human)
+    or MGI (mouse) symbol, in custom signatures too: the bundled tables cover every
+    approved symbol. An alternative symbol is used only if it names no other gene:
+    it is never another gene's approved symbol (so complement ``C7`` in the data is
+    not taken for CXCL10, whose old alias it is) nor an alias shared with another
+    gene. A signature gene written as an old symbol or alias is matched literally
+    (and case-insensitively) only; write approved symbols.
+
     Parameters
     ----------
     signatures
@@ -140,9 +149,9 @@ def match_signatures(
     species
         ``"human"``, ``"mouse"`` or ``"auto"`` (guessed from the names).
     aliases
-        Also accept previous/alias symbols and case-insensitive matches. ``False``
-        keeps exact symbols and Ensembl IDs only (to reproduce tools that match
-        names literally, such as GSVA).
+        Also accept unambiguous previous/alias symbols and case-insensitive matches.
+        ``False`` keeps exact symbols and Ensembl IDs only (to reproduce tools that
+        match names literally, such as GSVA).
 
     Returns
     -------
@@ -153,8 +162,16 @@ def match_signatures(
     >>> from mekscore.sig import Signature
     >>> sig = Signature.custom("t", up=["CD8A", "GZMB"], down=["FOXP3"])
     >>> (m,), sp = match_signatures([sig], ["GZMB", "CD8A", "ACTB"])
-    >>> m.gene_set.up.tolist(), m.missing
-    ([1, 0], ('FOXP3',))
+    >>> m.gene_set.up.tolist(), m.missing, m.gene_set.n_missing_down
+    ([1, 0], ('FOXP3',), 1)
+
+    A custom signature gene found under its previous symbol, and one absent gene
+    whose old alias (``C7``) is another gene's symbol:
+
+    >>> sig = Signature.custom("v", up=["VEGFA", "CXCL10"])
+    >>> (m,), _ = match_signatures([sig], ["VEGF", "C7"], species="human")
+    >>> m.found, m.missing
+    ({'VEGFA': 'VEGF'}, ('CXCL10',))
     """
     names = pd.Index(var_names).astype(str)
     if species == "auto":
@@ -178,12 +195,14 @@ def _match_one(sig: Signature, lookup: _Lookup, species: str, aliases: bool) -> 
     how: dict[str, str] = {}
     missing: list[str] = []
     parts: dict[str, tuple[list[int], list[float]]] = {"up": ([], []), "down": ([], [])}
+    n_missing = {"up": 0, "down": 0}
     used: set[int] = set()
     for part, genes in (("up", up), ("down", down)):
         for gene in genes:
             hit = lookup.find(gene, species, aliases)
             if hit is None or hit[0] in used:
                 missing.append(gene)
+                n_missing[part] += 1
                 continue
             pos, kind = hit
             used.add(pos)
@@ -198,6 +217,8 @@ def _match_one(sig: Signature, lookup: _Lookup, species: str, aliases: bool) -> 
         down=as_index(parts["down"][0]),
         up_weights=np.asarray(parts["up"][1], dtype=np.float64) if has_weights else None,
         down_weights=np.asarray(parts["down"][1], dtype=np.float64) if has_weights else None,
+        n_missing_up=n_missing["up"],
+        n_missing_down=n_missing["down"],
     )
     return SignatureMatch(sig, gene_set, found, how, tuple(missing))
 
@@ -209,7 +230,7 @@ def match_report(matches: Sequence[SignatureMatch]) -> pd.DataFrame:
     --------
     >>> from mekscore.sig import Signature
     >>> ms, _ = match_signatures([Signature.custom("t", up=["CD8A"])], ["CD8A"])
-    >>> match_report(ms).loc["t", "n_found"]
+    >>> int(match_report(ms).loc["t", "n_found"])
     1
     """
     rows = []

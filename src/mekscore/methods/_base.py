@@ -30,13 +30,19 @@ MethodOutput = np.ndarray | dict[str, np.ndarray]
 
 @dataclass(frozen=True)
 class GeneSet:
-    """A signature resolved to column indices of the matrix being scored."""
+    """A signature resolved to column indices of the matrix being scored.
+
+    ``n_missing_up`` and ``n_missing_down`` count the signature's up and down genes
+    that were not found in the data (UCell's ``missing_genes="impute"`` uses them).
+    """
 
     name: str
     up: np.ndarray
     down: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     up_weights: np.ndarray | None = None
     down_weights: np.ndarray | None = None
+    n_missing_up: int = 0
+    n_missing_down: int = 0
 
     @property
     def size(self) -> int:

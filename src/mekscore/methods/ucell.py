@@ -10,8 +10,12 @@ signature genes with ranks capped at ``max_rank``, ``r_i = min(rank_i, max_rank)
 so 1 means the genes are the top-ranked ones, 0 that none is within ``max_rank``.
 Signed signatures score their up and down genes separately and return
 ``max(0, UCell(up) - w_neg * UCell(down))``; a signature with only down genes
-therefore scores 0. Genes absent from the data are dropped by the caller (R UCell
-would impute them at ``max_rank``).
+therefore scores 0.
+
+Genes absent from the data are dropped by default (``missing_genes="skip"``, R's
+``missing_genes="skip"``). ``missing_genes="impute"`` reproduces R UCell's default
+instead: each missing gene counts in ``n`` with rank ``max_rank``, so it lowers the
+score without adding information (a part whose genes are all missing scores 0).
 
 Unlike pyUCell (<= 0.8), which treats every zero as ranked ``max_rank``, zeros get
 their average rank ``nnz + (n_genes - nnz + 1)/2``; the two agree whenever that rank
@@ -21,10 +25,12 @@ is at least ``max_rank`` (typical single-cell data with thousands of genes).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from scipy import sparse
 
+from ..io.checks import InputError
 from ._base import GeneSet, Method
 from ._rank import part_statistics, up_minus_down
 
@@ -34,6 +40,7 @@ def ucell(
     gene_sets: Sequence[GeneSet],
     max_rank: int = 1500,
     w_neg: float = 1.0,
+    missing_genes: Literal["skip", "impute"] = "skip",
 ) -> np.ndarray:
     """UCell scores in [0, 1].
 
@@ -48,36 +55,66 @@ def ucell(
         every signature part.
     w_neg
         Weight of the down genes' score (R ``w_neg``).
+    missing_genes
+        ``"skip"``: score only the genes found. ``"impute"``: as R UCell's default,
+        count each gene missing from the data (``GeneSet.n_missing_up`` and
+        ``n_missing_down``) at rank ``max_rank``.
 
     Returns
     -------
-    ``(n_obs, n_sets)`` scores; NaN for a signature with no genes.
+    ``(n_obs, n_sets)`` scores; NaN for a signature with no genes (with
+    ``"impute"``: no genes found or missing).
 
     Examples
     --------
     >>> X = np.array([[5.0, 0.0, 3.0, 2.0, 4.0], [0.0, 5.0, 1.0, 2.0, 0.0]])
     >>> ucell(X, [GeneSet("s", up=np.array([0, 4]))], max_rank=3).round(4).ravel().tolist()
     [1.0, 0.0]
+    >>> gs = GeneSet("s", up=np.array([0, 4]), n_missing_up=1)
+    >>> [ucell(X, [gs], max_rank=4, missing_genes=m).round(4).ravel().tolist()
+    ...  for m in ("skip", "impute")]
+    [[1.0, 0.0], [0.8333, 0.0]]
     """
-    max_rank = _check_max_rank(max_rank, gene_sets)
+    if missing_genes not in ("skip", "impute"):
+        raise InputError(f"missing_genes must be 'skip' or 'impute', not {missing_genes!r}")
+    impute = missing_genes == "impute"
+    max_rank = _check_max_rank(max_rank, gene_sets, impute)
 
-    def part_score(greater: np.ndarray, equal: np.ndarray, n_genes: int) -> np.ndarray:
+    def capped_rank_sum(greater: np.ndarray, equal: np.ndarray, n_genes: int) -> np.ndarray:
         ranks = np.minimum(greater + (equal + 1) / 2.0, max_rank)
-        n = ranks.shape[1]
-        u = ranks.sum(axis=1, keepdims=True) - n * (n + 1) / 2.0
-        return 1.0 - u / (n * max_rank - n * (n + 1) / 2.0)
+        return ranks.sum(axis=1, keepdims=True)
 
-    parts = part_statistics(X, gene_sets, part_score)[..., 0]
+    rank_sums = part_statistics(X, gene_sets, capped_rank_sum)[..., 0]  # (obs, sets, 2)
+    n = _part_sizes(gene_sets, impute)
+    n_missing = n - _part_sizes(gene_sets, impute=False)
+    # a part with no gene found has a NaN rank sum: 0, plus max_rank per imputed gene
+    rank_sums = np.where(n_missing == n, 0.0, rank_sums) + n_missing * max_rank
+    with np.errstate(invalid="ignore", divide="ignore"):
+        parts = 1.0 - (rank_sums - n * (n + 1) / 2.0) / (n * max_rank - n * (n + 1) / 2.0)
     scores = up_minus_down(parts[..., 0], parts[..., 1], w_neg)
-    has_down = np.array([len(gs.down) > 0 for gs in gene_sets], dtype=bool)
+    has_down = n[:, 1] > 0
     scores[:, has_down] = np.maximum(scores[:, has_down], 0.0)
     return scores
 
 
-def _check_max_rank(max_rank: int, gene_sets: Sequence[GeneSet]) -> int:
+def _part_sizes(gene_sets: Sequence[GeneSet], impute: bool) -> np.ndarray:
+    """``(n_sets, 2)`` genes per up and down part, missing ones included if ``impute``."""
+    return np.array(
+        [
+            (
+                len(gs.up) + impute * gs.n_missing_up,
+                len(gs.down) + impute * gs.n_missing_down,
+            )
+            for gs in gene_sets
+        ],
+        dtype=np.float64,
+    ).reshape(len(gene_sets), 2)
+
+
+def _check_max_rank(max_rank: int, gene_sets: Sequence[GeneSet], impute: bool) -> int:
     if isinstance(max_rank, bool) or not float(max_rank).is_integer() or max_rank < 2:
         raise ValueError(f"max_rank must be an integer >= 2, not {max_rank!r}")
-    longest = max((max(len(gs.up), len(gs.down)) for gs in gene_sets), default=0)
+    longest = int(_part_sizes(gene_sets, impute).max(initial=0))
     if longest > max_rank:
         raise ValueError(
             f"a signature part has {longest} genes, more than max_rank={max_rank}; "
@@ -89,9 +126,12 @@ def _check_max_rank(max_rank: int, gene_sets: Sequence[GeneSet]) -> int:
 METHOD = Method(
     name="ucell",
     func=ucell,
-    defaults={"max_rank": 1500, "w_neg": 1.0},
+    defaults={"max_rank": 1500, "w_neg": 1.0, "missing_genes": "skip"},
     row_wise=True,
     data="any",
-    reference="R UCell >= 2.7.6 (Andreatta & Carmona 2021); pyUCell 0.8 if zeros rank >= max_rank",
+    reference=(
+        "R UCell >= 2.7.6 (Andreatta & Carmona 2021; its default missing_genes='impute' "
+        "needs missing_genes='impute'); pyUCell 0.8 if zeros rank >= max_rank"
+    ),
     signed="up and down genes scored separately: max(0, UCell(up) - w_neg * UCell(down))",
 )
