@@ -24,6 +24,7 @@ from mekscore.io import (
     write_h5ad,
     write_table,
 )
+from mekscore.io.checks import count_empty_rows, value_kind
 
 from .conftest import reference_path
 
@@ -241,3 +242,30 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# --- what the values look like -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("load", "kind"),
+    [
+        (lambda: ad.read_h5ad(reference_path("pbmc68k_reduced_scanpy.h5ad")).X, "scaled"),
+        (lambda: ad.read_h5ad(reference_path("pbmc68k_reduced_scanpy.h5ad")).raw.X, "log"),
+        (lambda: ad.read_h5ad(reference_path("wu2020_tcells_200cells_scirpy.h5ad")).X, "counts"),
+        (lambda: read_input(p53_path()).X, "unlogged"),  # MAS5 microarray, max 35,535
+        (lambda: np.log2(read_input(p53_path()).X), "log"),
+        (lambda: np.log2(read_input(p53_path()).X + 0.001) - 5.0, "log"),  # negative, not centred
+    ],
+    ids=["scanpy_scaled", "scanpy_raw_log", "10x_counts", "p53_unlogged", "p53_log2", "shifted"],
+)
+def test_value_kind_of_real_data(load, kind):
+    assert value_kind(load()) == kind
+
+
+def test_count_empty_rows_ignores_explicit_zeros_and_bounds_blocks():
+    X = sparse.csr_matrix(([0.0, 1.0, 2.0], [0, 1, 0], [0, 1, 1, 3, 3]), shape=(4, 2))
+    assert X.nnz == 3  # row 0 holds a stored zero
+    for matrix in (X, X.toarray()):
+        assert count_empty_rows(matrix) == 3
+        assert count_empty_rows(matrix, cells_per_block=2) == 3

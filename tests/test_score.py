@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -121,17 +123,99 @@ def test_unknown_method_and_parameter(pbmc):
         mk.tl.score(pbmc, {"t": SIGS["t_cell"]}, method="mean", alpha=2)
 
 
-def test_raw_counts_warn_for_log_methods():
-    counts = np.random.default_rng(0).poisson(100, size=(30, 6)).astype(float)
-    adata = ad.AnnData(counts, var=pd.DataFrame(index=list("ABCDEF")))
-    with pytest.warns(UserWarning, match="look like raw counts"):
-        mk.tl.score(adata, {"s": ["A", "B", "C"]}, method="mean")
+@pytest.fixture(scope="module")
+def counts() -> ad.AnnData:
+    """Real 10x counts: 200 T cells x 30,727 genes."""
+    return ad.read_h5ad(reference_path("wu2020_tcells_200cells_scirpy.h5ad"))
+
+
+COUNT_SIGS = ["cd8_tex_terminal", "treg_core", "mhc1_apm"]
+
+
+def _scanpy_normalised(adata: ad.AnnData) -> ad.AnnData:
+    import scanpy as sc
+
+    out = ad.AnnData(adata.X.astype(np.float64), obs=adata.obs[[]], var=adata.var)
+    sc.pp.normalize_total(out, target_sum=1e4)
+    sc.pp.log1p(out)
+    return out
+
+
+@pytest.mark.parametrize("method", ["mean", "zscore", "scanpy"])
+def test_raw_counts_are_log_normalised_for_log_methods(counts, method):
+    adata = counts.copy()
+    with pytest.warns(UserWarning, match=r"X matrix looks like raw counts .* log1p\(CP10k\)"):
+        res = mk.tl.score(adata, COUNT_SIGS, method=method, chunk_size=64)
+    expected = mk.tl.score(_scanpy_normalised(counts), COUNT_SIGS, method, inplace=False)
+    pd.testing.assert_frame_equal(res, expected, check_exact=False, rtol=1e-12, atol=1e-12)
+    assert adata.uns["mekscore"][method]["normalization"] == "log1p(CP10k)"
+    assert (adata.X != counts.X).nnz == 0  # the data are not changed
+    as_given = mk.tl.score(adata, COUNT_SIGS, method=method, log_normalize=False, inplace=False)
+    assert not np.allclose(as_given, res)
+
+
+def test_backed_and_dask_counts_equal_in_memory(counts, tmp_path):
+    da = pytest.importorskip("dask.array")
+    counts.write_h5ad(tmp_path / "counts.h5ad")
+    backed = ad.read_h5ad(tmp_path / "counts.h5ad", backed="r")
+    lazy = ad.AnnData(da.from_array(counts.X.toarray(), chunks=(50, -1)), var=counts.var)
+    lazy.obs_names = counts.obs_names
+    for method in ("mean", "zscore", "ucell"):
+        loaded = mk.tl.score(counts, COUNT_SIGS, method, inplace=False)
+        streamed = mk.tl.score(backed, COUNT_SIGS, method, chunk_size=64, inplace=False)
+        in_dask = mk.tl.score(lazy, COUNT_SIGS, method, inplace=False)
+        pd.testing.assert_frame_equal(streamed, loaded, check_exact=False, rtol=1e-12)
+        pd.testing.assert_frame_equal(in_dask, loaded, check_exact=False, rtol=1e-12)
+    expected = mk.tl.score(_scanpy_normalised(counts), COUNT_SIGS, "mean", inplace=False)
+    pd.testing.assert_frame_equal(streamed, loaded)
+    np.testing.assert_allclose(
+        mk.tl.score(backed, COUNT_SIGS, "mean", inplace=False), expected, rtol=1e-12
+    )
+
+
+def test_scaled_x_is_flagged_and_use_raw_scores_raw():
+    adata = ad.read_h5ad(reference_path("pbmc68k_reduced_scanpy.h5ad"))
+    sigs = {"t_cell": SIGS["t_cell"]}
+    with pytest.warns(UserWarning, match=r"X matrix looks scaled .* pass use_raw=True"):
+        mk.tl.score(adata, sigs, method="ucell", inplace=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # z-scores do not depend on per-gene scaling
+        mk.tl.score(adata, sigs, method="zscore", inplace=False)
+        res = mk.tl.score(adata, sigs, method="ucell", use_raw=True)
+    expected = mk.tl.score(adata.raw.to_adata(), sigs, method="ucell", inplace=False)
+    pd.testing.assert_frame_equal(res, expected)
+    assert adata.obsm["mekscore_ucell"] is res
+    assert adata.uns["mekscore"]["ucell"]["matrix"] == "raw.X"
+    with pytest.raises(InputError, match="use_raw=True but adata has no .raw"):
+        mk.tl.score(adata.raw.to_adata(), sigs, method="ucell", use_raw=True)
+    with pytest.raises(InputError, match="layer and use_raw both choose"):
+        mk.tl.score(adata, sigs, method="ucell", use_raw=True, layer="x")
+
+
+def test_unlogged_bulk_is_flagged_for_log_methods():
+    from .test_methods_gsva import p53
+
+    X, _ = p53()  # MAS5 microarray values, 0.37 to 35,535.42
+    adata = ad.AnnData(X)
+    gmt = str(reference_path("h.all.v7.0.symbols.gmt"))
+    with pytest.warns(UserWarning, match=r"looks unlogged \(values up to 35,535 .* TPM/FPKM"):
+        mk.tl.score(adata, gmt, method="mean", min_genes=1, inplace=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mk.tl.score(adata, gmt, method="ssgsea", min_genes=1, inplace=False)
+        mk.tl.score(ad.AnnData(np.log2(X)), gmt, method="mean", min_genes=1, inplace=False)
+
+
+def test_log_normalize_must_be_auto_or_a_bool(pbmc):
+    with pytest.raises(InputError, match="log_normalize must be 'auto', True or False, got 'yes'"):
+        mk.tl.score(pbmc, {"t": SIGS["t_cell"]}, method="mean", log_normalize="yes")
 
 
 def test_empty_cells_and_single_sample():
     X = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]])
     adata = ad.AnnData(X, var=pd.DataFrame(index=["A", "B", "C", "D"]))
-    res = mk.tl.score(adata, {"s": ["A", "B", "C"]}, method="mean", inplace=False)
+    with pytest.warns(UserWarning, match=r"1 of 2 observations are all zero .*filter_cells"):
+        res = mk.tl.score(adata, {"s": ["A", "B", "C"]}, method="mean", inplace=False)
     np.testing.assert_allclose(res["s"], [0.0, 2.0])
     one = mk.tl.score(adata[1:].copy(), {"s": ["A", "B", "C"]}, method="mean", inplace=False)
     np.testing.assert_allclose(one["s"], [2.0])
@@ -142,6 +226,7 @@ def test_empty_matrix_is_refused():
         mk.tl.score(ad.AnnData(np.zeros((0, 3))), {"s": ["A", "B", "C"]}, method="mean")
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize(
     ("method", "log2", "reference", "atol"),
     [

@@ -1,7 +1,8 @@
 """mekscore: curated MEK-inhibitor immune signatures for single-cell and bulk data.
 
-Namespaces follow scanpy: ``mk.tl`` (score, compare), ``mk.pl`` (figures),
-``mk.sig`` (signature library), ``mk.datasets`` (example data), ``mk.report``.
+Namespaces follow scanpy: ``mk.tl`` (score, compare), ``mk.pp`` (normalisation),
+``mk.pl`` (figures), ``mk.sig`` (signature library), ``mk.datasets`` (example data),
+``mk.report``.
 """
 
 from importlib import import_module
@@ -14,7 +15,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from . import sig, tl
 
-_LAZY = ("pl", "report", "datasets", "genes", "io", "methods")
+_LAZY = ("pl", "pp", "report", "datasets", "genes", "io", "methods")
 
 
 def __getattr__(name: str):
@@ -24,4 +25,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'mekscore' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "datasets", "genes", "io", "methods", "pl", "report", "sig", "tl"]
+__all__ = ["__version__", "datasets", "genes", "io", "methods", "pl", "pp", "report", "sig", "tl"]

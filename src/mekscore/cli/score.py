@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:  # anndata is imported inside the commands, to keep --help fas
     from anndata import AnnData
 
 SINGLE_CELL_METHOD, BULK_METHOD = "ucell", "singscore"
-NORMALISATION = "normalize_total(target_sum=1e4) + log1p"
+#: ``--log-normalize`` choices as ``tl.score(log_normalize=...)`` values.
+LOG_NORMALIZE = {"auto": "auto", "always": True, "never": False}
 
 
 class PositiveNumber(click.ParamType):
@@ -68,11 +70,14 @@ removed (ssGSEA's normalisation, GSVA, z-score and PLAGE all depend on the cohor
 
 \b
 Data checks: NaN/inf values, empty matrices and duplicated gene names are refused.
-Raw integer counts given to a method that expects log data (mean, zscore...) are
-normalised ({NORMALISATION}) before scoring, with a
-note; the output .h5ad keeps the original matrix. Scaled data (negative values)
-given to such a method get a warning. Tables are genes x samples, gene names in the
-first column.
+Raw integer counts given to a method that expects log data (mean, zscore, scanpy,
+gsva, plage) are scored as log1p(CP10k) of them (mekscore.pp.log_normalize, chunk by
+chunk when streamed), with a warning; --log-normalize never scores them as given.
+The output .h5ad keeps the original matrix. Scaled data (negative, genes centred on
+0; only zscore, gsva and plage standardise genes themselves), unlogged data
+(TPM/FPKM-like) given to a log method, and all-zero observations get a warning
+with the fix (e.g. --use-raw).
+Tables are genes x samples, gene names in the first column.
 
 \b
 Output by extension: .h5ad (the input with scores in obsm['mekscore_<method>'] and
@@ -115,6 +120,13 @@ def _method_options(func):
 )
 @click.option("--layer", help="Score adata.layers[LAYER] instead of X.")
 @click.option("--use-raw", is_flag=True, help="Score adata.raw (log data kept beside a scaled X).")
+@click.option(
+    "--log-normalize",
+    type=click.Choice(list(LOG_NORMALIZE)),
+    default="auto",
+    show_default=True,
+    help="log1p(CP10k) the data first (auto: raw counts given to a log-data method).",
+)
 @click.option("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols.")
 @click.option(
     "--species",
@@ -160,10 +172,9 @@ def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) ->
     fmt = options.pop("input_format") or detect_format(input_path)
     job = _prepare(input_path, output, fmt, options)
     adata = _read(input_path, fmt, job)
-    work = matrix_to_score(adata, job, reporter)
-    run_scoring(work, job, reporter)
-    _write(adata, work, input_path, output, job)
-    reporter.paragraph(summary(work, job, output))
+    run_scoring(adata, job, reporter)
+    _write(adata, input_path, output, job)
+    reporter.paragraph(summary(adata, job, output))
 
 
 def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> dict:
@@ -261,51 +272,12 @@ def _read(input_path: Path, fmt: str, job: dict):
     return read_input(input_path, fmt=fmt, duplicates=job["duplicates"])
 
 
-def matrix_to_score(adata: AnnData, job: dict, reporter: Reporter) -> AnnData:
-    """The AnnData handed to ``tl.score``: ``adata``, its raw, or a normalised copy of counts."""
-    from anndata import AnnData
+def run_scoring(adata: AnnData, job: dict, reporter: Reporter) -> None:
+    """Score ``adata`` in place as the parsed command line asks; messages speak in CLI flags.
 
-    from ..io.checks import InputError, check_not_empty, has_negative, looks_like_counts
-    from ..io.matrix import as_scorable, get_matrix
-
-    job["source"], job["preprocessing"] = (job["layer"] or "X"), "none"
-    if job["use_raw"]:
-        if adata.raw is None:
-            raise InputError("--use-raw: the input has no .raw; drop --use-raw or pass --layer")
-        adata, job["source"] = adata.raw.to_adata(), "raw.X"
-    if job["streamed"] or job["method"].data != "log":
-        return adata
-    X = get_matrix(adata, job["layer"])
-    check_not_empty(X)
-    if looks_like_counts(X):
-        job["preprocessing"] = NORMALISATION
-        reporter.note(
-            f"the {job['source']} matrix looks like raw counts and method "
-            f"{job['method'].name!r} expects log data: scoring {NORMALISATION} of it "
-            "(the output keeps the original values)"
-        )
-        job["layer"] = None
-        return AnnData(X=_log_normalise(as_scorable(X)), obs=adata.obs[[]], var=adata.var)
-    if has_negative(X):
-        hint = "; pass --use-raw" if adata.raw is not None and not job["use_raw"] else ""
-        reporter.warn(
-            f"the {job['source']} matrix has negative values (scaled data?) and method "
-            f"{job['method'].name!r} expects log-normalised expression{hint}"
-        )
-    return adata
-
-
-def _log_normalise(X):
-    """``normalize_total(1e4)`` then ``log1p`` on a new matrix (sparse stays sparse)."""
-    import scanpy as sc
-    from anndata import AnnData
-
-    normalised = sc.pp.normalize_total(AnnData(X=X), target_sum=1e4, inplace=False)["X"]
-    return sc.pp.log1p(normalised)
-
-
-def run_scoring(work: AnnData, job: dict, reporter: Reporter) -> None:
-    """Score ``work`` in place as the parsed command line asks; errors speak in CLI flags."""
+    ``job`` holds the parsed options (``method``, ``sigs``, ``layer``, ``use_raw``...);
+    ``log_normalize`` may be absent (then ``auto``).
+    """
     from .. import tl
     from ..io.checks import InputError
 
@@ -314,31 +286,52 @@ def run_scoring(work: AnnData, job: dict, reporter: Reporter) -> None:
 
         rich.reconfigure(stderr=True)  # tl.score's progress bar uses rich's global console
     try:
-        tl.score(
-            work,
-            job["sigs"],
-            job["method"].name,
-            layer=job["layer"],
-            gene_symbols=job["gene_symbols"],
-            species=job["species"],
-            chunk_size=job["chunk_size"],
-            min_genes=job["min_genes"],
-            progress=reporter.progress,
-            **job["params"],
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tl.score(
+                adata,
+                job["sigs"],
+                job["method"].name,
+                layer=job["layer"],
+                use_raw=job["use_raw"],
+                log_normalize=LOG_NORMALIZE[job.get("log_normalize", "auto")],
+                gene_symbols=job["gene_symbols"],
+                species=job["species"],
+                chunk_size=job["chunk_size"],
+                min_genes=job["min_genes"],
+                progress=reporter.progress,
+                **job["params"],
+            )
     except InputError as err:
         raise InputError(as_flags(str(err))) from err
-    work.uns["mekscore"][job["method"].name]["cli"] = {
+    finally:
+        _show_as_flags(caught)
+    prov = adata.uns["mekscore"][job["method"].name]
+    prov["cli"] = {
         "command": " ".join(["mekscore", *sys.argv[1:]]),
-        "matrix": job["source"],
-        "preprocessing": job["preprocessing"],
+        "matrix": prov["matrix"],
+        "preprocessing": prov["normalization"],
     }
+
+
+def _show_as_flags(caught: list[warnings.WarningMessage]) -> None:
+    """Show recorded warnings once each, reworded in command-line terms."""
+    unique = {(str(w.message), w.category): w for w in caught}
+    for (message, category), w in unique.items():
+        warnings.showwarning(as_flags(message), category, w.filename, w.lineno)
 
 
 _API_WORDS = {
     "gene_symbols=<var column>": "--gene-symbols COLUMN",
     "species='human'/'mouse'": "--species human|mouse",
-    "pass layer=...": "pass --layer LAYER",
+    "layer=...": "--layer LAYER",
+    "use_raw=True": "--use-raw",
+    "drop use_raw": "drop --use-raw",
+    "layer and use_raw": "--layer and --use-raw",
+    "log_normalize=False": "--log-normalize never",
+    "this AnnData has": "the input has",
+    "adata has": "the input has",
+    "adata is not changed": "the output keeps the input's values",
 }
 
 
@@ -349,20 +342,22 @@ def as_flags(message: str) -> str:
     --------
     >>> as_flags("if var_names are IDs pass gene_symbols=<var column>")
     'if var_names are IDs pass --gene-symbols COLUMN'
+    >>> as_flags("pass use_raw=True (this AnnData has .raw)")
+    'pass --use-raw (the input has .raw)'
     """
     for api, flag in _API_WORDS.items():
         message = message.replace(api, flag)
     return message
 
 
-def _write(adata, work, input_path: Path, output: Path, job: dict) -> None:
+def _write(adata, input_path: Path, output: Path, job: dict) -> None:
     from ..io.backed import write_scores_into_copy
     from ..io.write import write_atomic, write_h5ad, write_table
 
     method = job["method"].name
     key = f"mekscore_{method}"
-    obsm = {k: v for k, v in work.obsm.items() if k == key or k.startswith(key + "_")}
-    uns = {method: work.uns["mekscore"][method]}
+    obsm = {k: v for k, v in adata.obsm.items() if k == key or k.startswith(key + "_")}
+    uns = {method: adata.uns["mekscore"][method]}
     if output.suffix.lower() != ".h5ad":
         write_table(obsm[key].rename_axis("obs"), output, force=job["force"])
     elif job["streamed"]:
@@ -372,20 +367,18 @@ def _write(adata, work, input_path: Path, output: Path, job: dict) -> None:
             force=job["force"],
         )
     else:
-        for k, frame in obsm.items():
-            adata.obsm[k] = frame
-        adata.uns.setdefault("mekscore", {}).update(uns)
         write_h5ad(adata, output, force=job["force"])
 
 
-def summary(work, job: dict, output: Path) -> str:
+def summary(adata, job: dict, output: Path) -> str:
     """The end-of-run paragraph: what was scored, what was skipped, where it went."""
     method = job["method"].name
-    prov = work.uns["mekscore"][method]
+    prov = adata.uns["mekscore"][method]
     sigs = prov["signatures"]
     skipped = [s for s, info in sigs.items() if not info["scored"]]
+    n_vars = adata.raw.n_vars if job["use_raw"] else adata.n_vars
     text = (
-        f"Scored {work.n_obs} observations x {work.n_vars} genes ({job['source']}, "
+        f"Scored {adata.n_obs} observations x {n_vars} genes ({prov['matrix']}, "
         f"{prov['species']} genes) with {method}: {len(sigs) - len(skipped)} of {len(sigs)} "
         "signatures scored"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -31,6 +31,7 @@ def run_method(
     *,
     chunk_size: int | None = None,
     progress: bool = False,
+    transform: Callable | None = None,
 ) -> dict[str, np.ndarray]:
     """Score ``X`` with ``meth``; returns ``{"score": (n_obs, n_sets), ...extras}``.
 
@@ -38,19 +39,25 @@ def run_method(
     from disk and never loaded whole; a Dask array is scored with ``map_blocks``
     on the active scheduler. Methods with an ``affine`` form (z-score, scanpy) take
     two passes: gene moments first, then the chunks. Others need the data in memory.
+    ``transform`` (a row-wise function such as :func:`mekscore.pp.log_normalize`) is
+    applied to every row block before it is used, so streamed, Dask and in-memory
+    data give the same numbers.
     """
+    transform = transform or _identity
     if in_memory(X) and not meth.row_wise:
-        out = _as_dict(meth.func(X, gene_sets, **params))
+        out = _as_dict(meth.func(transform(X), gene_sets, **params))
     elif meth.row_wise or meth.affine is not None:
         if meth.row_wise:
             block_func = _row_wise_block(meth, gene_sets, params)
         else:
-            moments = _moments_dask(X) if is_dask(X) else _moments(X, chunk_size)
+            moments = (
+                _moments_dask(X, transform) if is_dask(X) else _moments(X, chunk_size, transform)
+            )
             block_func = _affine_block(meth.affine(moments, gene_sets, params))
         if is_dask(X):
-            out = _run_dask(block_func, X)
+            out = _run_dask(block_func, X, transform)
         else:
-            out = _run_chunks(block_func, X, chunk_size, progress)
+            out = _run_chunks(block_func, X, chunk_size, progress, transform)
     else:
         raise InputError(
             f"method {meth.name!r} needs all observations in memory; load the data "
@@ -78,52 +85,57 @@ def _affine_block(weights):
     return block_func
 
 
-def _moments(X, chunk_size: int | None) -> GeneMoments:
+def _identity(X):
+    return X
+
+
+def _checked(block, transform: Callable):
+    """A row block as CSR or float ndarray, refused if not finite, then transformed."""
+    block = as_scorable(block)
+    check_finite(block)
+    return transform(block)
+
+
+def _moments(X, chunk_size: int | None, transform: Callable) -> GeneMoments:
     moments = GeneMoments.empty(X.shape[1])
     for rows in row_chunks(X.shape[0], chunk_size):
-        block = as_scorable(X[rows])
-        check_finite(block)
-        moments.update(block)
+        moments.update(_checked(X[rows], transform))
     return moments
 
 
-def _moments_dask(X) -> GeneMoments:
+def _moments_dask(X, transform: Callable) -> GeneMoments:
     import dask
 
     blocks = X.rechunk({1: -1}).to_delayed().ravel()
-    parts = dask.compute(*[dask.delayed(_block_moments)(b) for b in blocks])
+    parts = dask.compute(*[dask.delayed(_block_moments)(b, transform) for b in blocks])
     moments = GeneMoments.empty(X.shape[1])
     for part in parts:
         moments.merge(part)
     return moments
 
 
-def _block_moments(block) -> GeneMoments:
-    block = as_scorable(block)
-    check_finite(block)
-    return GeneMoments.of(block)
+def _block_moments(block, transform: Callable) -> GeneMoments:
+    return GeneMoments.of(_checked(block, transform))
 
 
-def _run_chunks(block_func, X, chunk_size, progress) -> dict[str, np.ndarray]:
+def _run_chunks(block_func, X, chunk_size, progress, transform) -> dict[str, np.ndarray]:
     streamed = not in_memory(X)
     parts = []
     for rows in _track(list(row_chunks(X.shape[0], chunk_size)), progress):
         block = as_scorable(row_block(X, rows))
         if streamed:
             check_finite(block)
-        parts.append(block_func(block))
+        parts.append(block_func(transform(block)))
     return {key: np.vstack([p[key] for p in parts]) for key in parts[0]}
 
 
-def _run_dask(block_func, X) -> dict[str, np.ndarray]:
+def _run_dask(block_func, X, transform) -> dict[str, np.ndarray]:
     X = X.rechunk({1: -1})
-    probe = block_func(as_scorable(X[:1].compute()))
+    probe = block_func(_checked(X[:1].compute(), transform))
     keys = list(probe)
 
     def stacked_block(block):
-        block = as_scorable(block)
-        check_finite(block)
-        out = block_func(block)
+        out = block_func(_checked(block, transform))
         return np.hstack([out[k] for k in keys])
 
     n_sets = probe[keys[0]].shape[1]

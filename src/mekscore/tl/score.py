@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .. import __version__
+from .. import __version__, pp
 from ..genes import SignatureMatch, match_signatures
-from ..io.checks import InputError, check_finite, check_not_empty, looks_like_counts
+from ..io.checks import (
+    InputError,
+    check_finite,
+    check_not_empty,
+    count_empty_rows,
+    value_kind,
+    values_of,
+)
 from ..io.matrix import as_scorable, get_matrix
-from ..methods import get_method
+from ..methods import Method, get_method
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
 from ._execute import in_memory, is_dask, run_method
+
+#: Methods that standardise every gene across observations first, so per-gene
+#: scaling (``sc.pp.scale``) does not change their scores.
+_GENE_STANDARDISING = frozenset({"zscore", "gsva", "plage"})
+#: Rows inspected to tell counts, unlogged, scaled and log data apart.
+_SAMPLE_ROWS = 2000
 
 
 def score(
@@ -26,6 +39,8 @@ def score(
     method: str = "ucell",
     *,
     layer: str | None = None,
+    use_raw: bool = False,
+    log_normalize: bool | Literal["auto"] = "auto",
     gene_symbols: str | None = None,
     species: str = "auto",
     inplace: bool = True,
@@ -52,6 +67,17 @@ def score(
         ``plage``, ``scanpy``, ``mean`` (see the README's method table).
     layer
         Score ``adata.layers[layer]`` instead of ``adata.X``.
+    use_raw
+        Score ``adata.raw`` (with its own genes), e.g. the log data that scanpy keeps
+        beside a scaled ``X``.
+    log_normalize
+        ``"auto"``: raw counts given to a method that expects log data (``mean``,
+        ``zscore``, ``scanpy``, ``gsva``, ``plage``) are scored as
+        :func:`mekscore.pp.log_normalize` of them (``log1p(CP10k)``), row chunk by
+        row chunk, with a warning; ``True``: always do that; ``False``: score the
+        values as given. The matrix in ``adata`` is never changed. Whatever the
+        setting, data that look scaled (negative, genes centred on 0) or unlogged
+        (TPM/FPKM-like) for the method, and all-zero observations, get a warning.
     gene_symbols
         Column of ``adata.var`` holding gene symbols when ``var_names`` are IDs.
     species
@@ -85,40 +111,137 @@ def score(
     Examples
     --------
     >>> import mekscore as mk, scanpy as sc
-    >>> adata = sc.datasets.pbmc68k_reduced().raw.to_adata()  # doctest: +SKIP
-    >>> mk.tl.score(adata, {"T": ["CD3D", "CD3E", "CD2"]}, method="ucell").head()  # doctest: +SKIP
+    >>> adata = sc.datasets.pbmc68k_reduced()  # X is scaled; the log data are in .raw
+    >>> mk.tl.score(adata, {"T": ["CD3D", "CD3E", "CD2"]}, method="ucell", use_raw=True).shape
+    (700, 1)
     """
     meth = get_method(method)
     params = meth.params(method_params)
     sigs = resolve(signatures)
-    X = get_matrix(adata, layer)
+    source, matrix = _source(adata, layer, use_raw)
+    X = get_matrix(source, layer)
     check_not_empty(X)
-    names = _gene_names(adata, gene_symbols)
+    names = _gene_names(source, gene_symbols)
     matches, species_used = match_signatures(sigs, names, species, aliases=aliases)
     scorable = _scorable(matches, min_genes, n_vars=len(names), example_names=names[:5])
     if in_memory(X):
         X = as_scorable(X)
         check_finite(X)
-    if meth.data == "log" and looks_like_counts(_first_rows(X)):
-        warnings.warn(
-            f"the data look like raw counts but method {method!r} expects log-normalised "
-            "values; run sc.pp.normalize_total and sc.pp.log1p first (or pass layer=...)",
-            UserWarning,
-            stacklevel=2,
-        )
+    raw_hint = adata.raw is not None and not use_raw
+    normalise = _check_values(X, meth, params, log_normalize, matrix, raw_hint)
     gene_sets = [m.gene_set for m in scorable]
-    outputs = run_method(meth, X, gene_sets, params, chunk_size=chunk_size, progress=progress)
+    outputs = run_method(
+        meth,
+        X,
+        gene_sets,
+        params,
+        chunk_size=chunk_size,
+        progress=progress,
+        transform=pp.log_normalize if normalise else None,
+    )
     frames = _to_frames(outputs, [m.signature.id for m in matches], scorable, adata.obs_names)
     if inplace:
         key = key_added or f"mekscore_{method}"
         adata.obsm[key] = frames.pop("score")
         for extra, frame in frames.items():
             adata.obsm[f"{key}_{extra}"] = frame
-        adata.uns.setdefault("mekscore", {})[method] = _provenance(
-            method, params, layer, gene_symbols, species_used, matches, min_genes, aliases, key
-        )
+        adata.uns.setdefault("mekscore", {})[method] = {
+            **_provenance(
+                method, params, layer, gene_symbols, species_used, matches, min_genes, aliases, key
+            ),
+            "matrix": matrix,
+            "normalization": pp.LOG_CP10K if normalise else "none",
+        }
         return adata.obsm[key]
     return frames["score"]
+
+
+def _source(adata: AnnData, layer: str | None, use_raw: bool):
+    """``(AnnData or its .raw, name of the matrix scored)``."""
+    if not use_raw:
+        return adata, layer or "X"
+    if layer is not None:
+        raise InputError("layer and use_raw both choose the matrix to score; give only one")
+    if adata.raw is None:
+        raise InputError("use_raw=True but adata has no .raw; drop use_raw or pass layer=...")
+    return adata.raw, "raw.X"
+
+
+def _check_values(X, meth: Method, params: dict, normalize, matrix: str, raw_hint: bool) -> bool:
+    """Warn about what the values look like for ``meth``; whether to log-normalise them."""
+    if normalize not in ("auto", True, False):
+        raise InputError(f"log_normalize must be 'auto', True or False, got {normalize!r}")
+    sample = _row_sample(X)
+    kind = value_kind(sample)
+    expects = _expects(meth, params)
+    auto = normalize == "auto" and kind == "counts" and expects == "log"
+    where = (matrix, raw_hint)
+    for message in (
+        _empty_rows_message(X, sample),
+        _values_message(kind, sample, meth.name, expects, normalize, where),
+    ):
+        if message:
+            _warn(message)
+    return auto or normalize is True
+
+
+def _values_message(kind, sample, name: str, expects: str, normalize, where) -> str | None:
+    """What is wrong with ``kind`` data for method ``name``, and the fix; None if nothing."""
+    matrix, raw_hint = where
+    if kind == "counts" and expects == "log" and normalize == "auto":
+        return (
+            f"the {matrix} matrix looks like raw counts and method {name!r} expects log "
+            f"data: scoring {pp.LOG_CP10K} of it (mk.pp.log_normalize, row by row; adata is "
+            "not changed); pass log_normalize=False to score the values as given"
+        )
+    if kind == "unlogged" and expects == "log" and normalize is not True:
+        return (
+            f"the {matrix} matrix looks unlogged (values up to "
+            f"{float(values_of(sample).max()):,.0f} that are not whole numbers: TPM/FPKM-like) "
+            f"but method {name!r} expects log data; log-transform it first (e.g. log1p "
+            f"or log2(x + 1)) or score log data instead{_fix(raw_hint)}"
+        )
+    if kind == "scaled" and name not in _GENE_STANDARDISING:
+        why = (
+            "per-gene scaling changes the gene ranks within each observation"
+            if expects == "any"
+            else "it expects log-normalised expression"
+        )
+        return (
+            f"the {matrix} matrix looks scaled (negative values, genes centred on 0, as "
+            f"after sc.pp.scale), so method {name!r} gives misleading scores: {why}; "
+            f"score log-normalised data instead{_fix(raw_hint)}"
+        )
+    return None
+
+
+def _expects(meth: Method, params: dict) -> str:
+    """The data ``meth`` expects with ``params`` (GSVA's Poisson kernel wants counts)."""
+    return "counts" if params.get("kcdf") == "poisson" else meth.data
+
+
+def _fix(raw_hint: bool) -> str:
+    if raw_hint:
+        return ": pass use_raw=True (this AnnData has .raw)"
+    return ": pass layer=... naming a log-normalised layer"
+
+
+def _empty_rows_message(X, sample) -> str | None:
+    """A warning about all-zero observations (counted in ``sample`` when not in memory)."""
+    whole = in_memory(X)
+    n_empty = count_empty_rows(X if whole else sample)
+    if not n_empty:
+        return None
+    of = f"{X.shape[0]}" if whole else f"the first {sample.shape[0]}"
+    return (
+        f"{n_empty} of {of} observations are all zero (no counts), so their scores carry "
+        "no information; remove them first, e.g. sc.pp.filter_cells(adata, min_counts=1)"
+    )
+
+
+def _warn(message: str) -> None:
+    """A ``UserWarning`` attributed to the caller of :func:`score`."""
+    warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _gene_names(adata: AnnData, gene_symbols: str | None) -> pd.Index:
@@ -160,10 +283,14 @@ def _enough(match: SignatureMatch, min_genes: int) -> bool:
     return match.n_found > 0 and match.n_found >= min(min_genes, match.n_found + len(match.missing))
 
 
-def _first_rows(X, n: int = 2000):
-    """A small in-memory sample of rows, for data-type heuristics."""
+def _row_sample(X, n: int = _SAMPLE_ROWS):
+    """At most ``n`` rows for the data-type heuristics.
+
+    Evenly spaced rows when in memory; the first rows when on disk or in Dask (no
+    extra pass over the data).
+    """
     if in_memory(X):
-        return X
+        return X[:: -(-X.shape[0] // n)]
     head = X[: min(n, X.shape[0])]
     return as_scorable(head.compute() if is_dask(head) else head)
 
