@@ -50,12 +50,14 @@ def decoupler_aucell(X: pd.DataFrame, sets: dict[str, list[str]]) -> np.ndarray:
     return adata.obsm["score_aucell"][list(sets)].to_numpy()
 
 
+@pytest.mark.contract
 def test_toy_matches_r_aucell():
     X, sets = toy()
     for M in as_inputs(X.to_numpy()):
         np.testing.assert_allclose(aucell(M, sets, max_rank=3), R_TOY_AUC, rtol=0, atol=5e-8)
 
 
+@pytest.mark.contract
 def test_tgfb_matches_decoupler_default_threshold():
     """Real bulk data without ties: thr = ceil(0.05 * 11,900) = 595, as R and decoupler."""
     X, up, dn = tgfb()
@@ -65,6 +67,7 @@ def test_tgfb_matches_decoupler_default_threshold():
         np.testing.assert_allclose(aucell(M, [up, dn]), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.contract
 def test_pbmc68k_matches_decoupler_without_ties():
     """700 real PBMCs (log-normalised, 765 genes) made tie-free by a tiny jitter."""
     import anndata as ad
@@ -89,6 +92,7 @@ def test_pbmc68k_matches_decoupler_without_ties():
     assert got.max() > 0.2  # the sets do reach the top ranks
 
 
+@pytest.mark.contract
 def test_ties_give_the_expected_score_over_random_tie_breaking():
     """With ties, the score is R's score averaged over every order of the tied genes."""
     X = np.array(

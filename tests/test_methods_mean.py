@@ -158,6 +158,7 @@ def zscale(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean(axis=0)) / scores.std(axis=0, ddof=1)
 
 
+@pytest.mark.contract
 def test_progeny_mouse_weighted_sum_reproduces_progeny():
     expr, sets, expected = progeny_mouse()
     for X in (expr.to_numpy(), sparse.csr_matrix(expr.to_numpy())):
@@ -165,6 +166,7 @@ def test_progeny_mouse_weighted_sum_reproduces_progeny():
         np.testing.assert_allclose(got, expected.to_numpy(), rtol=0, atol=1e-8)
 
 
+@pytest.mark.contract
 def test_progeny_weighted_means_are_not_progeny():
     # up mean - down mean divides the two parts by different sums: for a pathway with
     # genes of both signs this is not an affine map of X^T W (one-signed ones still agree)

@@ -94,6 +94,7 @@ def with_matrix(adata: ad.AnnData, kind: str) -> ad.AnnData:
     return ad.AnnData(X=MATRIX_KINDS[kind](adata.X), obs=adata.obs[[]], var=adata.var[[]])
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("kind", list(MATRIX_KINDS))
 @pytest.mark.parametrize(
     "params",
@@ -109,6 +110,7 @@ def test_pbmc_matches_score_genes(pbmc, kind, params):
     np.testing.assert_allclose(got, expected, rtol=0, atol=atol)
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("params", [{}, {"random_state": 42}, {"ctrl_size": 100, "n_bins": 30}])
 def test_wu2020_matches_score_genes(wu2020, params):
     got = scanpy_score(wu2020.X, as_sets(wu2020, WU_SETS), **params)
@@ -121,11 +123,13 @@ def test_seed_changes_the_control_genes(wu2020):
     assert np.abs(seed0 - seed1).max() > 1e-3
 
 
+@pytest.mark.contract
 def test_gene_means_are_bitwise_scanpys(pbmc):
     for X in (pbmc.X, pbmc.X.toarray(), pbmc.X.toarray().astype(np.float64)):
         assert np.array_equal(gene_means(X), _nan_means(X, axis=0))
 
 
+@pytest.mark.contract
 def test_down_genes_score_up_minus_down_each_with_own_controls(wu2020):
     up, down = WU_SETS["exhaustion"], WU_SETS["naive_memory"]
     idx = wu2020.var_names.get_indexer
@@ -136,6 +140,7 @@ def test_down_genes_score_up_minus_down_each_with_own_controls(wu2020):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
+@pytest.mark.contract
 def test_duplicated_genes_count_once_as_in_scanpy(pbmc):
     genes = ["CD3D", "CD3E", "CD3D", "LCK", "CD3E"]
     got = scanpy_score(pbmc.X, [GeneSet("dup", up=pbmc.var_names.get_indexer(genes))])
@@ -149,6 +154,7 @@ def test_weights_are_ignored(pbmc):
     np.testing.assert_array_equal(got[:, 0], got[:, 1])
 
 
+@pytest.mark.contract
 def test_set_without_genes_is_nan(pbmc):
     sets = [GeneSet("empty", up=np.empty(0, dtype=np.int64)), *as_sets(pbmc, {"T": ["CD3D"]})]
     got = scanpy_score(pbmc.X, sets)
@@ -156,6 +162,7 @@ def test_set_without_genes_is_nan(pbmc):
     np.testing.assert_allclose(got[:, 1], score_genes(pbmc, ["CD3D"]), rtol=0, atol=1e-6)
 
 
+@pytest.mark.contract
 def test_tl_score_front_door_matches_score_genes(pbmc):
     from mekscore.tl import score
 

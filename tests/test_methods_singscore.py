@@ -24,6 +24,7 @@ def vignette() -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", index_col=0)
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("as_sparse", [False, True])
 def test_tgfb_matches_vignette(as_sparse):
     X, up, dn = tgfb()
@@ -46,6 +47,7 @@ def test_tgfb_matches_vignette(as_sparse):
     np.testing.assert_array_equal(out["up"][:, 1], out["up"][:, 0])
 
 
+@pytest.mark.contract
 def test_unit_toy_from_singscore_tests():
     """tests/testthat/test-scoring.R: values c(1, 2, 5, 5), upSet genes 3, 4, downSet gene 1."""
     X = np.array([[1.0, 2.0, 5.0, 5.0]])

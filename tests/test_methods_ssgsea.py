@@ -35,6 +35,7 @@ def score(X, sets, normalize=True, **params):
     return METH.finalize(METH.func(X, sets, **params), params)
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize(
     ("reference", "transform", "normalize"),
     [
@@ -50,6 +51,7 @@ def test_toy_matches_gsva_146(reference, transform, normalize):
         np.testing.assert_allclose(score(M, sets, normalize), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize(
     ("reference", "normalize", "atol"),
     [("ssgsea_nonorm_rawinput", False, 1e-9), ("ssgsea_norm_rawinput", True, 1e-12)],
@@ -60,8 +62,10 @@ def test_p53_raw_matches_gsva_146(reference, normalize, atol):
     np.testing.assert_allclose(score(X.to_numpy(), sets, normalize), expected, rtol=0, atol=atol)
 
 
+@pytest.mark.contract
 def test_matches_gseapy_without_ties():
-    gseapy = pytest.importorskip("gseapy")
+    import gseapy
+
     X, up, dn = tgfb()
     gmt = {s.name: list(X.columns[s.up]) for s in (up, dn)}
     # gene ids as a first column: gseapy would not take numeric-looking names from the index
@@ -77,6 +81,7 @@ def test_matches_gseapy_without_ties():
     np.testing.assert_allclose(score(X.to_numpy(), [up, dn]), nes.to_numpy(), rtol=0, atol=1e-12)
 
 
+@pytest.mark.contract
 def test_signed_signature_is_up_minus_down_on_tgfb():
     X, up, dn = tgfb()
     signed = GeneSet("tgfb", up=up.up, down=dn.up)
@@ -96,6 +101,7 @@ def literal_ssgsea(x, members, alpha):
     return walk.sum()
 
 
+@pytest.mark.contract
 def test_ties_zeros_negatives_and_a_constant_gene_match_the_literal_walk():
     X, sets = toy()
     x = np.round(X.to_numpy() - 2.5)  # ties, zeros and negative values

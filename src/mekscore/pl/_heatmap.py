@@ -32,7 +32,13 @@ def verdict_heatmap(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Examples
     --------
     >>> import mekscore as mk
-    >>> mk.pl.verdict_heatmap(verdict)  # doctest: +SKIP
+    >>> adata = mk.datasets.load_example_scrna()
+    >>> verdict = mk.tl.compare(adata, condition_key="condition", control="vehicle",
+    ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
+    ...     method="mean")
+    >>> ax = mk.pl.verdict_heatmap(verdict)
+    >>> len(ax.get_yticks()) == verdict["signature"].nunique()
+    True
     """
     require_columns(verdict, _COLUMNS, "verdict")
     if verdict.empty:

@@ -41,10 +41,11 @@ def sample_scores(
     Examples
     --------
     >>> import mekscore as mk
+    >>> adata = mk.datasets.load_example_scrna()
     >>> verdict, samples = mk.tl.compare(adata, condition_key="condition", control="vehicle",
-    ...     treated="trametinib", sample_key="sample", method="mean",
-    ...     return_samples=True)  # doctest: +SKIP
-    >>> mk.pl.sample_scores(samples, "mhc1_apm", "tumor")  # doctest: +SKIP
+    ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
+    ...     method="mean", return_samples=True)
+    >>> ax = mk.pl.sample_scores(samples, "mhc1_apm", "tumor")
     """
     require_columns(samples, _COLUMNS, "samples")
     rows = _select(samples, signature, compartment)

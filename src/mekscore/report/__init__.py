@@ -54,12 +54,17 @@ def write_report(
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> import mekscore as mk
+    >>> adata = mk.datasets.load_example_scrna()
     >>> verdict, samples = mk.tl.compare(adata, condition_key="condition", control="vehicle",
-    ...     treated="trametinib", sample_key="sample", method="mean",
-    ...     return_samples=True)  # doctest: +SKIP
-    >>> params = adata.uns["mekscore_compare"]["parameters"]  # doctest: +SKIP
-    >>> mk.report.write_report("report.html", verdict, samples, parameters=params)  # doctest: +SKIP
+    ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
+    ...     method="mean", return_samples=True)
+    >>> params = adata.uns["mekscore_compare"]["parameters"]
+    >>> out = Path(tempfile.mkdtemp()) / "report.html"
+    >>> mk.report.write_report(out, verdict, samples, parameters=params) == out
+    True
     """
     text = render_report(
         verdict, samples, parameters=parameters, match_report=match_report, competitive=competitive
