@@ -7,12 +7,16 @@ toy matrix, the NCI-60 P53 GCT with the Hallmark GMT, and singscore's TGF-beta d
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
 
+from mekscore.io import InputError
 from mekscore.methods import GeneSet, get_method
 from mekscore.methods import gsva as gsva_module
 from mekscore.methods.gsva import gene_cdfs, gsva
@@ -89,6 +93,21 @@ def as_inputs(X: np.ndarray) -> list:
     return [np.asarray(X, dtype=np.float64), sparse.csr_matrix(np.asarray(X, dtype=np.float64))]
 
 
+def p53_float32_with_constant_gene(layout: str) -> tuple[list, list[GeneSet]]:
+    """P53 log2 data as float32 (dense or CSR) with a constant gene (7.3) appended,
+    the same data cast back to float64, and sets with and without the constant gene."""
+    X, sets = p53()
+    logx = np.log2(X.to_numpy())
+    n_genes = logx.shape[1]
+    as32 = np.column_stack([logx, np.full(len(logx), 7.3)]).astype(np.float32)
+    pair = [as32, as32.astype(np.float64)]
+    if layout == "csr":
+        pair = [sparse.csr_matrix(M) for M in pair]
+    with_constant = [GeneSet(s.name, up=np.append(s.up, n_genes)) for s in sets[:3]]
+    return pair, with_constant + sets[3:8]
+
+
+@pytest.mark.contract
 @pytest.mark.parametrize(
     ("reference", "transform", "params"),
     [
@@ -104,6 +123,7 @@ def test_toy_matches_gsva_146(reference, transform, params):
         np.testing.assert_allclose(gsva(M, sets, **params), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.contract
 def test_p53_log2_gaussian_matches_gsva_146():
     X, sets = p53()
     expected = p53_expected("gsva_log2input_gaussian", X, sets)
@@ -111,6 +131,7 @@ def test_p53_log2_gaussian_matches_gsva_146():
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
 
 
+@pytest.mark.contract
 def test_signed_signature_is_up_minus_down_on_tgfb():
     X, up, dn = tgfb()
     signed = GeneSet("tgfb", up=up.up, down=dn.up)
@@ -136,6 +157,7 @@ def literal_walk(cdf_row, members, tau, max_diff, abs_ranking):
     return mx_pos if mx_pos > abs(mx_neg) else mx_neg
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("kcdf", ["gaussian", "none"])
 @pytest.mark.parametrize(
     "params",
@@ -164,6 +186,7 @@ def test_empirical_cdf_counts_values_at_or_below():
     np.testing.assert_array_equal(gene_cdfs(x, np.arange(500), "none"), expected)
 
 
+@pytest.mark.contract
 def test_constant_gene_is_dropped():
     X, sets = toy()
     with_constant = np.column_stack([X.to_numpy(), np.full(len(X), 3.0)])
@@ -202,3 +225,43 @@ def test_registered_method():
     assert meth.func is gsva
     assert not meth.row_wise
     assert meth.params({"kcdf": "poisson"})["max_diff"] is True
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_float32_data_score_as_their_float64_copy(layout):
+    (as32, as64), sets = p53_float32_with_constant_gene(layout)
+    np.testing.assert_allclose(gsva(as32, sets), gsva(as64, sets), rtol=0, atol=1e-10)
+
+
+def test_constant_gene_cdf_is_one_half_not_nan():
+    X = np.column_stack([np.full(5, 3.0), np.arange(5.0)])
+    cdf = gene_cdfs(X, np.array([0, 1]), "gaussian")
+    np.testing.assert_array_equal(cdf[:, 0], 0.0)  # logit(0.5): every pair ties
+    assert np.all(np.diff(cdf[:, 1]) > 0)
+
+
+def test_kernel_cdf_memory_does_not_grow_with_obs_squared():
+    n_obs = 5000
+    script = f"""
+import resource
+import numpy as np
+from mekscore.methods.gsva import gene_cdfs
+gene_cdfs(np.random.default_rng(0).normal(size=(50, 2)), np.arange(2), "gaussian")
+X = np.random.default_rng(1).normal(size=({n_obs}, 2))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+gene_cdfs(X, np.arange(2), "gaussian")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    grown_bytes = int(run.stdout.strip()) * 1024  # ru_maxrss is in KiB on Linux
+    assert grown_bytes < n_obs * n_obs * 8 / 10  # an n x n float64 buffer would be 200 MB
+
+
+def test_single_cell_size_is_refused_up_front():
+    rng = np.random.default_rng(0)
+    X = sparse.random(50_000, 2_000, density=0.002, format="csr", random_state=rng)
+    with pytest.raises(InputError, match=r"50,000 observations x 2,000 varying genes.*ucell"):
+        gsva(X, [GeneSet("s", up=np.arange(20))])

@@ -7,11 +7,18 @@ import pytest
 from scipy import sparse
 
 from mekscore.methods import GeneSet, get_method
-from mekscore.methods._gsva_kernels import gene_moments
+from mekscore.methods._affine import GeneMoments
 from mekscore.methods.plage import plage
 from mekscore.methods.zscore import zscore
 
-from .test_methods_gsva import as_inputs, p53, p53_expected, toy, toy_expected
+from .test_methods_gsva import (
+    as_inputs,
+    p53,
+    p53_expected,
+    p53_float32_with_constant_gene,
+    toy,
+    toy_expected,
+)
 
 KERNELS = {"zscore": zscore, "plage": plage}
 
@@ -25,6 +32,7 @@ def aligned(method: str, got: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return up_to_sign(got, expected) if method == "plage" else got
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("method", ["zscore", "plage"])
 def test_toy_matches_gsva_146(method):
     X, sets = toy()
@@ -34,6 +42,7 @@ def test_toy_matches_gsva_146(method):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("method", ["zscore", "plage"])
 def test_p53_log2_matches_gsva_146(method):
     X, sets = p53()
@@ -78,10 +87,10 @@ def test_sparse_moments_equal_dense_moments():
     X, _ = p53()
     logx = np.log2(X.to_numpy())
     logx[logx < 6] = 0.0
-    for dense, from_csr in zip(
-        gene_moments(logx), gene_moments(sparse.csr_matrix(logx)), strict=True
-    ):
-        np.testing.assert_allclose(from_csr, dense, rtol=1e-12, atol=1e-12)
+    dense, from_csr = GeneMoments.of(logx), GeneMoments.of(sparse.csr_matrix(logx))
+    for field in ("mean", "sd", "lo", "hi"):
+        got, expected = getattr(from_csr, field), getattr(dense, field)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["zscore", "plage"])
@@ -107,3 +116,30 @@ def test_registered_method(method):
     assert meth.func is KERNELS[method]
     assert not meth.row_wise
     assert meth.data == "log"
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("method", ["zscore", "plage"])
+def test_float32_data_score_as_their_float64_copy(method, layout):
+    (as32, as64), sets = p53_float32_with_constant_gene(layout)
+    got, expected = KERNELS[method](as32, sets), KERNELS[method](as64, sets)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_float32_moments_streamed_in_chunks_equal_float64_moments(layout):
+    (as32, as64), _ = p53_float32_with_constant_gene(layout)
+    whole = GeneMoments.of(as64)
+    streamed = GeneMoments.empty(as32.shape[1])
+    for start in range(0, as32.shape[0], 4):
+        streamed.update(as32[start : start + 4])
+    np.testing.assert_allclose(streamed.mean, whole.mean, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(streamed.sd, whole.sd, rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(streamed.varying, whole.varying)
+    assert not whole.varying[-1] and whole.varying[:-1].sum() == as32.shape[1] - 1
+
+
+def test_large_constant_is_constant_whatever_the_rounding():
+    X = np.column_stack([np.full(1000, 0.1 + 2.0**24), np.arange(1000.0)])
+    moments = GeneMoments.of(X)
+    assert moments.varying.tolist() == [False, True]

@@ -79,3 +79,27 @@ def test_dask_on_a_local_cluster_with_two_workers(h5ad_file):
         lazy = _dask_adata(h5ad_file, 500)
         res = mk.tl.score(lazy, SIGS, method="ucell", inplace=False)
     pd.testing.assert_frame_equal(res, _in_memory(h5ad_file, "ucell"), atol=1e-9, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def dense_float32_file(tmp_path_factory):
+    """3000 cells x 400 genes, dense float32, with G3 (in signature "a") constant."""
+    rng = np.random.default_rng(11)
+    X = np.log1p(rng.gamma(2.0, 3.0, size=(3000, 400))).astype(np.float32)
+    X[:, 3] = 7.3
+    var = pd.DataFrame(index=[f"G{i}" for i in range(400)])
+    path = tmp_path_factory.mktemp("dense32") / "cells.h5ad"
+    ad.AnnData(X, var=var).write_h5ad(path)
+    return path
+
+
+def test_dense_float32_backed_equals_in_memory_and_float64(dense_float32_file):
+    backed = ad.read_h5ad(dense_float32_file, backed="r")
+    streamed = mk.tl.score(backed, SIGS, method="zscore", inplace=False, chunk_size=700)
+    backed.file.close()
+    loaded = ad.read_h5ad(dense_float32_file)
+    in_memory = mk.tl.score(loaded, SIGS, method="zscore", inplace=False)
+    loaded.X = loaded.X.astype(np.float64)
+    as64 = mk.tl.score(loaded, SIGS, method="zscore", inplace=False)
+    pd.testing.assert_frame_equal(streamed, in_memory, atol=1e-9, rtol=0)
+    pd.testing.assert_frame_equal(in_memory, as64, atol=1e-9, rtol=0)

@@ -6,7 +6,9 @@ methods score the up part and the down part as two separate sets and return
 
 GSVA's ``gsva``, ``zscore`` and ``plage`` first drop genes whose standard
 deviation across observations is below ``1e-10`` (``.filterFeatures`` in GSVA
-1.46); :func:`gene_moments` and :func:`keep_varying` implement that filter.
+1.46); :attr:`GeneMoments.varying <mekscore.methods._affine.GeneMoments.varying>`
+(float64 moments, plus an exact ``max > min`` test) and :func:`keep_varying`
+implement that filter.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ import numba
 import numpy as np
 from scipy import sparse
 
+from ._affine import GeneMoments
 from ._base import GeneSet
-
-CONSTANT_SD = 1e-10  # GSVA: genes with sd < 1e-10 count as constant
 
 PartScorer = Callable[[np.ndarray | sparse.csr_matrix, list[np.ndarray]], np.ndarray]
 
@@ -93,29 +94,6 @@ def require_two_observations(X, method: str) -> None:
         )
 
 
-def gene_moments(X: np.ndarray | sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Per-gene mean and standard deviation (ddof 1) across observations.
-
-    Sparse input is not densified: the squared deviations of the implicit zeros are
-    added as ``(n_obs - nnz) * mean**2``.
-
-    Examples
-    --------
-    >>> mu, sd = gene_moments(sparse.csr_matrix(np.array([[0.0, 1.0], [2.0, 1.0]])))
-    >>> mu.tolist(), sd.round(6).tolist()
-    ([1.0, 1.0], [1.414214, 0.0])
-    """
-    n_obs, n_genes = X.shape
-    if not sparse.issparse(X):
-        return X.mean(axis=0), X.std(axis=0, ddof=1)
-    X = X.tocsr()
-    mu = np.bincount(X.indices, weights=X.data, minlength=n_genes) / n_obs
-    nnz = np.bincount(X.indices, minlength=n_genes)
-    dev = np.bincount(X.indices, weights=(X.data - mu[X.indices]) ** 2, minlength=n_genes)
-    ss = dev + (n_obs - nnz) * mu**2
-    return mu, np.sqrt(ss / (n_obs - 1))
-
-
 def zscored_set_scores(
     X: np.ndarray | sparse.csr_matrix,
     index_sets: list[np.ndarray],
@@ -131,12 +109,12 @@ def zscored_set_scores(
     >>> zscored_set_scores(X, [np.array([0, 1])], lambda Z: Z.sum(axis=1)).tolist()
     [[-0.7071067811865475], [0.7071067811865475]]
     """
-    mu, sd = gene_moments(X)
-    sets = keep_varying(index_sets, sd >= CONSTANT_SD)
+    moments = GeneMoments.of(X)
+    sets = keep_varying(index_sets, moments.varying)
     out = np.full((X.shape[0], len(sets)), np.nan)
     for s, cols in enumerate(sets):
         if len(cols):
-            out[:, s] = reduce(set_columns_zscored(X, cols, mu, sd))
+            out[:, s] = reduce(set_columns_zscored(X, cols, moments.mean, moments.sd))
     return out
 
 

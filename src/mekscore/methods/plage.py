@@ -1,12 +1,12 @@
 """PLAGE (Tomfohr et al. 2005): first right singular vector of a set's z-scores.
 
-Genes are standardised across observations as in :mod:`.zscore` (constant genes
-dropped, dense definition for sparse input, only the set's columns densified). The
-score of a set is the first right singular vector of ``Z[set, ]`` (unit norm over
-observations). Its sign is arbitrary in GSVA 1.46; here it is chosen so that the
-score correlates positively with the mean z-score of the set's genes, so a higher
-score means higher expression of the set. Signatures with down genes score
-``plage(up) - plage(down)``; weights are ignored.
+Genes are standardised across observations as in :mod:`.zscore` (float64 moments
+for any dtype, constant genes dropped, dense definition for sparse input, only the
+set's columns densified). The score of a set is the first right singular vector of
+``Z[set, ]`` (unit norm over observations). Its sign is arbitrary in GSVA 1.46;
+here it is chosen so that the score correlates positively with the mean z-score of
+the set's genes, so a higher score means higher expression of the set. Signatures
+with down genes score ``plage(up) - plage(down)``; weights are ignored.
 """
 
 from __future__ import annotations

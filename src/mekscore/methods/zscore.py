@@ -3,11 +3,13 @@
 Each gene is standardised across observations (mean, sd with ddof 1; GSVA's
 ``t(scale(t(X)))``) and a set's score is the sum of its genes' z-scores divided by
 the square root of the number of genes. Genes that are constant across
-observations (sd < 1e-10) are dropped first, as GSVA does, so ``k`` counts only
-varying genes. Sparse input follows the *dense* definition (zeros are values and
-are standardised too); GSVA >= 2.0 on a ``dgCMatrix`` scales only the non-zeros.
-Per-gene moments are computed from the sparse matrix; only a set's own columns are
-densified. Signatures with down genes score ``z(up) - z(down)``; weights are ignored.
+observations (sd < 1e-10, as GSVA does, or max == min) are dropped first, so ``k``
+counts only varying genes. Moments are accumulated in float64 whatever the
+data's dtype, so float32 data score as their float64 copy would. Sparse input
+follows the *dense* definition (zeros are values and are standardised too); GSVA
+>= 2.0 on a ``dgCMatrix`` scales only the non-zeros. Per-gene moments are computed
+from the sparse matrix; only a set's own columns are densified. Signatures with
+down genes score ``z(up) - z(down)``; weights are ignored.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from scipy import sparse
 from ._affine import GeneMoments
 from ._base import GeneSet, Method
 from ._gsva_kernels import (
-    CONSTANT_SD,
     keep_varying,
     require_two_observations,
     score_up_minus_down,
@@ -76,8 +77,7 @@ def zscore_affine(
     """
     if moments.n < 2:
         raise ValueError("zscore needs at least 2 observations to standardise genes")
-    mu, sd = moments.mean, moments.sd
-    varying = sd >= CONSTANT_SD
+    mu, sd, varying = moments.mean, moments.sd, moments.varying
     rows, cols, vals = [], [], []
     offset = np.zeros(len(gene_sets))
     for s, gs in enumerate(gene_sets):
