@@ -1,7 +1,14 @@
-"""Calibration (null studies), the cell-level pseudo-replication trap, and power.
+"""Calibration, interval coverage and power, by simulation, for every test and aggregation path.
 
-Scores come from ``tl.score(method="mean")`` on log-normalised simulated studies with
-strong sample-to-sample variation and unequal cell numbers per sample.
+* Interval coverage of the four tests on normal sample-level data (the statistics
+  engine), at 3, 4 and 6 samples per arm or pairs.
+* Null studies through the whole pipeline for every path (single-cell pseudobulk and
+  mean of cells, bulk; Welch, Mann-Whitney, paired t, Wilcoxon; strong sample
+  effects): the share of p < alpha and of calls stays at or below alpha (one-sided
+  binomial test at the 1% level), and the PD gatekeeper confirms at most alpha.
+* The cell-level pseudo-replication trap, and power for planted effects with 4
+  samples per arm, single-cell and (sorted-population) bulk.
+* Every call in every simulated study has an interval excluding 0 on its side.
 """
 
 from __future__ import annotations
@@ -14,69 +21,133 @@ from scipy import stats
 
 from mekscore import tl
 from mekscore.datasets import log_normalise, simulate_study
+from mekscore.tl import _stats
 from mekscore.tl._aggregate import normalise_label
 
 ALPHA = 0.05
-DESIGN = {
-    "condition_key": "condition",
-    "control": "vehicle",
-    "treated": "trametinib",
-    "sample_key": "sample",
-    "compartment_key": "cell_type",
-}
+ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib"}
+SC = {**ARMS, "sample_key": "sample", "compartment_key": "cell_type"}
 CALLS = ("consistent", "opposite")
 
 
-def _study(seed: int, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # signatures with < 3 genes are skipped
-        adata = log_normalise(simulate_study(seed=seed, **kwargs))
-        tl.score(adata, method="mean")
-    return adata
-
-
-def _null_rates(n_studies: int, first_seed: int) -> tuple[int, int, int, int]:
-    """(calls, directional rows tested, p < alpha, rows with a p-value) over null studies."""
-    calls = directional = significant = tested = 0
-    for seed in range(first_seed, first_seed + n_studies):
-        adata = _study(seed, effects="none", sample_sd=0.4, n_cells_mean=120, n_genes=600)
-        table = tl.compare(adata, method="mean", alpha=ALPHA, **DESIGN)
-        has_p = table["p_value"].notna()
-        calls += int(table["verdict"].isin(CALLS).sum())
-        directional += int((has_p & table["expected"].isin(["up", "down"])).sum())
-        significant += int((table["p_value"] < ALPHA).sum())
-        tested += int(has_p.sum())
-    return calls, directional, significant, tested
-
-
-def _assert_not_above_alpha(k: int, n: int) -> None:
+def _assert_not_above_alpha(k: int, n: int, what: str) -> None:
     """One-sided binomial test of 'rate > alpha' must not reject at the 1% level."""
     assert n > 0
     upper = stats.binomtest(k, n, ALPHA, alternative="greater").pvalue
-    assert upper > 0.01, f"{k}/{n} = {k / n:.3f} exceeds alpha={ALPHA} (binomial p={upper:.2g})"
+    assert upper > 0.01, f"{what}: {k}/{n} = {k / n:.3f} exceeds alpha={ALPHA} (p={upper:.2g})"
 
 
-def _check_calibration(n_studies: int, first_seed: int) -> None:
-    calls, directional, significant, tested = _null_rates(n_studies, first_seed)
-    _assert_not_above_alpha(calls, directional)  # verdicts other than "no change detected"
-    _assert_not_above_alpha(significant, tested)  # the sample-level test itself
+def _assert_calls_match_intervals(table) -> None:
+    calls = table[table["verdict"].isin(CALLS)]
+    up = calls["observed"] == "up"
+    assert (calls.loc[up, "ci_low"] > 0).all() and (calls.loc[~up, "ci_high"] < 0).all()
+    assert (calls["q_value"] <= ALPHA).all()
 
 
-def test_null_studies_are_calibrated():
-    _check_calibration(n_studies=100, first_seed=0)
+# --- the statistics engine: coverage ------------------------------------------------
 
 
-@pytest.mark.slow
-def test_null_studies_are_calibrated_many():
-    _check_calibration(n_studies=400, first_seed=10_000)
+def _coverage(test: str, n: int, n_sims: int, seed: int) -> float:
+    """Share of simulated studies whose interval holds the true effect (delta ~ U(0, 2))."""
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(n_sims):
+        delta = rng.uniform(0, 2)
+        if test in _stats.PAIRED_TESTS:
+            d = rng.normal(delta, 1, n)
+            r = _stats.compare_paired(np.zeros(n), d, test)
+        else:
+            c, t = rng.normal(0, 1, n), rng.normal(delta, 1, n)
+            r = _stats.compare_unpaired(c, t, test)
+        hits += r.ci_low <= delta <= r.ci_high  # shift = delta for the rank tests too (sd 1)
+    return hits / n_sims
+
+
+@pytest.mark.parametrize("n", [3, 4, 6])
+@pytest.mark.parametrize("test", ["welch", "paired-t"])
+def test_t_intervals_cover_at_the_nominal_level(test, n):
+    coverage = _coverage(test, n, n_sims=1500, seed=n)
+    assert 0.93 <= coverage <= 0.975, coverage
+
+
+@pytest.mark.parametrize(("test", "n"), [("mannwhitney", 4), ("mannwhitney", 6), ("wilcoxon", 6)])
+def test_rank_intervals_cover_at_least_the_nominal_level(test, n):
+    coverage = _coverage(test, n, n_sims=1500, seed=10 + n)
+    assert 0.94 <= coverage <= 0.995, coverage  # exact intervals are conservative (discrete)
+
+
+# --- the whole pipeline under the null -----------------------------------------------
+
+PATHS = {
+    "pseudobulk-welch": dict(aggregate="pseudobulk"),
+    "mean-welch": dict(aggregate="mean", method="mean"),
+    "pseudobulk-mannwhitney": dict(aggregate="pseudobulk", test="mannwhitney"),
+    "pseudobulk-paired-t": dict(aggregate="pseudobulk", paired=True),
+    "mean-wilcoxon": dict(aggregate="mean", method="mean", paired=True, test="wilcoxon", n=6),
+    "strong-sample-effects": dict(aggregate="pseudobulk", sample_sd=0.9),
+    "bulk-welch": dict(bulk=True),
+    "bulk-wilcoxon": dict(bulk=True, paired=True, test="wilcoxon", n=6),
+}
+
+
+def _run_null(seed: int, aggregate="auto", method=None, test=None, paired=False, bulk=False,
+              sample_sd=0.4, n=4):  # fmt: skip
+    study = simulate_study(
+        seed=seed, effects="none", n_samples_per_arm=n, paired=paired, bulk=bulk,
+        sample_sd=sample_sd, n_cells_mean=90, n_genes=500,
+    )  # fmt: skip
+    if aggregate == "mean":
+        study = log_normalise(study)
+    design = dict(ARMS, sample_key="sample") if bulk else dict(SC)
+    if paired:
+        design["pair_key"] = "patient"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # 2-gene signatures, counts notices
+        return tl.compare(study, method=method, test=test, aggregate=aggregate, **design)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_null_studies_are_calibrated_on_every_path(path):
+    n_studies = 30
+    significant = tested = calls = directional = confirmed = 0
+    for seed in range(n_studies):
+        table = _run_null(1000 * (list(PATHS).index(path) + 1) + seed, **PATHS[path])
+        has_p = table["p_value"].notna()
+        tested += int(has_p.sum())
+        significant += int((table["p_value"] < ALPHA).sum())
+        directional += int((has_p & table["family"].isin(["directional", "pharmacodynamic"])).sum())
+        calls += int(table["verdict"].isin(CALLS).sum())
+        confirmed += int(
+            ((table["family"] == "pharmacodynamic") & (table["verdict"] == "consistent")).sum()
+        )
+        _assert_calls_match_intervals(table)
+    assert tested >= 5 * n_studies  # most rows are testable on every path
+    _assert_not_above_alpha(significant, tested, f"{path}: p < alpha")
+    _assert_not_above_alpha(calls, directional, f"{path}: calls")
+    _assert_not_above_alpha(confirmed, n_studies, f"{path}: PD confirmed")
+
+
+def test_null_family_error_rate_with_gatekeeper():
+    """P(any call with the PD control confirmed) <= alpha on null single-cell studies."""
+    n_studies, any_call = 60, 0
+    for seed in range(n_studies):
+        table = _run_null(50_000 + seed, aggregate="pseudobulk")
+        confirmed = (table["family"] == "pharmacodynamic") & (table["verdict"] == "consistent")
+        any_call += bool(confirmed.any() and table["verdict"].isin(CALLS).any())
+    _assert_not_above_alpha(any_call, n_studies, "gated family-wise calls")
 
 
 def test_cell_level_test_is_the_trap_sample_level_is_not():
     """Null studies: cells-as-replicates gives tiny p-values; compare calls nothing."""
     naive_p, calls = [], 0
     for seed in range(4):
-        adata = _study(seed, effects="none", sample_sd=0.5, n_cells_mean=500, n_genes=700)
-        table = tl.compare(adata, method="mean", **DESIGN).set_index("signature")
+        adata = log_normalise(
+            simulate_study(seed=seed, effects="none", sample_sd=0.5, n_cells_mean=500, n_genes=700)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            tl.score(adata, method="mean")
+            table = tl.compare(adata, **SC).set_index("signature")
         calls += int(table["verdict"].isin(CALLS).sum())
         scores = adata.obsm["mekscore_mean"]
         treated = (adata.obs["condition"] == "trametinib").to_numpy()
@@ -92,13 +163,41 @@ def test_cell_level_test_is_the_trap_sample_level_is_not():
     assert calls == 0  # the sample is the replicate: no false verdicts
 
 
-def test_planted_mapk_and_mhc1_effects_are_detected():
-    effects = {"mapk_output_mpas": 0.5, "mhc1_apm": 1.5}
-    hits = {sig: 0 for sig in effects}
-    for seed in range(20):
-        adata = _study(1000 + seed, effects=effects, sample_sd=0.25, n_cells_mean=300, n_genes=800)
-        table = tl.compare(adata, method="mean", **DESIGN).set_index("signature")
-        for sig in effects:
-            hits[sig] += table.loc[sig, "verdict"] == "consistent"
-    assert hits["mapk_output_mpas"] >= 16, hits
-    assert hits["mhc1_apm"] >= 16, hits
+# --- power ----------------------------------------------------------------------------
+
+TUMOUR = ("mapk_output_mpas", "mhc1_apm", "tumor_myeloid_secretome")
+MYELOID = ("mdsc_suppressive",)
+
+
+def _power(make, signatures, n_studies, **compare_kwargs) -> dict[str, float]:
+    hits = dict.fromkeys(signatures, 0)
+    for seed in range(n_studies):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            table = tl.compare(make(seed), **compare_kwargs)
+        _assert_calls_match_intervals(table)
+        verdicts = table.set_index("signature")["verdict"]
+        for sig in signatures:
+            hits[sig] += verdicts[sig] == "consistent"
+    return {sig: k / n_studies for sig, k in hits.items()}
+
+
+def test_power_single_cell_four_samples_per_arm():
+    """BIOLOGY_EFFECTS planted (MAPK x0.5, MHC-I x1.5, secretome x0.6, MDSC x0.6)."""
+
+    def make(seed):
+        return simulate_study(seed=500 + seed, n_cells_mean=300, n_genes=800)
+
+    power = _power(make, TUMOUR + MYELOID, 20, **SC)
+    assert min(power.values()) >= 0.8, power
+
+
+@pytest.mark.parametrize(("cell_type", "signatures"), [("Tumor", TUMOUR), ("Myeloid", MYELOID)])
+def test_power_bulk_of_a_sorted_population_four_samples_per_arm(cell_type, signatures):
+    def make(seed):
+        return simulate_study(
+            seed=900 + seed, n_cells_mean=300, n_genes=800, bulk=True, cell_types=(cell_type,)
+        )
+
+    power = _power(make, signatures, 20, **ARMS, sample_key="sample")
+    assert min(power.values()) >= 0.8, power

@@ -89,11 +89,19 @@ def test_single_cell_pseudobulk(study, tmp_path):
 def test_bulk_table_with_sample_sheet_paired(study, tmp_path):
     out = tmp_path / "out"
     result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", out, *BASE,
-                 "--pair-key", "patient", "--method", "mean", "--test", "wilcoxon")  # fmt: skip
+                 "--pair-key", "patient", "--method", "mean", "--test", "paired-t")  # fmt: skip
     assert result.returncode == 0, result.stderr
     payload = _check_outputs(out, paired=True)
-    assert payload["parameters"]["test"] == "wilcoxon"
+    assert payload["parameters"]["test"] == "paired-t"
     assert all(r["n_pairs"] == 4 for r in payload["results"] if r["verdict"] != "not testable")
+    assert any(line.startswith("pharmacodynamic control: ") for line in result.stderr.splitlines())
+    rank = tmp_path / "rank"
+    result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", rank, *BASE,
+                 "--pair-key", "patient", "--method", "mean", "--test", "wilcoxon")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((rank / "verdict.json").read_text())["results"]
+    assert {r["reason"] for r in rows} == {"n too small for wilcoxon (minimum p = 0.125)"}
+    assert pd.read_csv(rank / "samples.csv").empty  # a header, no rows
     assert "compartment not isolated" in (out / "report.html").read_text(encoding="utf-8")
 
 
@@ -108,6 +116,11 @@ def test_bulk_table_with_sample_sheet_paired(study, tmp_path):
             "unknown compartment",
         ),
         (["--compartment-map", "tumor=Tumor"], "needs --compartment-key"),
+        (
+            ["--compartment-key", "cell_type", "--compartment-map", "tumor=Tumour"],
+            "label(s) 'Tumour' not found in the cell-type column (labels: B, CD4 T",
+        ),
+        (["--pair-key", "sample", "--test", "welch"], "use one of paired-t, wilcoxon"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(study, tmp_path, extra, message):
@@ -134,3 +147,23 @@ def test_parse_compartment_map():
                          ("tumor=A;tumor=B", "twice"), (" ; ", "empty")]:  # fmt: skip
         with pytest.raises(InputError, match=message):
             parse_compartment_map(bad, "ct")
+
+
+def test_alpha_outside_zero_one_is_a_usage_error(study, tmp_path):
+    args = [str(study / "sc.h5ad"), "-o", str(tmp_path / "out"), *BASE, "--alpha", "5"]
+    result = CliRunner().invoke(main, ["compare", *args])
+    assert result.exit_code == 2 and "--alpha" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_sample_sheet_may_list_a_subset_of_the_table(study, tmp_path):
+    sheet = pd.read_csv(study / "sheet.csv")
+    subset = sheet[sheet["patient"] != "P04"]
+    subset.to_csv(tmp_path / "subset.csv", index=False)
+    out = tmp_path / "out"
+    result = run(study / "bulk.csv", "--samples", tmp_path / "subset.csv", "-o", out, *BASE,
+                 "--pair-key", "patient", "--method", "mean")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "note: 2 table column(s) not in subset.csv were left out" in result.stderr
+    rows = json.loads((out / "verdict.json").read_text())["results"]
+    assert {r["n_pairs"] for r in rows if r["verdict"] != "not testable"} == {3}

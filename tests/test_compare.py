@@ -16,6 +16,7 @@ from mekscore.datasets import log_normalise, simulate_study
 from mekscore.io.checks import InputError
 from mekscore.sig import get
 from mekscore.tl import _stats
+from mekscore.tl._targets import FLAG_BULK
 from mekscore.tl.competitive import competitive, welch_ranking
 
 ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib"}
@@ -23,13 +24,13 @@ SC = {**ARMS, "sample_key": "sample", "compartment_key": "cell_type"}
 SIGS = ["mapk_output_mpas", "mhc1_apm", "tcr_erk_activation", "checkpoint_ligands"]
 
 
-def _cells(shift=None, n_cells=30, seed=0, labels=("Tumor", "CD8 T"), paired=False):
-    """4 vehicle + 4 trametinib samples; scores = sample effect + treatment shift + noise."""
+def _cells(shift=None, n_cells=30, seed=0, labels=("Tumor", "CD8 T"), n_samples=4):
+    """Vehicle + trametinib samples; scores = sample effect + treatment shift + noise."""
     rng = np.random.default_rng(seed)
     shift = shift or {}
     obs, scores = [], []
     for arm, condition in enumerate(("vehicle", "trametinib")):
-        for k in range(4):
+        for k in range(n_samples):
             sample = f"{condition[:3]}{k}"
             base = rng.normal(0, 1, len(SIGS))
             effect = np.array([shift.get(s, 0.0) * arm for s in SIGS])
@@ -69,42 +70,58 @@ def test_unpaired_welch_on_sample_means():
     assert (row["n_control"], row["n_treated"], row["n_pairs"]) == (4, 4, 0)
     assert row["p_value"] == pytest.approx(stats.ttest_ind(trt, ctrl, equal_var=False).pvalue)
     assert row["difference"] == pytest.approx(trt.mean() - ctrl.mean())
-    assert row["effect_size"] == pytest.approx(_stats.hedges_g(ctrl.to_numpy(), trt.to_numpy()))
+    expected = _stats.compare_unpaired(ctrl.to_numpy(), trt.to_numpy(), "welch")
+    assert row["effect_size"] == pytest.approx(expected.effect_size)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((expected.ci_low, expected.ci_high))
     assert row["ci_low"] < row["effect_size"] < row["ci_high"]
     assert row["observed"] == ("up" if row["difference"] > 0 else "down")
-    assert adata.uns["mekscore_compare"]["parameters"]["effect_size"] == "hedges_g"
+    assert row["effect_measure"] == "hedges_g_av" and row["test"] == "welch"
+    assert adata.uns["mekscore_compare"]["parameters"]["effect_measure"] == "hedges_g_av"
 
 
 def test_mann_whitney_option():
     adata = _cells(seed=1)
     table = tl.compare(adata, test="mannwhitney", **SC)
     ctrl, trt = _sample_means(adata, "tcr_erk_activation", ["CD8 T"])
-    expected = stats.mannwhitneyu(trt, ctrl, alternative="two-sided").pvalue
-    assert _row(table, "tcr_erk_activation")["p_value"] == pytest.approx(expected)
+    expected = stats.mannwhitneyu(trt, ctrl, alternative="two-sided", method="exact").pvalue
+    row = _row(table, "tcr_erk_activation")
+    assert row["p_value"] == pytest.approx(expected)
+    assert row["effect_measure"] == "hodges_lehmann"
+    assert row["effect_size"] == pytest.approx(
+        np.median(np.subtract.outer(trt.to_numpy(), ctrl.to_numpy()))
+    )
 
 
 @pytest.mark.parametrize(
-    ("test", "scipy_test"), [("ttest", stats.ttest_rel), ("wilcoxon", stats.wilcoxon)]
+    ("test", "scipy_test"), [("paired-t", stats.ttest_rel), ("wilcoxon", stats.wilcoxon)]
 )
 def test_paired_design(test, scipy_test):
-    adata = _cells(shift={"mhc1_apm": 0.8}, seed=2)
-    drop = (adata.obs["sample"] == "veh3").to_numpy()  # patient P3 loses its control
+    adata = _cells(shift={"mhc1_apm": 0.8}, seed=2, n_samples=7)
+    drop = (adata.obs["sample"] == "veh6").to_numpy()  # patient P6 loses its control
     adata = adata[~drop].copy()
     table, samples = tl.compare(adata, pair_key="patient", test=test, return_samples=True, **SC)
     ctrl, trt = _sample_means(adata, "mhc1_apm", ["Tumor"])
-    ctrl, trt = ctrl.loc[["veh0", "veh1", "veh2"]], trt.loc[["tra0", "tra1", "tra2"]]
+    ctrl, trt = ctrl.loc[[f"veh{k}" for k in range(6)]], trt.loc[[f"tra{k}" for k in range(6)]]
     d = trt.to_numpy() - ctrl.to_numpy()
     row = _row(table, "mhc1_apm")
-    assert (row["n_control"], row["n_treated"], row["n_pairs"]) == (3, 4, 3)
-    assert row["effect_size"] == pytest.approx(d.mean() / d.std(ddof=1))  # Cohen's d_z
-    assert row["p_value"] == pytest.approx(scipy_test(trt.to_numpy(), ctrl.to_numpy()).pvalue)
+    assert (row["n_control"], row["n_treated"], row["n_pairs"]) == (6, 6, 6)
+    assert row["n_dropped"] == 1 and row["dropped"] == "tra6 (pair P6 has no control sample)"
+    if test == "paired-t":
+        j = _stats.hedges_correction(5)
+        assert row["effect_size"] == pytest.approx(j * d.mean() / d.std(ddof=1))  # Hedges' g_z
+    expected = (
+        scipy_test(trt.to_numpy(), ctrl.to_numpy(), method="exact")
+        if test == "wilcoxon"
+        else scipy_test(trt.to_numpy(), ctrl.to_numpy())
+    )
+    assert row["p_value"] == pytest.approx(expected.pvalue)
     mhc1 = samples[samples["signature"] == "mhc1_apm"]
-    assert len(mhc1) == 7 and set(mhc1["condition"]) == {"vehicle", "trametinib"}
+    assert len(mhc1) == 12 and set(mhc1["condition"]) == {"vehicle", "trametinib"}
     per_pair = mhc1[mhc1["change"].notna()].set_index("pair")
     assert per_pair["change"].to_numpy() == pytest.approx(d)
-    assert per_pair["sample"].tolist() == ["tra0", "tra1", "tra2"]
+    assert per_pair["sample"].tolist() == [f"tra{k}" for k in range(6)]
     assert (per_pair["change_type"] == "paired difference").all()
-    assert row["n_moved_expected"] == int((d > 0).sum()) and row["n_moved_total"] == 3
+    assert row["n_moved_expected"] == int((d > 0).sum()) and row["n_moved_total"] == 6
 
 
 def test_compartment_mapping_and_case_insensitive_self_mapping():
@@ -137,7 +154,6 @@ def test_samples_below_min_cells_are_dropped_and_reported():
     table = tl.compare(adata, min_cells=10, **SC)
     row = _row(table, "mapk_output_mpas")
     assert (row["n_control"], row["n_dropped"], row["dropped"]) == (3, 1, "veh1 (4 cells)")
-    assert "1 sample(s) dropped: veh1 (4 cells)" in row["reason"]
     ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Tumor"])
     expected = stats.ttest_ind(trt, ctrl.drop("veh1"), equal_var=False).pvalue
     assert row["p_value"] == pytest.approx(expected)
@@ -150,6 +166,9 @@ def test_too_few_samples_per_arm():
     row = _row(table, "mapk_output_mpas")
     assert row["verdict"] == "not testable"
     assert row["reason"].startswith("too few samples per arm (n_control=1, n_treated=3; need >= 2)")
+    assert row["reason"].endswith(
+        "dropped: tra0 (3 cells), veh0 (3 cells), veh1 (3 cells), veh2 (3 cells)"
+    )
     assert np.isnan(row["p_value"]) and np.isnan(row["q_value"])
 
 
@@ -157,9 +176,10 @@ def test_not_testable_reasons():
     adata = _cells(labels=("Tumor", "B"), seed=7)
     adata.obsm["mekscore_mean"]["mhc1_apm"] = np.nan  # skipped at scoring
     adata.obsm["mekscore_mean"]["mdsc_suppressive"] = 0.0
-    table = tl.compare(adata, compartments={"cd8_t": ["CD8 T"]}, **SC)
+    table = tl.compare(adata, **SC)
     assert (
-        _row(table, "tcr_erk_activation")["reason"] == "compartment absent: no cells labelled CD8 T"
+        "no label of obs['cell_type'] maps to 'cd8_t'"
+        in _row(table, "tcr_erk_activation")["reason"]
     )
     assert (
         "no label of obs['cell_type'] maps to 'myeloid'"
@@ -167,8 +187,10 @@ def test_not_testable_reasons():
     )
     assert _row(table, "mhc1_apm")["reason"].startswith("signature not scored")
     mixed = _row(table, "checkpoint_ligands")
-    assert mixed["verdict"] == "not testable"
-    assert mixed["reason"].startswith("expected direction unclear (mixed)")
+    assert (
+        mixed["verdict"] == "no expected direction" and mixed["family"] == "no expected direction"
+    )
+    assert mixed["reason"].startswith(f"observed {mixed['observed']}, q = ")
     assert not np.isnan(mixed["p_value"]) and not np.isnan(mixed["q_value"])
     assert mixed["observed"] in ("up", "down") and pd.isna(mixed["n_moved_expected"])
     assert set(table["verdict"]) <= set(tl.compare.__globals__["VERDICTS"])
@@ -184,12 +206,18 @@ def test_verdicts_consistent_opposite_no_change():
     assert table.loc["mhc1_apm", "n_moved_expected"] == 0
 
 
-def test_q_values_are_bh_over_the_table():
+def test_q_values_are_bh_within_each_family():
     table = tl.compare(_cells(seed=9), in_all_cells=True, **SC)
-    p = table["p_value"].to_numpy()
-    ok = ~np.isnan(p)
-    assert ok.sum() == 8
-    assert table["q_value"].to_numpy()[ok] == pytest.approx(stats.false_discovery_control(p[ok]))
+    assert table["p_value"].notna().sum() == 8
+    for _, rows in table.groupby("family"):
+        p = rows["p_value"].to_numpy()
+        assert rows["q_value"].to_numpy() == pytest.approx(stats.false_discovery_control(p))
+    assert set(table["family"]) == {
+        "pharmacodynamic",
+        "directional",
+        "no expected direction",
+        "secondary",
+    }
 
 
 def test_per_sample_table_and_uns_storage(tmp_path):
@@ -217,10 +245,10 @@ def test_bulk_mode_flags_mixed_compartments():
     bulk = _cells(labels=("bulk",), n_cells=1, seed=11)
     bulk.obs_names = bulk.obs["sample"].astype(str).to_numpy()
     bulk.obsm["mekscore_mean"]["ifng_ayers6"] = np.random.default_rng(0).normal(size=8)
-    table = tl.compare(bulk, **ARMS, min_cells=10)
+    table = tl.compare(bulk, **ARMS, bulk=True, min_cells=10)
     mapk, ifng = _row(table, "mapk_output_mpas"), _row(table, "ifng_ayers6")
-    assert mapk["flag"] == tl.compare.__globals__["FLAG_BULK"] and not mapk["isolated"]
-    assert ifng["flag"] == "" and ifng["isolated"]
+    assert mapk["flag"] == FLAG_BULK and not mapk["isolated"]
+    assert ifng["flag"] == "PD not confirmed" and ifng["isolated"]  # 8 random samples
     assert mapk["tested_in"] == "all observations"
     assert (mapk["n_control"], mapk["n_treated"], mapk["n_dropped"]) == (4, 4, 0)
     with_key = tl.compare(bulk, sample_key="sample", **ARMS)
@@ -236,10 +264,10 @@ def test_method_scores_here_when_scores_are_missing():
     adata = _simulated()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        table = tl.compare(adata, method="mean", **SC)
-        stored = adata.obsm["mekscore_mean"].copy()
+        table = tl.compare(adata, method="mean", aggregate="mean", **SC)
+        tl.score(adata, method="mean")
         again = tl.compare(adata, **SC)  # finds the stored scores by provenance
-    assert stored.shape == (adata.n_obs, 16)
+    assert adata.uns["mekscore_compare"]["parameters"]["aggregate"] == "mean"
     pd.testing.assert_frame_equal(table, again)
     assert _row(table, "mapk_output_mpas")["verdict"] == "consistent"
 
@@ -254,7 +282,7 @@ def test_pseudobulk_aggregation_scores_summed_counts():
         adata.layers["counts"][tumour].toarray().astype(float), columns=adata.var_names
     )
     summed = counts.groupby(adata.obs["sample"].to_numpy()[tumour]).sum()
-    log_cpm = np.log1p(summed.div(summed.sum(axis=1), axis=0) * 1e6)
+    log_cpm = np.log1p(summed.div(summed.sum(axis=1), axis=0) * 1e4)
     value = log_cpm[list(get("mapk_output_mpas").up)].mean(axis=1)
     arm = adata.obs.groupby("sample", observed=True)["condition"].first()[value.index]
     ctrl, trt = value[arm == "vehicle"], value[arm == "trametinib"]
@@ -269,15 +297,15 @@ def test_errors_name_the_fix():
         tl.compare(adata, **{**SC, "sample_key": "donor"})
     with pytest.raises(InputError, match="'DMSO' not found.*available: trametinib, vehicle"):
         tl.compare(adata, **{**SC, "control": "DMSO"})
-    with pytest.raises(InputError, match="no scores found.*tl.score.*method="):
+    with pytest.raises(InputError, match="adata.X is empty"):  # nothing stored: scores here
         tl.compare(ad.AnnData(obs=adata.obs.copy()), **SC)
     with pytest.raises(InputError, match="no scores in adata.obsm\\['mekscore_ucell'\\]"):
         tl.compare(adata, scores="mekscore_ucell", **SC)
-    with pytest.raises(InputError, match="not for a unpaired design"):
+    with pytest.raises(InputError, match="not for an unpaired design"):
         tl.compare(adata, test="wilcoxon", **SC)
     with pytest.raises(InputError, match="unknown keys \\['tumour'\\]"):
         tl.compare(adata, compartments={"tumour": ["Tumor"]}, **SC)
-    with pytest.raises(InputError, match="pass method="):
+    with pytest.raises(InputError, match="pseudobulk needs raw counts.*counts_layer="):
         tl.compare(adata, aggregate="pseudobulk", **SC)
     shared = adata.copy()
     shared.obs["sample"] = shared.obs["patient"]  # each sample now spans both conditions
@@ -312,7 +340,7 @@ def test_competitive_view_finds_planted_programs():
     tumour = (adata.obs["cell_type"] == "Tumor").to_numpy()
     summed = pd.DataFrame(adata.X[tumour].toarray(), columns=adata.var_names)
     summed = summed.groupby(adata.obs["sample"].to_numpy()[tumour]).sum()
-    log_cpm = np.log2(summed.div(summed.sum(axis=1), axis=0) * 1e6 + 1)
+    log_cpm = np.log1p(summed.div(summed.sum(axis=1), axis=0) * 1e4)  # mk.pp.log_normalize
     arm = adata.obs.groupby("sample", observed=True)["condition"].first()[summed.index]
     t = stats.ttest_ind(
         log_cpm[(arm == "trametinib").to_numpy()], log_cpm[(arm == "vehicle").to_numpy()],

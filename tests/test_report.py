@@ -25,7 +25,8 @@ PARAMS = {
     "alpha": 0.05,
     "min_cells": 10,
     "confidence": 0.95,
-    "effect_size": "hedges_g",
+    "effect_measure": "hedges_g_av",
+    "pd_status": "confirmed (mapk_output_mpas in tumor down, q = 0.001)",
 }
 
 
@@ -34,6 +35,7 @@ def _row(**kw) -> dict:
         signature="mhc1_apm", compartment="tumor", tested_in="Tumor", expected="up",
         observed="up", n_control=4, n_treated=4, n_pairs=0, difference=0.9, effect_size=1.83,
         ci_low=0.41, ci_high=3.1, p_value=0.002, q_value=0.012, verdict="consistent",
+        effect_measure="hedges_g_av", family="directional",
         reason="q = 0.012 <= 0.05", n_moved_expected=4, n_moved_total=4, isolated=True,
         flag="",
     )  # fmt: skip
@@ -73,7 +75,7 @@ def _images(html: str) -> list[np.ndarray]:
 
 
 def test_summary_sentence_unpaired_and_paired():
-    assert summary_sentence(_row(), "MHC-I antigen presentation", False, "hedges_g") == (
+    assert summary_sentence(_row(), "MHC-I antigen presentation", False, "hedges_g_av") == (
         "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g 1.8 [0.41, 3.1], "
         "q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
     )
@@ -87,8 +89,8 @@ def test_summary_sentence_unpaired_and_paired():
         n_moved_total=4,
         flag="compartment not isolated (bulk)",
     )
-    assert summary_sentence(paired, "MPAS", True, "cohen_dz") == (
-        "MPAS (tumor): expected down; observed down, Cohen's d_z -2 [-3, -1], q = 0.012 → "
+    assert summary_sentence(paired, "MPAS", True, "hedges_g_z") == (
+        "MPAS (tumor): expected down; observed down, Hedges' g_z -2 [-3, -1], q = 0.012 → "
         "consistent; 3 of 4 pairs decreased. Caution: compartment not isolated (bulk)."
     )
 

@@ -1,4 +1,4 @@
-"""Sample-level statistics against scipy, hand computations and a published worked example."""
+"""Sample-level tests: p-values equal scipy's, intervals are the exact duals of the tests."""
 
 from __future__ import annotations
 
@@ -11,115 +11,149 @@ from scipy import stats
 from mekscore.tl import _stats
 
 RNG = np.random.default_rng(7)
-CONTROL = RNG.normal(0.0, 1.0, 6)
-TREATED = RNG.normal(0.8, 1.5, 5)
-PAIRED_CONTROL = RNG.normal(0.0, 1.0, 7)
-PAIRED_TREATED = PAIRED_CONTROL + RNG.normal(0.5, 0.7, 7)
-
-# pingouin.compute_esci docstring, example 2: Cohen d of x vs y is 0.1538, 95% CI [-0.737, 1.045]
-PG_X = np.array([3, 4, 6, 7, 5, 6, 7, 3, 5, 4, 2], dtype=float)
-PG_Y = np.array([4, 6, 6, 7, 6, 5, 5, 2, 3, 4, 1], dtype=float)
+CTRL = np.array([0.41, 0.52, 0.38, 0.47, 0.50])
+TRT = np.array([0.58, 0.66, 0.49, 0.71, 0.62, 0.55])
 
 
-def test_welch_p_value_equals_scipy():
-    res = _stats.compare_unpaired(CONTROL, TREATED, "welch")
-    assert res.p_value == pytest.approx(stats.ttest_ind(TREATED, CONTROL, equal_var=False).pvalue)
-    assert res.difference == pytest.approx(TREATED.mean() - CONTROL.mean())
+def test_welch_p_value_and_difference_interval_equal_scipy():
+    r = _stats.compare_unpaired(CTRL, TRT, "welch")
+    ref = stats.ttest_ind(TRT, CTRL, equal_var=False)
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    ci = ref.confidence_interval(0.95)
+    assert (r.difference_low, r.difference_high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    assert r.difference == pytest.approx(TRT.mean() - CTRL.mean())
 
 
-def test_mann_whitney_p_value_equals_scipy():
-    res = _stats.compare_unpaired(CONTROL, TREATED, "mannwhitney")
-    expected = stats.mannwhitneyu(TREATED, CONTROL, alternative="two-sided").pvalue
-    assert res.p_value == pytest.approx(expected)
+def test_paired_t_p_value_and_difference_interval_equal_scipy():
+    ctrl, trt = CTRL, CTRL + np.array([0.1, 0.3, -0.05, 0.2, 0.12])
+    r = _stats.compare_paired(ctrl, trt, "paired-t")
+    ref = stats.ttest_rel(trt, ctrl)
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    ci = ref.confidence_interval(0.95)
+    assert (r.difference_low, r.difference_high) == pytest.approx((ci.low, ci.high), rel=1e-12)
 
 
-def test_paired_t_p_value_equals_scipy():
-    res = _stats.compare_paired(PAIRED_CONTROL, PAIRED_TREATED, "ttest")
-    assert res.p_value == pytest.approx(stats.ttest_rel(PAIRED_TREATED, PAIRED_CONTROL).pvalue)
-    assert res.difference == pytest.approx(np.mean(PAIRED_TREATED - PAIRED_CONTROL))
+def test_rank_p_values_are_scipy_exact():
+    r = _stats.compare_unpaired(CTRL, TRT, "mannwhitney")
+    assert r.p_value == pytest.approx(stats.mannwhitneyu(TRT, CTRL, method="exact").pvalue)
+    d = np.array([0.3, 0.1, -0.05, 0.4, 0.22, 0.15, 0.31])
+    w = _stats.compare_paired(np.zeros(7), d, "wilcoxon")
+    assert w.p_value == pytest.approx(stats.wilcoxon(d, method="exact").pvalue)
 
 
-def test_wilcoxon_p_value_equals_scipy():
-    res = _stats.compare_paired(PAIRED_CONTROL, PAIRED_TREATED, "wilcoxon")
-    assert res.p_value == pytest.approx(stats.wilcoxon(PAIRED_TREATED, PAIRED_CONTROL).pvalue)
+def test_hedges_g_equals_hand_computation_and_exact_correction():
+    r = _stats.compare_unpaired(CTRL, TRT, "welch")
+    v1, v2 = CTRL.var(ddof=1), TRT.var(ddof=1)
+    n1, n2 = len(CTRL), len(TRT)
+    dof = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    j = math.gamma(dof / 2) / (math.sqrt(dof / 2) * math.gamma((dof - 1) / 2))
+    assert r.effect_size == pytest.approx(j * (TRT.mean() - CTRL.mean()) / math.sqrt((v1 + v2) / 2))
+    assert _stats.hedges_correction(20) == pytest.approx(1 - 3 / (4 * 20 - 1), abs=2e-4)
 
 
-def test_hedges_g_equals_hand_computation():
-    n1, n2 = len(CONTROL), len(TREATED)
-    m1, m2 = sum(CONTROL) / n1, sum(TREATED) / n2
-    ss1 = sum((v - m1) ** 2 for v in CONTROL)
-    ss2 = sum((v - m2) ** 2 for v in TREATED)
-    pooled_sd = math.sqrt((ss1 + ss2) / (n1 + n2 - 2))
-    correction = 1 - 3 / (4 * (n1 + n2) - 9)
-    assert _stats.hedges_g(CONTROL, TREATED) == pytest.approx(correction * (m2 - m1) / pooled_sd)
-    res = _stats.compare_unpaired(CONTROL, TREATED)
-    assert res.effect_size == pytest.approx(correction * (m2 - m1) / pooled_sd)
+def test_equal_arms_standardiser_is_the_pooled_sd():
+    c, t = RNG.normal(0, 1, 5), RNG.normal(1, 2, 5)
+    r = _stats.compare_unpaired(c, t, "welch")
+    pooled = math.sqrt((c.var(ddof=1) + t.var(ddof=1)) / 2)
+    j = _stats.hedges_correction(_welch_dof(c, t))
+    assert r.effect_size == pytest.approx(j * (t.mean() - c.mean()) / pooled)
 
 
-def test_cohen_dz_equals_hand_computation():
-    d = PAIRED_TREATED - PAIRED_CONTROL
-    mean = sum(d) / len(d)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in d) / (len(d) - 1))
-    assert _stats.compare_paired(PAIRED_CONTROL, PAIRED_TREATED).effect_size == pytest.approx(
-        mean / sd
-    )
+def _welch_dof(c, t):
+    a, b = c.var(ddof=1) / len(c), t.var(ddof=1) / len(t)
+    return (a + b) ** 2 / (a**2 / (len(c) - 1) + b**2 / (len(t) - 1))
 
 
-def test_effect_size_ci_matches_pingouin_worked_example():
-    # Cohen d = Hedges g / correction; x plays "treated", y "control"
-    cohen_d = _stats.hedges_g(PG_Y, PG_X) / (1 - 3 / (4 * 20 - 1))
-    assert round(cohen_d, 4) == 0.1538
-    low, high = _stats.effect_size_ci(cohen_d, 11, 11)
-    assert (round(low, 3), round(high, 3)) == (-0.737, 1.045)
+def test_noncentral_interval_solves_its_defining_equations():
+    t, dof = 2.3, 6
+    low, high = _stats.noncentral_t_interval(t, dof, 0.9)
+    assert stats.nct.cdf(t, dof, low) == pytest.approx(0.95, abs=1e-9)
+    assert stats.nct.cdf(t, dof, high) == pytest.approx(0.05, abs=1e-9)
 
 
-def test_effect_size_ci_formulas():
-    g, n1, n2 = 0.9, 5, 7
-    se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
-    crit = stats.t.ppf(0.975, n1 + n2 - 2)
-    assert _stats.effect_size_ci(g, n1, n2) == pytest.approx((g - crit * se, g + crit * se))
-    se1 = math.sqrt(1 / 6 + g**2 / 12)
-    crit1 = stats.t.ppf(0.95, 5)
-    expected = (g - crit1 * se1, g + crit1 * se1)
-    assert _stats.effect_size_ci(g, 6, None, confidence=0.9) == pytest.approx(expected)
+def test_noncentral_interval_survives_extreme_statistics():
+    low, high = _stats.noncentral_t_interval(45.0, 2)
+    assert 0 < low < 45 < high and np.isfinite(high)
 
 
-def test_ci_of_result_brackets_effect():
-    res = _stats.compare_unpaired(CONTROL, TREATED)
-    assert res.ci_low < res.effect_size < res.ci_high
-    assert (res.ci_low, res.ci_high) == pytest.approx(
-        _stats.effect_size_ci(res.effect_size, len(CONTROL), len(TREATED))
-    )
+@pytest.mark.parametrize("n1,n2", [(3, 3), (4, 4), (4, 6), (6, 6), (8, 3)])
+@pytest.mark.parametrize("test", ["welch", "mannwhitney"])
+def test_unpaired_interval_excludes_zero_exactly_when_p_is_below_level(n1, n2, test):
+    for _ in range(150):
+        c, t = RNG.normal(0, 1, n1), RNG.normal(RNG.uniform(0, 2.5), RNG.uniform(0.5, 2), n2)
+        r = _stats.compare_unpaired(c, t, test, confidence=0.95, alpha=0.05)
+        if r.untestable:
+            assert test == "mannwhitney" and 2 / math.comb(n1 + n2, n1) > 0.05
+            continue
+        excludes = r.ci_low > 0 or r.ci_high < 0
+        assert excludes == (r.p_value <= 0.05), (r, c, t)
+        assert r.ci_low <= r.effect_size <= r.ci_high or test == "welch"
 
 
-def test_benjamini_hochberg_equals_scipy():
-    p = RNG.uniform(0, 0.2, 40)
-    assert np.allclose(_stats.benjamini_hochberg(p), stats.false_discovery_control(p))
+@pytest.mark.parametrize("n", [3, 4, 6, 8])
+@pytest.mark.parametrize("test", ["paired-t", "wilcoxon"])
+def test_paired_interval_excludes_zero_exactly_when_p_is_below_level(n, test):
+    for _ in range(150):
+        d = RNG.normal(RNG.uniform(0, 2), 1, n)
+        r = _stats.compare_paired(np.zeros(n), d, test, confidence=0.95, alpha=0.05)
+        if r.untestable:
+            assert test == "wilcoxon" and 2 / 2**n > 0.05
+            continue
+        assert (r.ci_low > 0 or r.ci_high < 0) == (r.p_value <= 0.05), (r, d)
 
 
-def test_benjamini_hochberg_skips_nan():
-    p = np.array([0.01, np.nan, 0.04, 0.03, np.nan, 0.5])
-    q = _stats.benjamini_hochberg(p)
-    ok = ~np.isnan(p)
-    assert np.isnan(q[~ok]).all()
-    assert np.allclose(q[ok], stats.false_discovery_control(p[ok]))
+def test_hodges_lehmann_interval_inverts_the_permutation_test():
+    """Shifts inside the interval are exactly those the exact test does not reject."""
+    c, t = np.array([1.1, 2.3, 0.7, 1.9, 1.4, 2.0]), np.array([2.9, 3.4, 2.2, 4.1, 3.0, 2.6])
+    r = _stats.compare_unpaired(c, t, "mannwhitney")
+    differences = np.subtract.outer(t, c).ravel()
+    assert r.effect_size == pytest.approx(np.median(differences))
+    for shift in np.linspace(r.ci_low - 1, r.ci_high + 1, 97):
+        if np.isclose(differences, shift).any():
+            continue  # a tie at the boundary
+        p = stats.mannwhitneyu(t - shift, c, method="exact").pvalue
+        assert (p > 0.05) == (r.ci_low < shift < r.ci_high), shift
 
 
-def test_zero_variance_equal_arms_is_no_difference():
-    res = _stats.compare_unpaired(np.full(3, 2.0), np.full(4, 2.0))
-    assert (res.difference, res.effect_size, res.p_value) == (0.0, 0.0, 1.0)
-    paired = _stats.compare_paired(np.array([1.0, 2.0]), np.array([1.0, 2.0]), "wilcoxon")
-    assert (paired.difference, paired.effect_size, paired.p_value) == (0.0, 0.0, 1.0)
+def test_rank_direction_comes_from_ranks_not_the_mean():
+    """7 of 8 treated above every control plus one low outlier: up, although the mean fell."""
+    ctrl = np.array([1.0, 1.1, 0.9, 1.2, 1.05, 0.95, 1.15, 1.0])
+    trt = np.array([1.4, 1.5, 1.35, 1.6, 1.45, 1.55, 1.5, -9.0])
+    assert trt.mean() < ctrl.mean()
+    r = _stats.compare_unpaired(ctrl, trt, "mannwhitney")
+    assert r.p_value < 0.05 and r.observed == "up" and r.ci_low > 0
+    assert r.effect_measure == "hodges_lehmann" and r.rank_biserial == pytest.approx(0.75)
 
 
-def test_zero_variance_different_arms_is_infinite_effect():
-    res = _stats.compare_unpaired(np.full(3, 1.0), np.full(3, 2.0))
-    assert res.effect_size == np.inf and res.p_value == 0.0
-    assert np.isnan(res.ci_low) and np.isnan(res.ci_high)
+def test_rank_tests_too_small_to_reach_alpha_are_refused():
+    r = _stats.compare_unpaired(np.arange(3.0), np.arange(3.0) + 10, "mannwhitney")
+    assert r.untestable == "n too small for mannwhitney (minimum p = 0.1)" and np.isnan(r.p_value)
+    w = _stats.compare_paired(np.zeros(5), np.arange(1.0, 6.0), "wilcoxon")
+    assert w.untestable == "n too small for wilcoxon (minimum p = 0.0625)"
+    assert _stats.compare_paired(np.zeros(6), np.arange(1.0, 7.0), "wilcoxon").p_value < 0.05
+
+
+def test_zero_variance_is_not_testable():
+    r = _stats.compare_unpaired(np.ones(3), np.full(3, 2.0), "welch")
+    assert r.untestable == "zero variance in both arms" and r.observed == ""
+    p = _stats.compare_paired(np.zeros(4), np.ones(4), "paired-t")
+    assert p.untestable == "zero variance of the pair differences"
+
+
+def test_one_constant_arm_is_still_tested():
+    r = _stats.compare_unpaired(np.ones(4), np.array([1.5, 2.0, 2.5, 1.8]), "welch")
+    assert not r.untestable and np.isfinite(r.effect_size) and r.p_value < 0.05
+
+
+def test_benjamini_hochberg_equals_scipy_and_skips_nan():
+    p = RNG.uniform(size=20)
+    assert _stats.benjamini_hochberg(p) == pytest.approx(stats.false_discovery_control(p))
+    q = _stats.benjamini_hochberg(np.array([0.01, np.nan, 0.04, 0.03]))
+    assert np.isnan(q[1]) and q[[0, 2, 3]] == pytest.approx([0.03, 0.04, 0.04])
 
 
 def test_unknown_test_names_are_refused():
-    with pytest.raises(ValueError, match="unknown unpaired test"):
-        _stats.compare_unpaired(CONTROL, TREATED, "ttest")
-    with pytest.raises(ValueError, match="unknown paired test"):
-        _stats.compare_paired(PAIRED_CONTROL, PAIRED_TREATED, "welch")
+    with pytest.raises(ValueError, match="unknown unpaired test 'ttest'"):
+        _stats.compare_unpaired(CTRL, TRT, "ttest")
+    with pytest.raises(ValueError, match="unknown paired test 'welch'"):
+        _stats.compare_paired(CTRL, CTRL + 1, "welch")

@@ -11,12 +11,7 @@ import pandas as pd
 
 from ._common import Reporter, command
 
-TESTS = {
-    "welch": "welch",
-    "mannwhitney": "mannwhitney",
-    "paired-t": "ttest",
-    "wilcoxon": "wilcoxon",
-}
+TESTS = ("welch", "mannwhitney", "paired-t", "wilcoxon")
 OUTPUTS = ("verdict.json", "verdict.csv", "samples.csv", "report.html")
 EXAMPLES = """
 \b
@@ -55,7 +50,11 @@ Examples:
     type=click.Path(path_type=Path),
     help="Sample sheet (CSV/TSV) for a genes x samples table input.",
 )
-@click.option("--method", help="Score here with this method (default: stored scores, else ucell).")
+@click.option(
+    "--method",
+    help="Score here with this method (default: stored scores; else mean for "
+    "pseudobulk and bulk, ucell for cells).",
+)
 @click.option(
     "--signatures",
     default="all",
@@ -63,12 +62,19 @@ Examples:
     help="Library ids (comma-separated), 'all', or a GMT file, when scoring here.",
 )
 @click.option("--layer", help="Layer to score (default X).")
+@click.option("--use-raw", is_flag=True, help="Score adata.raw (log data kept beside a scaled X).")
 @click.option(
     "--test",
-    type=click.Choice(list(TESTS)),
+    type=click.Choice(TESTS),
     help="Default: welch (unpaired) or paired-t (with --pair-key).",
 )
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="q-value threshold.")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="q-value threshold (intervals are at 1 - alpha).",
+)
 @click.option(
     "--min-cells",
     type=int,
@@ -78,11 +84,12 @@ Examples:
 )
 @click.option(
     "--aggregate",
-    type=click.Choice(["mean", "pseudobulk"]),
-    default="mean",
+    type=click.Choice(["auto", "pseudobulk", "mean"]),
+    default="auto",
     show_default=True,
-    help="Per sample x compartment: mean of cell scores, or score the summed counts "
-    "(pseudobulk, normalised to log-CPM; needs raw counts).",
+    help="Per sample x compartment: score the summed counts (pseudobulk, log1p CP10k; "
+    "needs raw counts) or the mean of cell scores; auto: pseudobulk when counts exist "
+    "and no stored scores are used.",
 )
 @click.option(
     "--counts-layer",
@@ -107,6 +114,7 @@ def compare(
     method: str | None,
     signatures: str,
     layer: str | None,
+    use_raw: bool,
     test: str | None,
     alpha: float,
     min_cells: int,
@@ -124,35 +132,44 @@ def compare(
     from .. import tl
     from ..report import render_report
     from ..tl.competitive import competitive as competitive_view
-    from .score import SINGLE_CELL_METHOD
 
     check_outdir(outdir, force)
     compartments = parse_compartment_map(compartment_map, compartment_key)
-    adata, bulk_table = load_study(input_path, sheet, sample_key)
-    if aggregate == "pseudobulk":  # tl.compare scores the pseudobulk profiles itself
-        method, scores_key = method or SINGLE_CELL_METHOD, None
-    else:
-        method, scores_key = _scores(adata, method, signatures, layer, bulk_table, reporter)
+    adata, bulk_table = load_study(input_path, sheet, sample_key, reporter)
+    score_kwargs = {k: v for k, v in (("layer", layer), ("use_raw", use_raw)) if v}
     common = dict(condition_key=condition_key, control=control, treated=treated,
                   sample_key=sample_key, compartment_key=compartment_key,
-                  compartments=compartments)  # fmt: skip
+                  compartments=compartments, bulk=bulk_table)  # fmt: skip
     verdict, samples = tl.compare(
-        adata, **common, pair_key=pair_key, scores=scores_key, method=method,
-        signatures=signatures, layer=layer, test=TESTS.get(test), alpha=alpha,
-        min_cells=min_cells, aggregate=aggregate, counts_layer=counts_layer,
-        return_samples=True,
+        adata, **common, pair_key=pair_key, method=method, signatures=signatures,
+        score_kwargs=score_kwargs, test=test, alpha=alpha, min_cells=min_cells,
+        aggregate=aggregate, counts_layer=counts_layer, return_samples=True,
     )  # fmt: skip
     parameters = dict(adata.uns["mekscore_compare"]["parameters"], input=str(input_path),
-                      scores=scores_key, signatures=signatures)  # fmt: skip
+                      signatures=signatures)  # fmt: skip
     view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
     results = with_competitive(verdict, view)
-    genes = _match_provenance(adata, scores_key)
+    genes = _match_provenance(adata, parameters.get("scores") or None)
     html = render_report(
         verdict, samples, parameters=parameters, match_report=genes, competitive=view
     )
     write_outputs(outdir, parameters, results, samples, html)
+    reporter.paragraph(summary_lines(verdict, parameters, outdir))
+
+
+def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Path) -> str:
+    """The end-of-run summary: PD status first, then the verdict counts and what was dropped."""
     counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
-    reporter.paragraph(f"{len(verdict)} program x compartment rows: {counts}. Wrote {outdir}/")
+    lines = [f"pharmacodynamic control: {parameters['pd_status']}"]
+    lines.append(
+        f"{len(verdict)} program x compartment rows ({parameters['aggregate']}, "
+        f"{parameters['method'] or 'stored scores'}, {parameters['test']}): {counts}."
+    )
+    if parameters["dropped"]:
+        lines.append(f"dropped from every test: {parameters['dropped']}")
+    lines += list(parameters["notes"])
+    lines.append(f"Wrote {outdir}/")
+    return "\n".join(lines)
 
 
 def check_outdir(outdir: Path, force: bool) -> None:
@@ -203,7 +220,7 @@ def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict
     return mapping
 
 
-def load_study(input_path: Path, sheet: Path | None, sample_key: str):
+def load_study(input_path: Path, sheet: Path | None, sample_key: str, reporter: Reporter):
     """Read INPUT; a genes x samples table gets its ``obs`` from the sample sheet.
 
     Returns ``(adata, is_table)``.
@@ -226,12 +243,21 @@ def load_study(input_path: Path, sheet: Path | None, sample_key: str):
             "a genes x samples table needs --samples SHEET.csv with the --sample-key and "
             "--condition-key columns"
         )
-    adata.obs = read_sample_sheet(sheet, sample_key, adata.obs_names)
+    obs = read_sample_sheet(sheet, sample_key, adata.obs_names)
+    left_out = adata.n_obs - len(obs)
+    if left_out:
+        reporter.note(f"{left_out} table column(s) not in {sheet.name} were left out")
+        adata = adata[obs.index].copy()
+    adata.obs = obs
     return adata, True
 
 
 def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.DataFrame:
-    """The rows of a CSV/TSV sample sheet for ``samples`` (in that order), as ``obs``."""
+    """The rows of a CSV/TSV sample sheet for the ``samples`` it lists (table order), as ``obs``.
+
+    A sheet may list a subset of the table's samples; samples it lists that the
+    table lacks are refused.
+    """
     from ..io.checks import InputError, duplicated_names
 
     if not path.is_file():
@@ -246,40 +272,16 @@ def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.Data
     dup = duplicated_names(sheet[sample_key])
     if dup:
         raise InputError(f"{path.name} lists sample(s) {', '.join(dup[:5])} more than once")
-    absent = samples.difference(sheet[sample_key])
-    if len(absent):
+    extra = pd.Index(sheet[sample_key]).difference(samples)
+    if len(extra):
         raise InputError(
-            f"{len(absent)} sample(s) of the table are not in {path.name} "
-            f"(e.g. {', '.join(absent[:5])}); the sheet needs one row per table column"
+            f"{len(extra)} sample(s) of {path.name} are not columns of the table "
+            f"(e.g. {', '.join(extra[:5])}); fix the --sample-key column or the table"
         )
-    obs = sheet.set_index(sheet[sample_key].to_numpy()).loc[samples]
-    obs.index = pd.Index(samples, name=None)
+    listed = samples[samples.isin(sheet[sample_key])]
+    obs = sheet.set_index(sheet[sample_key].to_numpy()).loc[listed]
+    obs.index = pd.Index(listed, name=None)
     return obs
-
-
-def _scores(adata, method, signatures, layer, bulk_table, reporter) -> tuple[str, str | None]:
-    """Score here when asked (or when nothing is stored); the method and ``obsm`` key to use."""
-    from ..methods import get_method
-    from ..sig import resolve
-    from .score import BULK_METHOD, SINGLE_CELL_METHOD, matrix_to_score, run_scoring
-
-    stored = [p["obsm_key"] for p in adata.uns.get("mekscore", {}).values() if "obsm_key" in p]
-    if method is None and any(key in adata.obsm for key in stored):
-        return None, None  # tl.compare picks the stored score set (or asks which)
-    if method is None:
-        method = BULK_METHOD if bulk_table else SINGLE_CELL_METHOD
-        reporter.note(f"no stored scores: scoring with {method} (choose with --method)")
-    job = {
-        "method": get_method(method), "sigs": resolve(signatures), "layer": layer,
-        "use_raw": False, "streamed": False, "gene_symbols": None, "species": "auto",
-        "chunk_size": None, "min_genes": 3, "params": {},
-    }  # fmt: skip
-    work = matrix_to_score(adata, job, reporter)
-    run_scoring(work, job, reporter)
-    key = f"mekscore_{method}"
-    adata.obsm[key] = work.obsm[key]
-    adata.uns.setdefault("mekscore", {})[method] = work.uns["mekscore"][method]
-    return method, key
 
 
 def _match_provenance(adata, scores_key: str | None) -> dict | None:

@@ -35,9 +35,13 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Examples
     --------
     >>> import mekscore as mk
+    >>> adata = mk.datasets.load_example_scrna()
     >>> verdict = mk.tl.compare(adata, condition_key="condition", control="vehicle",
-    ...     treated="trametinib", sample_key="sample", method="mean")  # doctest: +SKIP
-    >>> mk.pl.effect_sizes(verdict)  # doctest: +SKIP
+    ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
+    ...     method="mean")
+    >>> ax = mk.pl.effect_sizes(verdict)
+    >>> len(ax.get_yticks()) == len(verdict)
+    True
     """
     require_columns(verdict, _COLUMNS, "verdict")
     if verdict.empty:
@@ -73,7 +77,7 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
             for s, c in zip(verdict["signature"], verdict["compartment"], strict=True)
         ],
     )
-    ax.set_xlabel("effect size, treated vs control (Hedges' g or Cohen's d_z) with CI")
+    ax.set_xlabel(_axis_label(verdict))
     ax.grid(axis="x", color="#E5E5E5", lw=0.6)
     ax.set_axisbelow(True)
     verdict_legend(
@@ -85,6 +89,20 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
         fontsize="small",
     )
     return ax
+
+
+_MEASURES = {
+    "hedges_g_av": "Hedges' g",
+    "hedges_g_z": "Hedges' g_z",
+    "hodges_lehmann": "Hodges-Lehmann shift (score units)",
+}
+
+
+def _axis_label(verdict: pd.DataFrame) -> str:
+    """Name the effect measure (and the interval) on the x axis."""
+    measures = verdict.get("effect_measure", pd.Series(dtype=str)).dropna().unique()
+    names = " / ".join(_MEASURES.get(m, m) for m in measures) or "effect size"
+    return f"{names}, treated vs control, with its interval"
 
 
 def _interval(verdict: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ VERDICT_COLORS: dict[str, str] = {
     "consistent": "#0072B2",
     "opposite": "#D55E00",
     "no change detected": "#8C8C8C",
+    "no expected direction": "#E69F00",
     "not testable": "#D9D9D9",
 }
 """Verdict -> colour (Okabe-Ito blue / vermillion, greys; colour-blind safe)."""

@@ -28,13 +28,16 @@ _VERDICT_COLUMNS = (
     "n_treated",
     "n_pairs",
     "difference",
+    "effect_measure",
     "effect_size",
     "ci_low",
     "ci_high",
     "p_value",
     "q_value",
+    "family",
     "verdict",
     "reason",
+    "flag",
 )
 _COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
 
@@ -52,8 +55,14 @@ def render_report(
 
     Examples
     --------
-    >>> html = render_report(verdict, samples, parameters=params)  # doctest: +SKIP
-    >>> "data:image/png;base64," in html  # doctest: +SKIP
+    >>> import mekscore as mk
+    >>> adata = mk.datasets.load_example_scrna()
+    >>> verdict, samples = mk.tl.compare(adata, condition_key="condition", control="vehicle",
+    ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
+    ...     method="mean", return_samples=True)
+    >>> params = adata.uns["mekscore_compare"]["parameters"]
+    >>> html = render_report(verdict, samples, parameters=params)
+    >>> "data:image/png;base64," in html
     True
     """
     missing = [c for c in _VERDICT_COLUMNS if c not in verdict.columns]
@@ -103,9 +112,10 @@ def _names(signatures: pd.Series) -> dict[str, str]:
 
 def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
     paired = parameters.get("design") == "paired"
-    effect = parameters.get("effect_size", "cohen_dz" if paired else "hedges_g")
+    effect = parameters.get("effect_measure", "")
     counts = verdict["verdict"].value_counts()
     overview = ", ".join(f"{n} {v}" for v, n in counts.items())
+    status = parameters.get("pd_status", "")
     items = "".join(
         f"<li>{h.verdict_badge(row['verdict'])} "
         f"{h.esc(summary_sentence(row, names[row['signature']], paired, effect))}</li>"
@@ -113,6 +123,7 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
     )
     return h.section(
         "Summary",
+        f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
         f"<p>{len(verdict)} program x compartment rows: {h.esc(overview)}.</p>",
         f'<ul class="summary">{items}</ul>',
     )

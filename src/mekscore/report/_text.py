@@ -11,10 +11,14 @@ import pandas as pd
 TEST_NAMES = {
     "welch": "Welch's t-test",
     "mannwhitney": "the Mann-Whitney U test",
-    "ttest": "the paired t-test",
+    "paired-t": "the paired t-test",
     "wilcoxon": "the Wilcoxon signed-rank test",
 }
-EFFECT_NAMES = {"hedges_g": "Hedges' g", "cohen_dz": "Cohen's d_z"}
+EFFECT_NAMES = {
+    "hedges_g_av": "Hedges' g",
+    "hedges_g_z": "Hedges' g_z",
+    "hodges_lehmann": "Hodges-Lehmann shift",
+}
 
 
 def number(value: float) -> str:
@@ -30,11 +34,11 @@ def summary_sentence(row: Mapping[str, Any], name: str, paired: bool, effect: st
     >>> row = dict(compartment="tumor", expected="up", observed="up", effect_size=1.83,
     ...     ci_low=0.41, ci_high=3.1, q_value=0.012, verdict="consistent",
     ...     n_moved_expected=4, n_moved_total=4, reason="", isolated=True, flag="")
-    >>> summary_sentence(row, "MHC-I antigen presentation", False, "hedges_g")
+    >>> summary_sentence(row, "MHC-I antigen presentation", False, "hedges_g_av")
     "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g 1.8 [0.41, 3.1], q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
     """  # noqa: E501
     head = f"{name} ({row['compartment']}): expected {row['expected']}"
-    if pd.isna(row["effect_size"]):
+    if row["verdict"] == "not testable":
         return f"{head}; not testable: {row['reason']}." + _flag(row)
     stats = (
         f"observed {row['observed']}, {EFFECT_NAMES.get(effect, effect)} "
@@ -68,25 +72,11 @@ def statistics_note(parameters: Mapping[str, Any]) -> list[str]:
     >>> statistics_note({"design": "paired", "test": "wilcoxon"})[0][:26]
     'The replicate is the sampl'
     """
-    paired = parameters.get("design") == "paired"
-    test = TEST_NAMES.get(str(parameters.get("test")), str(parameters.get("test", "?")))
+    test_key = str(parameters.get("test", "?"))
+    test = TEST_NAMES.get(test_key, test_key)
     level = f"{100 * float(parameters.get('confidence', 0.95)):g}%"
     alpha = parameters.get("alpha", 0.05)
-    if paired:
-        effect = (
-            f"{test} on the within-pair differences (treated minus control); effect size "
-            f"Cohen's d_z (mean difference over the SD of the differences) with a {level} "
-            "interval from SE = sqrt(1/n + d_z²/(2n)) and a t critical value on n - 1 "
-            "degrees of freedom (n pairs; incomplete pairs are left out)."
-        )
-    else:
-        effect = (
-            f"{test} comparing treated with control samples; effect size Hedges' g (mean "
-            "difference over the pooled SD, times the small-sample correction "
-            f"1 - 3/(4 df - 1)) with a {level} interval from the Hedges & Olkin "
-            "approximation SE = sqrt((n1 + n2)/(n1 n2) + g²/(2 (n1 + n2))) and a t critical "
-            "value on n1 + n2 - 2 degrees of freedom."
-        )
+    effect = f"{test}; " + EFFECT_TEXT.get(test_key, "").format(level=level)
     return [
         "The replicate is the sample (patient, mouse, culture), never the cell. Single-cell "
         f"scores are reduced to one value per sample and compartment (aggregate = "
@@ -94,19 +84,53 @@ def statistics_note(parameters: Mapping[str, Any]) -> list[str]:
         f"counts samples or pairs. Samples with fewer than {parameters.get('min_cells', '?')} "
         "cells in a compartment are dropped from that test and listed in its reason.",
         f"Test: {effect}",
-        "q-values are Benjamini-Hochberg adjusted over all tested rows of the table. A row is "
-        f"'consistent' (or 'opposite') when q ≤ {alpha} and the observed direction matches "
-        "(or opposes) the expected one, 'no change detected' when q > "
-        f"{alpha}, and 'not testable' when the expected direction is mixed or unclear, the "
-        "compartment is absent, a signature could not be scored or there are fewer than two "
-        "samples (pairs) per arm. 'No change detected' is absence of evidence, not evidence "
-        "of no change.",
+        "Multiple testing: q-values are Benjamini-Hochberg adjusted within families, never "
+        "across them. The pharmacodynamic control (MAPK output in tumour cells, which MEK "
+        f"inhibition must lower) is tested first, on its own, at {alpha}; programs with an "
+        "expected direction form the main family; programs whose literature direction is "
+        "mixed or unclear form their own family and are reported as 'no expected direction' "
+        "(observed direction and q shown); extra all-cells rows form a secondary family. "
+        "When the pharmacodynamic control is not confirmed, every other row carries the flag "
+        "'PD not confirmed': without evidence that MEK was inhibited, read them as exploratory.",
+        f"Verdicts: 'consistent' (or 'opposite') when q ≤ {alpha}, the interval excludes 0 and "
+        "the observed direction matches (or opposes) the expected one; 'no change detected' "
+        "otherwise; 'not testable' when the compartment is absent, a signature could not be "
+        "scored, an arm has fewer than two samples (pairs), the values do not vary, or the "
+        "test cannot reach the threshold at this n. 'No change detected' is absence of "
+        "evidence, not evidence of no change.",
         "Per-sample view: in unpaired designs each treated sample is placed against the "
         "control samples (its distance from the control mean, in control SDs); in paired "
         "designs each pair's treated minus control difference is used. The count says how "
         "many of them moved in the expected direction.",
     ]
 
+
+EFFECT_TEXT = {
+    "welch": (
+        "difference in means with its Welch t interval; effect size Hedges' g (the mean "
+        "difference over sqrt((s_c² + s_t²)/2), the pooled SD when the arms are equal, times "
+        "the exact small-sample correction) with a {level} interval that inverts the "
+        "noncentral t distribution of the Welch statistic, so it excludes 0 exactly when "
+        "p < 1 - {level}."
+    ),
+    "paired-t": (
+        "on the within-pair differences (treated minus control; incomplete pairs are "
+        "dropped and named); mean difference with its t interval; effect size Hedges' g_z "
+        "(mean over SD of the differences, times the small-sample correction) with an "
+        "exact noncentral-t {level} interval, which excludes 0 exactly when p < 1 - {level}."
+    ),
+    "mannwhitney": (
+        "exact permutation p-value; effect: the Hodges-Lehmann shift (median of all "
+        "treated-minus-control differences, in score units) with its exact {level} "
+        "interval, and the rank-biserial correlation. Directions come from these rank "
+        "statistics, never from the means."
+    ),
+    "wilcoxon": (
+        "on the within-pair differences, exact permutation p-value; effect: the "
+        "Hodges-Lehmann shift (median of the Walsh averages) with its exact {level} "
+        "interval, and the matched-pairs rank-biserial correlation."
+    ),
+}
 
 COMPETITIVE_NOTE = (
     "Two views answer two questions. The self-contained test (the verdict) asks: does the "

@@ -38,7 +38,7 @@ def compartment_labels(
     maps to it by itself (``"Tumor"`` -> ``tumor``, ``"CD8 T"`` -> ``cd8_t``);
     ``compartments`` adds labels, e.g. ``{"tumor": ["Malignant", "Epithelial"]}``.
     ``"any"`` is every label. Labels listed in ``compartments`` but absent from
-    ``labels`` are kept (the compartment is then reported as absent).
+    ``labels`` are refused (a misspelt label would silently empty its compartment).
 
     Examples
     --------
@@ -54,6 +54,7 @@ def compartment_labels(
             f"{', '.join(COMPARTMENTS)}"
         )
     labels = [str(x) for x in labels]
+    _check_mapped_labels(compartments, labels)
     out: dict[str, list[str]] = {}
     for comp in COMPARTMENTS:
         if comp == "any":
@@ -64,6 +65,17 @@ def compartment_labels(
         own = [x for x in labels if normalise_label(x) == comp and x not in given]
         out[comp] = given + own
     return out
+
+
+def _check_mapped_labels(compartments: Mapping, labels: list[str]) -> None:
+    mapped = [[v] if isinstance(v, str) else list(map(str, v)) for v in compartments.values()]
+    unknown = sorted({x for values in mapped for x in values} - set(labels))
+    if unknown:
+        raise InputError(
+            f"compartment map label(s) {', '.join(map(repr, unknown))} not found in the cell-type "
+            f"column (labels: {', '.join(sorted(labels))}); fix the compartment map "
+            "(compartments= / --compartment-map)"
+        )
 
 
 def sample_means(

@@ -1,9 +1,12 @@
 """``tl.compare``: test whether treated samples changed as the literature expects.
 
-Scores are reduced to one value per sample x compartment (the sample is the
-replicate, never the cell), treated and control samples are compared with a
-sample-level test, q-values are Benjamini-Hochberg over the whole table, and each
-signature x compartment gets a verdict against its expected direction.
+The data flow, one module per step:
+
+1. the design (:mod:`._design`): samples, arms, pairs; validated before any scoring;
+2. aggregation (:mod:`._sources`): one value per sample x compartment, from the
+   summed counts of the sample's cells (pseudobulk) or the mean of its cell scores;
+3. statistics (:mod:`._stats`): a sample-level test with exact intervals;
+4. the verdict (:mod:`._verdict`): families, the PD gatekeeper, verdict words.
 """
 
 from __future__ import annotations
@@ -16,47 +19,41 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..io.checks import InputError, looks_like_counts
-from ..io.matrix import get_matrix
-from ..sig import load_library, resolve
+from ..io.checks import InputError
 from ..sig.gmt import SignatureSpec
 from . import _stats
-from ._aggregate import compartment_labels, pseudobulk, sample_means
-from .score import score
-
-VERDICTS = ("consistent", "opposite", "no change detected", "not testable")
-COLUMNS = (
-    "signature", "compartment", "tested_in", "expected", "observed", "n_control",
-    "n_treated", "n_pairs", "difference", "effect_size", "ci_low", "ci_high", "p_value",
-    "q_value", "verdict", "reason", "n_moved_expected", "n_moved_total", "isolated",
-    "flag", "n_dropped", "dropped",
-)  # fmt: skip
-FLAG_BULK = "compartment not isolated (bulk): score mixes composition and regulation"
-FLAG_ALL_CELLS = (
-    "compartment not isolated (all cells of each sample): score mixes composition and regulation"
+from ._design import Design, build_design, check_keys, describe_dropped
+from ._sources import Scoring, choose_aggregation, make_source, signature_meta
+from ._targets import (
+    Target,
+    absent_reason,
+    by_cells,
+    cell_mask,
+    compartment_map,
+    make_targets,
+    tested_in,
 )
+from ._verdict import VERDICTS, add_verdicts, family
+
+__all__ = ["COLUMNS", "VERDICTS", "compare"]
+
+COLUMNS = (
+    "signature", "compartment", "tested_in", "family", "expected", "observed", "test",
+    "n_control", "n_treated", "n_pairs", "difference", "difference_low", "difference_high",
+    "effect_measure", "effect_size", "ci_low", "ci_high", "rank_biserial", "p_value",
+    "q_value", "verdict", "reason", "n_moved_expected", "n_moved_total", "isolated", "flag",
+    "n_dropped", "dropped",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
-class _Design:
-    """Samples of the two arms: ``sheet`` has ``arm`` (control/treated) and ``pair``."""
+class Testing:
+    """How rows are tested: the test, its levels, and the cells a sample needs."""
 
-    sheet: pd.DataFrame
-    samples: pd.Series
-    paired: bool
-    bulk: bool
     test: str
-
-
-@dataclass(frozen=True)
-class _Target:
-    """One row of the verdict table: a signature tested in a compartment."""
-
-    signature: str
-    compartment: str
-    expected: str
-    labels: tuple[str, ...]
-    flag: str
+    alpha: float
+    confidence: float
+    min_cells: int
 
 
 def compare(
@@ -69,32 +66,36 @@ def compare(
     compartment_key: str | None = None,
     compartments: Mapping[str, str | Sequence[str]] | None = None,
     pair_key: str | None = None,
+    bulk: bool = False,
     scores: str | pd.DataFrame | None = None,
     method: str | None = None,
     signatures: SignatureSpec = "all",
-    test: str | None = None,
-    min_cells: int = 10,
-    alpha: float = 0.05,
-    aggregate: str = "mean",
-    in_all_cells: bool = False,
-    layer: str | None = None,
+    aggregate: str = "auto",
     counts_layer: str | None = "counts",
-    confidence: float = 0.95,
+    score_kwargs: Mapping[str, Any] | None = None,
+    test: str | None = None,
+    alpha: float = 0.05,
+    confidence: float | None = None,
+    min_cells: int = 10,
+    in_all_cells: bool = False,
     return_samples: bool = False,
     key_added: str = "mekscore_compare",
-    **method_params: Any,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Test treated against control samples, per signature x compartment, with verdicts.
+
+    The sample (patient, mouse) is the replicate, never the cell. See the module
+    docs of :mod:`mekscore.tl._stats` (tests and intervals) and
+    :mod:`mekscore.tl._verdict` (families, gatekeeping, verdict words).
 
     Parameters
     ----------
     adata
-        Cells x genes (single-cell, with ``sample_key``) or samples x genes (bulk).
+        Cells x genes (single-cell) or samples x genes (bulk).
     condition_key, control, treated
         ``obs`` column holding the condition and its control / treated labels.
     sample_key
-        ``obs`` column naming each cell's sample. ``None`` (or a column with one
-        observation per sample) means bulk: each observation is a sample.
+        ``obs`` column naming each observation's sample. Required for single-cell
+        data; a column with one observation per sample means bulk.
     compartment_key
         ``obs`` column of cell types. Each signature is tested on the cells of its
         compartment (``tumor``, ``cd8_t``, ... ; ``any`` = all cells). ``None``: every
@@ -102,44 +103,47 @@ def compare(
     compartments
         Compartment -> labels of ``compartment_key``, e.g. ``{"tumor": ["Malignant"]}``.
         Labels equal to a compartment name (case-insensitive, spaces as ``_``, e.g.
-        ``"CD8 T"``) map to it by themselves.
+        ``"CD8 T"``) map to it by themselves. Labels absent from the data are refused.
     pair_key
-        ``obs`` column identifying the pair (patient) of a paired design; each pair
-        needs one control and one treated sample.
+        ``obs`` column identifying the pair (patient) of a paired design. Samples
+        whose pair lacks the other arm are dropped and reported.
+    bulk
+        Each observation is one sample (no ``sample_key`` needed).
     scores
-        ``obsm`` key (or a cells x signatures DataFrame) of scores from
-        :func:`mekscore.tl.score`. Default: ``obsm["mekscore_<method>"]``, or the only
-        score set present.
+        ``obsm`` key (or a cells x signatures DataFrame) of stored cell scores from
+        :func:`mekscore.tl.score`; used with ``aggregate="mean"``.
     method
-        Scoring method; scores here with it when its scores are not in ``obsm``, and
-        it is the method used to score pseudobulk profiles.
+        Scoring method when scoring here (cells, pseudobulk profiles or bulk
+        samples). Default: ``mean`` (mean log-expression of the signature genes) for pseudobulk
+        profiles and bulk samples, ``ucell`` for cells.
     signatures
-        Signatures to score when scoring here (default: the bundled library).
-    test
-        Unpaired: ``"welch"`` (default) or ``"mannwhitney"``. Paired: ``"ttest"``
-        (default) or ``"wilcoxon"``.
-    min_cells
-        Samples with fewer cells in a compartment are dropped from that test and
-        reported (ignored in bulk data).
-    alpha
-        q-value threshold for ``consistent`` / ``opposite``.
+        Signatures to test (default: the bundled library); also filters stored scores.
     aggregate
-        ``"mean"`` (mean of cell scores per sample x compartment) or ``"pseudobulk"``
-        (sum the counts of those cells, log-CPM normalise and score with ``method``).
-    in_all_cells
-        Also test each signature on all cells of each sample (compartment ``any``).
-    layer
-        Layer to score when scoring cells here (default ``X``).
+        ``"auto"`` (pseudobulk when raw counts are available and no stored cell
+        scores are given, else the mean of cell scores), ``"pseudobulk"`` (sum the
+        counts of each sample's cells, normalise with :func:`mekscore.pp.log_normalize`
+        and score) or ``"mean"`` (mean of cell scores). Bulk data need none.
     counts_layer
-        Layer of raw counts for ``aggregate="pseudobulk"`` (``X`` if it is absent).
+        Layer of raw counts for pseudobulk (``X`` when it holds counts).
+    score_kwargs
+        Scoring settings passed to :func:`mekscore.tl.score` in every path, e.g.
+        ``{"layer": "log", "gene_symbols": "symbol", "max_rank": 1000}``.
+    test
+        Unpaired: ``"welch"`` (default) or ``"mannwhitney"``. Paired: ``"paired-t"``
+        (default) or ``"wilcoxon"``.
+    alpha
+        q-value threshold for ``consistent`` / ``opposite``, in (0, 1).
     confidence
-        Level of the effect-size confidence interval.
+        Level of the intervals; default ``1 - alpha``, so that an interval excludes 0
+        exactly when the test's p-value is below ``alpha``.
+    min_cells
+        Samples with fewer cells in a compartment are dropped from that row and named.
+    in_all_cells
+        Also test each signature on all cells of each sample (family ``secondary``).
     return_samples
         Also return the per-sample table (each treated sample's or pair's change).
     key_added
         ``adata.uns`` key storing ``parameters``, ``results`` and ``samples``.
-    **method_params
-        Passed to :func:`mekscore.tl.score` when scoring here.
 
     Returns
     -------
@@ -149,276 +153,98 @@ def compare(
     Examples
     --------
     >>> import mekscore as mk
-    >>> from mekscore.datasets import simulate_study, log_normalise
-    >>> adata = log_normalise(simulate_study(seed=0))  # doctest: +SKIP
-    >>> mk.tl.compare(adata, condition_key="condition", control="vehicle",
-    ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
-    ...     method="mean")  # doctest: +SKIP
+    >>> adata = mk.datasets.load_example_scrna()  # doctest: +SKIP
+    >>> table = mk.tl.compare(adata, condition_key="condition", control="vehicle",
+    ...     treated="trametinib", sample_key="sample",
+    ...     compartment_key="cell_type")  # doctest: +SKIP
     """
-    obs = adata.obs
-    _check_keys(obs, condition_key, sample_key, compartment_key, pair_key)
-    design = _design(adata, condition_key, control, treated, sample_key, pair_key, test)
-    if aggregate not in ("mean", "pseudobulk"):
-        raise InputError(f"aggregate={aggregate!r}: use 'mean' or 'pseudobulk'")
-    if aggregate == "pseudobulk":
-        if method is None:
-            raise InputError("aggregate='pseudobulk' scores pseudobulk profiles: pass method=...")
-        sigs = {s.id: s for s in resolve(signatures)}
-        meta = {sid: (s.compartment, s.expected) for sid, s in sigs.items()}
-        values = _pseudobulk_source(adata, design, method, sigs, counts_layer, min_cells)
-    else:
-        cell_scores = _cell_scores(adata, scores, method, signatures, layer, method_params)
-        meta = _signature_meta(cell_scores.columns, signatures if method is not None else "all")
-        values = _mean_source(cell_scores, design)
-    targets = _targets(meta, obs, compartment_key, compartments, in_all_cells, design.bulk)
+    testing = _testing(test, alpha, confidence, min_cells, pair_key is not None)
+    design = build_design(
+        adata.obs, condition_key=condition_key, control=control, treated=treated,
+        sample_key=sample_key, pair_key=pair_key, test=testing.test, bulk=bulk,
+    )  # fmt: skip
+    check_keys(adata.obs, compartment_key)
+    labels = compartment_map(adata.obs, compartment_key, compartments)
+    scoring = Scoring.make(method, signatures, score_kwargs)
+    aggregation = choose_aggregation(adata, aggregate, design, scores, scoring, counts_layer)
+    source = make_source(adata, aggregation, design, scores, scoring, counts_layer, min_cells)
+    meta = signature_meta(source.signature_ids, signatures)
+    targets = make_targets(meta, labels, in_all_cells, design.bulk)
     results = {}
-    for group in _by_compartment(targets):
-        mask = _mask(group[0], obs, compartment_key)
-        aggregated = values(mask, [t.signature for t in group]) if mask.any() else None
+    for group in by_cells(targets):
+        mask = cell_mask(group[0], adata.obs, compartment_key)
+        aggregated = source.values(mask, [t.signature for t in group]) if mask.any() else None
         for target in group:
-            results[target] = _evaluate(
-                target, aggregated, design, compartment_key, min_cells, confidence
-            )
+            results[target] = _evaluate(target, aggregated, design, compartment_key, testing)
     rows, changes = zip(*(results[t] for t in targets), strict=True)
-    table = _finish(list(rows), alpha)
-    samples = pd.concat([c for c in changes if len(c)] or [pd.DataFrame()], ignore_index=True)
-    if "condition" in samples:  # control first, in tables and plots
-        order = [str(control), str(treated)]
-        samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
+    table, status = add_verdicts(pd.DataFrame(list(rows)), testing.alpha)
+    table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
+    table = table[list(COLUMNS)]
+    samples = _sample_table(changes, control, treated)
     params = _parameters(
-        condition_key, control, treated, sample_key, compartment_key, compartments, pair_key,
-        design, min_cells, alpha, aggregate, method, confidence, in_all_cells,
+        locals_=dict(
+            condition_key=condition_key, control=str(control), treated=str(treated),
+            sample_key=sample_key, compartment_key=compartment_key, pair_key=pair_key,
+        ),
+        design=design, testing=testing, aggregation=aggregation, scoring=scoring,
+        source=source, compartments=compartments, in_all_cells=in_all_cells, pd_status=status,
     )  # fmt: skip
     adata.uns[key_added] = {"parameters": params, "results": table, "samples": samples}
     return (table, samples) if return_samples else table
 
 
-# --- inputs -------------------------------------------------------------------------
+# --- settings -----------------------------------------------------------------------
 
 
-def _check_keys(obs: pd.DataFrame, *keys: str | None) -> None:
-    missing = [k for k in keys if k is not None and k not in obs.columns]
-    if missing:
-        raise InputError(
-            f"column(s) {', '.join(map(repr, missing))} not in adata.obs "
-            f"(columns: {', '.join(map(str, obs.columns)) or 'none'}); pass existing obs columns"
-        )
+def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
+    from ._design import test_name
+
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha={alpha} is not a probability; pass a value in (0, 1), e.g. 0.05")
+    confidence = 1 - alpha if confidence is None else confidence
+    if not 0 < confidence < 1:
+        raise InputError(f"confidence={confidence} must be in (0, 1), e.g. 0.95")
+    if min_cells < 1:
+        raise InputError(f"min_cells={min_cells} must be at least 1")
+    return Testing(test_name(test, paired), float(alpha), float(confidence), int(min_cells))
 
 
-def _design(adata, condition_key, control, treated, sample_key, pair_key, test) -> _Design:
-    obs = adata.obs.rename_axis(index=None)  # an index named like a column is ambiguous
-    condition = obs[condition_key].astype(str)
-    present = sorted(condition.unique())
-    for label in (control, treated):
-        if str(label) not in present:
-            raise InputError(
-                f"label {label!r} not found in obs[{condition_key!r}] (available: "
-                f"{', '.join(present) or 'none'}); pass control=/treated= from these labels"
-            )
-    if str(control) == str(treated):
-        raise InputError(f"control and treated are both {control!r}; pass two different labels")
-    names = pd.Series(obs.index.astype(str), index=obs.index)
-    samples = names if sample_key is None else obs[sample_key].astype(str)
-    arm = condition.map({str(control): "control", str(treated): "treated"})
-    keep = arm.notna().to_numpy()
-    sheet = pd.DataFrame({"sample": samples[keep], "arm": arm[keep], "condition": condition[keep]})
-    sheet["pair"] = obs[pair_key].astype(str)[keep] if pair_key is not None else ""
-    per_sample = sheet.groupby("sample", sort=True).nunique()
-    mixed = per_sample.index[(per_sample["arm"] > 1) | (per_sample["pair"] > 1)].tolist()
-    if mixed:
-        raise InputError(
-            f"sample(s) {mixed[:5]} span several conditions or pairs; each sample "
-            f"({sample_key or 'observation'}) must have one condition and one pair"
-        )
-    sheet = sheet.drop_duplicates("sample").set_index("sample").sort_index()
-    if pair_key is not None:
-        _check_pairs(sheet, pair_key)
-    paired = pair_key is not None
-    return _Design(sheet, samples, paired, bool(samples.is_unique), _test_name(test, paired))
+# --- one row ------------------------------------------------------------------------
 
 
-def _check_pairs(sheet: pd.DataFrame, pair_key: str) -> None:
-    counts = sheet.groupby(["pair", "arm"]).size()
-    dup = counts[counts > 1]
-    if len(dup):
-        pair, arm = dup.index[0]
-        raise InputError(
-            f"pair {pair!r} has {dup.iloc[0]} {arm} samples; obs[{pair_key!r}] must give each "
-            "pair one control and one treated sample"
-        )
-
-
-def _test_name(test: str | None, paired: bool) -> str:
-    allowed = _stats.PAIRED_TESTS if paired else _stats.UNPAIRED_TESTS
-    if test is None:
-        return allowed[0]
-    if test not in allowed:
-        design = "paired (pair_key given)" if paired else "unpaired"
-        raise InputError(f"test={test!r} is not for a {design} design; use one of {allowed}")
-    return test
-
-
-# --- scores -------------------------------------------------------------------------
-
-
-def _signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]:
-    """Signature id -> (compartment, expected); ids outside the library are ``any``/``unclear``."""
-    known = {s.id: s for s in load_library().values()}
-    if not isinstance(signatures, str):
-        known.update({s.id: s for s in resolve(signatures)})
-    return {
-        sid: (known[sid].compartment, known[sid].expected) if sid in known else ("any", "unclear")
-        for sid in map(str, ids)
-    }
-
-
-def _cell_scores(adata, scores, method, signatures, layer, method_params) -> pd.DataFrame:
-    if isinstance(scores, pd.DataFrame):
-        if not scores.index.equals(adata.obs_names):
-            raise InputError("scores must be indexed by adata.obs_names; reindex it first")
-        return scores
-    key = scores if scores is not None else _default_key(adata, method)
-    if key not in adata.obsm and method is not None and scores is None:
-        score(adata, signatures, method=method, layer=layer, **method_params)
-    if key not in adata.obsm:
-        raise InputError(
-            f"no scores in adata.obsm[{key!r}] (obsm keys: {', '.join(adata.obsm) or 'none'}); "
-            "run mekscore.tl.score first, or pass method=... to score here"
-        )
-    return pd.DataFrame(adata.obsm[key], index=adata.obs_names)
-
-
-def _default_key(adata, method: str | None) -> str:
-    if method is not None:
-        return f"mekscore_{method}"
-    stored = [p["obsm_key"] for p in adata.uns.get("mekscore", {}).values()]
-    found = [k for k in stored if k in adata.obsm]
-    if not found:  # no provenance: any obsm entry named like tl.score's output
-        found = [k for k in adata.obsm if str(k).startswith("mekscore_")]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise InputError(f"several score sets in adata.obsm ({', '.join(found)}); pass scores=")
-    raise InputError(
-        f"no scores found (obsm keys: {', '.join(adata.obsm) or 'none'}); run "
-        "mekscore.tl.score first, or pass method=... to score here"
-    )
-
-
-def _mean_source(cell_scores: pd.DataFrame, design: _Design):
-    """``(mask, ids) -> (samples x ids mean scores, cells per sample)``."""
-
-    def means(mask, ids):
-        return sample_means(cell_scores[ids], design.samples, mask)
-
-    return means
-
-
-def _pseudobulk_source(adata, design: _Design, method: str, sigs, counts_layer, min_cells):
-    """``(mask, ids) -> (samples x ids pseudobulk scores, cells per sample)``.
-
-    Counts of the masked cells are summed per sample (samples under ``min_cells``
-    left out), normalised to log1p(CPM) and scored with ``method``.
-    """
-    counts = _counts(adata, counts_layer)
-
-    def pseudobulk_scores(mask, ids):
-        sums, n_cells = pseudobulk(counts, design.samples, mask)
-        keep = (n_cells >= (1 if design.bulk else min_cells)).to_numpy()
-        if not keep.any():
-            return pd.DataFrame(np.nan, index=n_cells.index, columns=ids), n_cells
-        profile = AnnData(sums[keep].astype(np.float64), var=pd.DataFrame(index=adata.var_names))
-        profile.obs_names = n_cells.index[keep].astype(str)
-        import scanpy as sc
-
-        sc.pp.normalize_total(profile, target_sum=1e6)
-        sc.pp.log1p(profile)
-        values = score(profile, [sigs[i] for i in ids], method=method, inplace=False)
-        return values, n_cells
-
-    return pseudobulk_scores
-
-
-def _counts(adata, counts_layer: str | None):
-    if counts_layer is not None and counts_layer in adata.layers:
-        return adata.layers[counts_layer]
-    X = get_matrix(adata)
-    if not looks_like_counts(X[: min(2000, X.shape[0])]):
-        raise InputError(
-            f"aggregate='pseudobulk' needs raw counts: layer {counts_layer!r} is absent and X "
-            "does not look like counts; pass counts_layer=<layer with counts>"
-        )
-    return X
-
-
-# --- targets ------------------------------------------------------------------------
-
-
-def _targets(meta, obs, compartment_key, compartments, in_all_cells, bulk) -> list[_Target]:
-    if compartment_key is None:
-        flag = FLAG_BULK if bulk else FLAG_ALL_CELLS
-        return [
-            _Target(sid, comp, expected, (), "" if comp == "any" else flag)
-            for sid, (comp, expected) in meta.items()
-        ]
-    labels = compartment_labels(obs[compartment_key].astype(str).unique(), compartments)
-    targets = []
-    for sid, (comp, expected) in meta.items():
-        targets.append(_Target(sid, comp, expected, tuple(labels[comp]), ""))
-        if in_all_cells and comp != "any":
-            targets.append(_Target(sid, "any", expected, tuple(labels["any"]), ""))
-    return targets
-
-
-def _by_compartment(targets: list[_Target]) -> list[list[_Target]]:
-    """Targets grouped by the cells they are tested on (first-seen order)."""
-    groups: dict[tuple[str, ...], list[_Target]] = {}
-    for target in targets:
-        groups.setdefault(target.labels, []).append(target)
-    return list(groups.values())
-
-
-def _mask(target: _Target, obs: pd.DataFrame, compartment_key: str | None) -> np.ndarray:
-    if compartment_key is None:
-        return np.ones(len(obs), dtype=bool)
-    return obs[compartment_key].astype(str).isin(target.labels).to_numpy()
-
-
-# --- one test -----------------------------------------------------------------------
-
-
-def _evaluate(target, aggregated, design, compartment_key, min_cells, confidence):
+def _evaluate(target: Target, aggregated, design: Design, compartment_key, testing: Testing):
     """The verdict-table row (before BH) and per-sample changes of one target.
 
     ``aggregated`` is ``(samples x signatures values, cells per sample)`` of the
     target's compartment, or ``None`` when the compartment has no cells.
     """
-    row = _blank_row(target, compartment_key)
+    row = _blank_row(target, compartment_key, design)
     if aggregated is None:
-        return _untestable(row, _absent_reason(target, compartment_key)), _no_changes()
+        return _untestable(row, absent_reason(target, compartment_key)), pd.DataFrame()
     sample_values, n_cells = aggregated
     column = sample_values[target.signature].astype(float)
     if column.isna().all():
-        return _untestable(row, "signature not scored (too few of its genes)"), _no_changes()
-    in_design = n_cells.index.intersection(design.sheet.index)
-    small = [] if design.bulk else [s for s in in_design if n_cells[s] < min_cells]
-    row["n_dropped"] = len(small)
-    row["dropped"] = ", ".join(f"{s} ({n_cells[s]} cells)" for s in small)
-    kept = column.reindex(in_design.difference(small)).dropna()
+        return _untestable(row, "signature not scored (too few of its genes)"), pd.DataFrame()
+    kept, dropped = _kept_samples(column, n_cells, design, testing.min_cells)
+    _record_dropped(row, design, dropped)
     sheet = design.sheet.loc[kept.index]
     ctrl, trt = kept[sheet["arm"] == "control"], kept[sheet["arm"] == "treated"]
     row["n_control"], row["n_treated"] = len(ctrl), len(trt)
     if design.paired:
         ctrl, trt = _matched(ctrl, trt, sheet)
         row["n_pairs"] = len(ctrl)
-    shortage = _shortage(row, design.paired, min_cells)
+    shortage = _shortage(row, design.paired)
     if shortage:
-        return _untestable(row, shortage), _no_changes()
+        return _untestable(row, shortage), pd.DataFrame()
     run = _stats.compare_paired if design.paired else _stats.compare_unpaired
-    result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, confidence)
+    result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, testing.confidence, testing.alpha)
+    if result.untestable:
+        return _untestable(row, result.untestable), pd.DataFrame()
     row.update(
-        difference=result.difference, effect_size=result.effect_size, ci_low=result.ci_low,
-        ci_high=result.ci_high, p_value=result.p_value, observed=_direction(result.difference),
+        observed=result.observed, difference=result.difference,
+        difference_low=result.difference_low, difference_high=result.difference_high,
+        effect_size=result.effect_size, ci_low=result.ci_low, ci_high=result.ci_high,
+        rank_biserial=result.rank_biserial, p_value=result.p_value,
     )  # fmt: skip
     change = _changes(kept, ctrl, trt, n_cells, design, target)
     if target.expected in ("up", "down"):
@@ -427,42 +253,58 @@ def _evaluate(target, aggregated, design, compartment_key, min_cells, confidence
     return row, change
 
 
-def _blank_row(target: _Target, compartment_key: str | None) -> dict:
+def _blank_row(target: Target, compartment_key: str | None, design: Design) -> dict:
     return {
         "signature": target.signature,
         "compartment": target.compartment,
-        "tested_in": _tested_in(target, compartment_key),
+        "tested_in": tested_in(target, compartment_key),
+        "family": family(target.signature, target.compartment, target.primary, target.expected),
         "expected": target.expected,
         "observed": "",
+        "test": design.test,
         "n_control": 0, "n_treated": 0, "n_pairs": 0,
-        "difference": np.nan, "effect_size": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-        "p_value": np.nan,
-        "reason": "",
+        "difference": np.nan, "difference_low": np.nan, "difference_high": np.nan,
+        "effect_measure": _stats.EFFECT_MEASURES[design.test],
+        "effect_size": np.nan, "ci_low": np.nan, "ci_high": np.nan, "rank_biserial": np.nan,
+        "p_value": np.nan, "verdict": "", "reason": "",
         "n_moved_expected": pd.NA, "n_moved_total": 0,
         "isolated": not target.flag, "flag": target.flag,
         "n_dropped": 0, "dropped": "",
     }  # fmt: skip
 
 
-def _tested_in(target: _Target, compartment_key: str | None) -> str:
-    if compartment_key is None:
-        return "all observations"
-    return "all cells" if target.compartment == "any" else ", ".join(target.labels)
-
-
 def _untestable(row: dict, reason: str) -> dict:
-    row["reason"] = reason
+    note = f"; dropped: {row['dropped']}" if row["n_dropped"] else ""
+    row["reason"] = reason + note
     row["verdict"] = "not testable"
     return row
 
 
-def _absent_reason(target: _Target, compartment_key: str) -> str:
-    if not target.labels:
-        return (
-            f"compartment absent: no label of obs[{compartment_key!r}] maps to "
-            f"{target.compartment!r} (pass compartments={{{target.compartment!r}: [...]}})"
-        )
-    return f"compartment absent: no cells labelled {', '.join(target.labels)}"
+def _kept_samples(column: pd.Series, n_cells: pd.Series, design: Design, min_cells: int):
+    """Values of the design's samples with enough cells, and ``sample -> reason`` dropped.
+
+    In a paired design a sample whose partner was dropped is dropped too.
+    """
+    in_design = design.sheet.index.intersection(n_cells.index)
+    dropped = {}
+    if not design.bulk:
+        dropped = {s: f"{n_cells[s]} cells" for s in in_design if n_cells[s] < min_cells}
+    kept = column.reindex(in_design.difference(list(dropped))).dropna()
+    absent = design.sheet.index.difference(n_cells.index)
+    dropped.update({s: "no cells in this compartment" for s in absent})
+    if design.paired:
+        sheet = design.sheet.loc[kept.index]
+        complete = sheet.groupby("pair")["arm"].transform("nunique") == 2
+        for sample in sheet.index[~complete]:
+            dropped[sample] = "its pair partner was dropped"
+        kept = kept[complete.to_numpy()]
+    return kept, dropped
+
+
+def _record_dropped(row: dict, design: Design, dropped: dict[str, str]) -> None:
+    everything = {**design.dropped, **dropped}
+    row["n_dropped"] = len(everything)
+    row["dropped"] = ", ".join(f"{s} ({why})" for s, why in everything.items())
 
 
 def _matched(ctrl: pd.Series, trt: pd.Series, sheet: pd.DataFrame):
@@ -473,18 +315,13 @@ def _matched(ctrl: pd.Series, trt: pd.Series, sheet: pd.DataFrame):
     return c[pairs], t[pairs]
 
 
-def _shortage(row: dict, paired: bool, min_cells: int) -> str:
-    dropped = (
-        f"; {row['n_dropped']} sample(s) dropped with < {min_cells} cells"
-        if row["n_dropped"]
-        else ""
-    )
+def _shortage(row: dict, paired: bool) -> str:
     if paired and row["n_pairs"] < 2:
-        return f"too few pairs (n_pairs={row['n_pairs']}; need >= 2){dropped}"
+        return f"too few pairs (n_pairs={row['n_pairs']}; need >= 2)"
     if not paired and min(row["n_control"], row["n_treated"]) < 2:
         return (
             f"too few samples per arm (n_control={row['n_control']}, "
-            f"n_treated={row['n_treated']}; need >= 2){dropped}"
+            f"n_treated={row['n_treated']}; need >= 2)"
         )
     return ""
 
@@ -493,12 +330,11 @@ def _direction(value: float) -> str:
     return "up" if value > 0 else "down" if value < 0 else "none"
 
 
-def _changes(kept, ctrl, trt, n_cells, design: _Design, target: _Target) -> pd.DataFrame:
+def _changes(kept, ctrl, trt, n_cells, design: Design, target: Target) -> pd.DataFrame:
     """Per-sample view: each sample's score; treated samples' change and direction.
 
-    The change is the paired difference (paired designs; treated samples whose pair
-    has a control) or the standardised distance from the control samples,
-    ``(x - mean_control) / sd_control``.
+    The change is the paired difference (paired designs) or the standardised
+    distance from the control samples, ``(x - mean_control) / sd_control``.
     """
     sheet = design.sheet.loc[kept.index]
     change = pd.Series(np.nan, index=kept.index)
@@ -533,57 +369,39 @@ def _changes(kept, ctrl, trt, n_cells, design: _Design, target: _Target) -> pd.D
     return frame
 
 
-def _no_changes() -> pd.DataFrame:
-    return pd.DataFrame()
+SAMPLE_COLUMNS = (
+    "signature", "compartment", "sample", "condition", "pair", "n_cells", "score", "change",
+    "change_type", "moved", "moved_expected",
+)  # fmt: skip
 
 
-# --- table --------------------------------------------------------------------------
-
-
-def _finish(rows: list[dict], alpha: float) -> pd.DataFrame:
-    table = pd.DataFrame(rows)
-    table["q_value"] = _stats.benjamini_hochberg(table["p_value"].to_numpy(dtype=float))
-    for i, row in table.iterrows():
-        if row.get("verdict") != "not testable":
-            table.loc[i, ["verdict", "reason"]] = _verdict(row, alpha)
-    table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
-    return table[list(COLUMNS)]
-
-
-def _verdict(row: pd.Series, alpha: float) -> tuple[str, str]:
-    q, observed, expected = row["q_value"], row["observed"], row["expected"]
-    note = f"; {row['n_dropped']} sample(s) dropped: {row['dropped']}" if row["n_dropped"] else ""
-    if expected not in ("up", "down"):
-        return "not testable", f"expected direction unclear ({expected}); observed {observed}{note}"
-    if q > alpha:
-        return "no change detected", f"q = {q:.3g} > {alpha}{note}"
-    verdict = "consistent" if observed == expected else "opposite"
-    return verdict, f"q = {q:.3g} <= {alpha}; observed {observed}, expected {expected}{note}"
+def _sample_table(changes, control, treated) -> pd.DataFrame:
+    empty = pd.DataFrame(columns=list(SAMPLE_COLUMNS))
+    samples = pd.concat([c for c in changes if len(c)] or [empty], ignore_index=True)
+    order = [str(control), str(treated)]  # control first, in tables and plots
+    samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
+    return samples
 
 
 def _parameters(
-    condition_key, control, treated, sample_key, compartment_key, compartments, pair_key,
-    design, min_cells, alpha, aggregate, method, confidence, in_all_cells,
-) -> dict:  # fmt: skip
-    plain = {
-        "condition_key": condition_key,
-        "control": str(control),
-        "treated": str(treated),
-        "sample_key": sample_key,
-        "compartment_key": compartment_key,
-        "pair_key": pair_key,
-        "design": "paired" if design.paired else "unpaired",
-        "bulk": design.bulk,
-        "test": design.test,
-        "effect_size": "cohen_dz" if design.paired else "hedges_g",
-        "min_cells": min_cells,
-        "alpha": alpha,
-        "aggregate": aggregate,
-        "method": method,
-        "confidence": confidence,
-        "in_all_cells": in_all_cells,
-    }
-    out: dict[str, Any] = {k: ("None" if v is None else v) for k, v in plain.items()}
+    locals_, design, testing, aggregation, scoring, source, compartments, in_all_cells, pd_status
+) -> dict:
+    out: dict[str, Any] = {k: ("" if v is None else v) for k, v in locals_.items()}
+    out.update(
+        design="paired" if design.paired else "unpaired",
+        bulk=design.bulk,
+        test=testing.test,
+        effect_measure=_stats.EFFECT_MEASURES[testing.test],
+        alpha=testing.alpha,
+        confidence=testing.confidence,
+        min_cells=testing.min_cells,
+        aggregate=aggregation,
+        in_all_cells=in_all_cells,
+        pd_status=pd_status,
+        dropped=describe_dropped(design),
+        notes=list(design.notes),
+        **source.provenance,
+    )
     out["compartments"] = {
         k: [v] if isinstance(v, str) else list(map(str, v)) for k, v in (compartments or {}).items()
     }

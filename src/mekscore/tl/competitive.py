@@ -2,7 +2,8 @@
 
 A competitive view next to :func:`mekscore.tl.compare`: does a signature rank
 higher among treated-vs-control changes than other genes? Per compartment, counts
-are summed per sample (pseudobulk), converted to log2(CPM + 1), each gene gets a
+are summed per sample (pseudobulk), normalised with :func:`mekscore.pp.log_normalize`
+(log1p CP10k, the package's one normalisation), each gene gets a
 Welch t statistic (treated vs control samples), and :func:`gseapy.prerank` tests
 each signature's ``up`` genes against that ranking.
 """
@@ -18,19 +19,21 @@ from anndata import AnnData
 from scipy import sparse, stats
 
 from ..genes import match_signatures
+from ..io.checks import InputError
+from ..pp import log_normalize
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
 from ._aggregate import pseudobulk
-from .compare import (
-    _absent_reason,
-    _check_keys,
-    _counts,
-    _Design,
-    _design,
-    _mask,
-    _Target,
-    _targets,
-    _tested_in,
+from ._design import Design, build_design, check_keys
+from ._sources import counts_matrix
+from ._targets import (
+    Target,
+    absent_reason,
+    by_cells,
+    cell_mask,
+    compartment_map,
+    make_targets,
+    tested_in,
 )
 
 COLUMNS = (
@@ -55,6 +58,7 @@ def competitive(
     permutation_num: int = 200,
     seed: int = 0,
     species: str = "auto",
+    bulk: bool = False,
 ) -> pd.DataFrame:
     """Pre-ranked GSEA (NES, FDR) per signature x compartment of treated vs control samples.
 
@@ -76,6 +80,8 @@ def competitive(
         Gene-set permutations and their seed (``gseapy.prerank``, one thread).
     species
         ``"human"``, ``"mouse"`` or ``"auto"``, for translating library signatures.
+    bulk
+        Each observation is one sample (no ``sample_key`` needed).
 
     Returns
     -------
@@ -91,23 +97,31 @@ def competitive(
     ...     treated="trametinib", sample_key="sample",
     ...     compartment_key="cell_type")  # doctest: +SKIP
     """
-    _check_keys(adata.obs, condition_key, sample_key, compartment_key)
-    design = _design(adata, condition_key, control, treated, sample_key, None, None)
+    design = build_design(
+        adata.obs, condition_key=condition_key, control=control, treated=treated,
+        sample_key=sample_key, pair_key=None, test=None, bulk=bulk,
+    )  # fmt: skip
+    check_keys(adata.obs, compartment_key)
+    labels = compartment_map(adata.obs, compartment_key, compartments)
     sigs = {s.id: s for s in resolve(signatures)}
     matches, _ = match_signatures(list(sigs.values()), adata.var_names.astype(str), species)
     gene_sets = {
         m.signature.id: adata.var_names[m.gene_set.up].astype(str).tolist() for m in matches
     }
     meta = {sid: (s.compartment, s.expected) for sid, s in sigs.items()}
-    targets = _targets(meta, adata.obs, compartment_key, compartments, False, design.bulk)
-    counts = _counts(adata, counts_layer)
+    targets = make_targets(meta, labels, False, design.bulk)
+    counts = counts_matrix(adata, counts_layer)
+    if counts is None:
+        raise InputError(
+            f"the competitive view needs raw counts: layer {counts_layer!r} is absent and X "
+            "does not look like counts; pass counts_layer=<layer with counts>"
+        )
     rows = []
-    for labels in dict.fromkeys(t.labels for t in targets):
-        group = [t for t in targets if t.labels == labels]
-        mask = _mask(group[0], adata.obs, compartment_key)
+    for group in by_cells(targets):
+        mask = cell_mask(group[0], adata.obs, compartment_key) & design.samples.notna().to_numpy()
         base = [_row(t, compartment_key) for t in group]
         if not mask.any():
-            rows += [dict(r, reason=_absent_reason(group[0], compartment_key)) for r in base]
+            rows += [dict(r, reason=absent_reason(group[0], compartment_key)) for r in base]
             continue
         rows += _compartment_rows(base, group, counts, mask, design, gene_sets, adata.var_names,
                                   min_cells, min_size, permutation_num, seed)  # fmt: skip
@@ -130,7 +144,7 @@ def welch_ranking(log_cpm: np.ndarray, genes: Sequence[str], treated: np.ndarray
     return ranking.sort_values(ascending=False)
 
 
-def _compartment_rows(base, group, counts, mask, design: _Design, gene_sets, var_names,
+def _compartment_rows(base, group, counts, mask, design: Design, gene_sets, var_names,
                       min_cells, min_size, permutation_num, seed) -> list[dict]:  # fmt: skip
     sums, n_cells = pseudobulk(counts, design.samples, mask)
     keep = n_cells.index.isin(design.sheet.index)
@@ -144,7 +158,9 @@ def _compartment_rows(base, group, counts, mask, design: _Design, gene_sets, var
             f"too few samples per arm (n_control={n_control}, n_treated={n_treated}; need >= 2)"
         )
         return [dict(r, reason=reason) for r in base]
-    ranking = welch_ranking(_log_cpm(sums[keep]), list(var_names), arms == "treated")
+    log_expr = log_normalize(sums[keep])
+    log_expr = log_expr.toarray() if sparse.issparse(log_expr) else log_expr  # a few samples
+    ranking = welch_ranking(log_expr, list(var_names), arms == "treated")
     sets = {t.signature: [g for g in gene_sets[t.signature] if g in ranking.index] for t in group}
     testable = {k: v for k, v in sets.items() if len(v) >= min_size}
     results = _prerank(ranking, testable, min_size, permutation_num, seed)
@@ -161,22 +177,15 @@ def _compartment_rows(base, group, counts, mask, design: _Design, gene_sets, var
     return out
 
 
-def _row(target: _Target, compartment_key: str | None) -> dict:
+def _row(target: Target, compartment_key: str | None) -> dict:
     return {
         "signature": target.signature,
         "compartment": target.compartment,
-        "tested_in": _tested_in(target, compartment_key),
+        "tested_in": tested_in(target, compartment_key),
         "n_control": 0, "n_treated": 0, "n_genes": 0,
         "es": np.nan, "nes": np.nan, "nom_p": np.nan, "fdr": np.nan,
         "lead_genes": "", "reason": "",
     }  # fmt: skip
-
-
-def _log_cpm(sums) -> np.ndarray:
-    """log2(CPM + 1) of a samples x genes pseudobulk (few rows, so dense is fine)."""
-    dense = sums.toarray() if sparse.issparse(sums) else np.asarray(sums, dtype=float)
-    totals = dense.sum(axis=1, keepdims=True)
-    return np.log2(dense / np.where(totals > 0, totals, 1.0) * 1e6 + 1.0)
 
 
 def _prerank(ranking, gene_sets, min_size, permutation_num, seed) -> pd.DataFrame:
