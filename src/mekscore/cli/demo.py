@@ -18,7 +18,6 @@ SINGLE_CELL = {
     "sample_key": "sample",
     "compartment_key": "cell_type",
     "compartment_map": "cd4_t=CD4 T,Treg",
-    "method": "ucell",
 }
 BULK = {
     "condition_key": "timepoint",
@@ -26,7 +25,6 @@ BULK = {
     "treated": "on",
     "sample_key": "sample",
     "pair_key": "patient",
-    "method": "singscore",
 }
 EXAMPLES = """
 \b
@@ -51,11 +49,11 @@ Examples:
 def demo(outdir: Path, force: bool, reporter: Reporter) -> None:
     """Run mekscore on its bundled example data and write the verdicts and HTML reports.
 
-    Single-cell: 10 simulated tumours (5 vehicle, 5 trametinib) are scored with UCell and
-    compared per compartment, the sample being the replicate. Bulk: 8 simulated patients
-    with biopsies before and on trametinib are scored with singscore and compared as
-    pairs. Both are exactly 'mekscore compare' runs (see example_data/README.md for the
-    planted effects they should find).
+    Single-cell: 10 simulated tumours (5 vehicle, 5 trametinib); the counts of each
+    tumour's cells are summed per compartment (pseudobulk), scored and compared, the
+    sample being the replicate. Bulk: 8 simulated patients with biopsies before and on
+    trametinib, compared as pairs. Both are exactly 'mekscore compare' runs with its
+    defaults (see example_data/README.md for the planted effects they should find).
     """
     from ..datasets import BULK_COUNTS_FILE, BULK_SAMPLES_FILE, SCRNA_FILE, example_data_dir
 

@@ -46,7 +46,7 @@ def summary_sentence(row: Mapping[str, Any], name: str, paired: bool, effect: st
         f"q = {number(row['q_value'])} → {row['verdict']}"
     )
     if row["expected"] not in ("up", "down"):
-        stats += f" (no single expected direction: {row['expected']})"
+        stats += f" (the literature direction is {row['expected']})"
     return f"{head}; {stats}{_moved(row, paired)}." + _flag(row)
 
 

@@ -84,7 +84,7 @@ def choose_aggregation(
         return "none"
     if aggregate != "auto":
         return aggregate
-    if scores is not None or (scoring.method is None and _stored_keys(adata)):
+    if not _scores_here(adata, scores, scoring):
         return "mean"
     return "pseudobulk" if counts_matrix(adata, counts_layer) is not None else "mean"
 
@@ -98,9 +98,16 @@ def make_source(
     counts_layer: str | None,
     min_cells: int,
 ) -> Source:
-    """The :class:`Source` of the chosen aggregation."""
+    """The :class:`Source` of the chosen aggregation.
+
+    Bulk counts scored here take the pseudobulk route with one observation per
+    sample, so they get the same normalisation as pseudobulk profiles.
+    """
     if aggregation == "pseudobulk":
         return _pseudobulk_source(adata, design, scoring, counts_layer, min_cells)
+    if aggregation == "none" and _scores_here(adata, scores, scoring):
+        if counts_matrix(adata, counts_layer) is not None:
+            return _pseudobulk_source(adata, design, scoring, counts_layer, 1)
     default = PROFILE_METHOD if aggregation == "none" else CELL_METHOD
     cell_scores, provenance = _cell_scores(adata, scores, scoring, default)
 
@@ -146,7 +153,7 @@ def _cell_scores(adata, scores, scoring: Scoring, default: str):
         if not scores.index.equals(adata.obs_names):
             raise InputError("scores must be indexed by adata.obs_names; reindex it first")
         return _selected(scores, scoring.signatures), {"scores": "DataFrame", "method": ""}
-    if scores is None and (scoring.method is not None or not _stored_keys(adata)):
+    if _scores_here(adata, scores, scoring):
         frame = scoring.run(adata, scoring.signatures, default, cells=True)
         method = scoring.method or default
         return frame, {"scores": "", "method": method, "score_settings": _plain(scoring.kwargs)}
@@ -161,6 +168,11 @@ def _cell_scores(adata, scores, scoring: Scoring, default: str):
         (m for m, p in adata.uns.get("mekscore", {}).items() if p.get("obsm_key") == key), ""
     )
     return _selected(stored, scoring.signatures), {"scores": key, "method": method}
+
+
+def _scores_here(adata: AnnData, scores, scoring: Scoring) -> bool:
+    """Whether to score here: no stored scores named, and a method given or none stored."""
+    return scores is None and (scoring.method is not None or not _stored_keys(adata))
 
 
 def _selected(frame: pd.DataFrame, signatures: SignatureSpec) -> pd.DataFrame:
