@@ -210,3 +210,21 @@ def test_summary_table_columns():
     assert (gep.n_up, gep.n_down, gep.source) == (17, 1, "published")
     custom = sig.summary_table([Signature.custom("mine", up=["A"])])
     assert custom.loc[0, "source"] == "custom"
+
+
+def test_optional_validation_field_is_parsed_and_checked():
+    assert Signature.from_dict(copy.deepcopy(VALID)).validation == {}
+    marked = _variant(("validation",), {"status": "none available", "reason": " no data\n here "})
+    assert Signature.from_dict(marked).validation == {
+        "status": "none available",
+        "reason": "no data here",
+    }
+    for value, message in [
+        ({"status": "maybe", "reason": "x"}, "validation.status must be one of"),
+        ({"status": "none available", "reason": ""}, "validation.reason must say why"),
+        ({"status": "none available"}, "missing keys in validation"),
+        ("none available", "validation must be a mapping"),
+    ]:
+        with pytest.raises(SignatureError, match=message):
+            Signature.from_dict(_variant(("validation",), value))
+    assert sig.get("tam_m2").validation["status"] == "none available"

@@ -5,6 +5,7 @@ import click
 from .. import __version__
 from .compare import compare
 from .demo import demo
+from .qc import qc
 from .score import score
 from .signatures import signatures
 
@@ -28,3 +29,4 @@ main.add_command(signatures)
 main.add_command(score)
 main.add_command(compare)
 main.add_command(demo)
+main.add_command(qc)

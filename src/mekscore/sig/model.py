@@ -9,12 +9,14 @@ COMPARTMENTS = ("tumor", "cd8_t", "cd4_t", "treg", "myeloid", "dc", "nk", "b", "
 DIRECTIONS = ("up", "down", "mixed", "unclear")
 SOURCE_TYPES = ("published", "assembled", "custom")
 SPECIES = ("human", "mouse")
+#: ``validation.status`` values: a positive control on real data exists, or none can be run.
+VALIDATION_STATUSES = ("positive control", "none available")
 
 _TOP_KEYS = {
     "id", "name", "version", "description", "program", "compartment",
-    "genes", "mouse", "mouse_notes", "expected", "source",
+    "genes", "mouse", "mouse_notes", "expected", "source", "validation",
 }  # fmt: skip
-_REQUIRED = _TOP_KEYS - {"mouse_notes"}
+_REQUIRED = _TOP_KEYS - {"mouse_notes", "validation"}
 
 
 class SignatureError(ValueError):
@@ -49,6 +51,10 @@ class Signature:
         Optional gene -> weight (positive) used by weighted methods.
     mouse
         Human symbol -> tuple of curated MGI symbols (empty tuple: no usable ortholog).
+    validation
+        ``{"status": ..., "reason": ...}``: whether a positive control on real public data
+        shows the program (``"positive control"``, see ``docs/validation.md``) or not
+        (``"none available"``, with the reason). Empty when not stated.
 
     Examples
     --------
@@ -71,6 +77,7 @@ class Signature:
     source: dict[str, Any] = field(default_factory=lambda: {"type": "custom"})
     mouse: dict[str, tuple[str, ...]] = field(default_factory=dict)
     mouse_notes: dict[str, str] = field(default_factory=dict)
+    validation: dict[str, str] = field(default_factory=dict)
 
     @property
     def genes(self) -> tuple[str, ...]:
@@ -185,6 +192,7 @@ class Signature:
             source=dict(source),
             mouse=mouse,
             mouse_notes={str(k): str(v) for k, v in (data.get("mouse_notes") or {}).items()},
+            validation=_validation(sid, data.get("validation")),
         )
 
 
@@ -206,6 +214,19 @@ def _mapping(sid: str, key: str, value: Any, allowed: set[str], required: set[st
     if missing:
         raise SignatureError(f"{sid}: missing keys in {key}: {sorted(missing)}")
     return value
+
+
+def _validation(sid: str, value: Any) -> dict[str, str]:
+    """The optional ``validation`` mapping: a known status and a one-line reason."""
+    if value is None:
+        return {}
+    v = _mapping(sid, "validation", value, {"status", "reason"}, None)
+    if v["status"] not in VALIDATION_STATUSES:
+        raise SignatureError(f"{sid}: validation.status must be one of {VALIDATION_STATUSES}")
+    reason = " ".join(str(v["reason"] or "").split())
+    if not reason:
+        raise SignatureError(f"{sid}: validation.reason must say why, in one line")
+    return {"status": v["status"], "reason": reason}
 
 
 def _evidence(sid: str, entry: Any) -> Evidence:

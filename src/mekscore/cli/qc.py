@@ -1,0 +1,115 @@
+"""``mekscore qc``: check that each signature holds together as a program in a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..methods import METHOD_NAMES
+from ._common import Reporter, command
+from .score import BULK_METHOD, SINGLE_CELL_METHOD
+
+EPILOG = """\b
+Examples:
+  mekscore qc pbmc.h5ad -o qc.csv
+  mekscore qc pbmc.h5ad -o qc.tsv --use-raw --signatures treg_core,mhc2_presentation
+  mekscore qc tumours.gct -o qc.csv --n-random 500
+
+\b
+One row per signature: genes found and missing, detection rate of its genes, coherence
+(mean pairwise Spearman correlation of its expressed genes across cells or samples) with
+an empirical p-value against random gene sets of the same size and expression level,
+the mean gene-score correlation, and a status: 'coherent' (p <= 0.05), 'weak', or 'not
+expressed' (fewer than 2 genes detected in >= 1% of observations). A verdict from a
+'weak' or 'not expressed' signature says little about its program in these data.
+Output: .csv, .tsv or .parquet. Exit codes: 0 success, 2 bad input or options, 1 other."""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output table: .csv, .tsv or .parquet.",
+)
+@click.option(
+    "-s",
+    "--signatures",
+    default="all",
+    show_default=True,
+    help="Library ids (comma-separated), 'all', or a GMT file.",
+)
+@click.option(
+    "-m",
+    "--method",
+    help=f"Score for the gene-score correlation: {', '.join(METHOD_NAMES)} "
+    "(default: ucell for single-cell input, singscore for tables).",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["h5ad", "csv", "tsv", "gct", "10x"]),
+    help="Override the format guessed from INPUT's extension.",
+)
+@click.option("--layer", help="Use adata.layers[LAYER] instead of X.")
+@click.option("--use-raw", is_flag=True, help="Use adata.raw (log data kept beside a scaled X).")
+@click.option(
+    "--species",
+    type=click.Choice(["auto", "human", "mouse"]),
+    default="auto",
+    show_default=True,
+    help="Species of the gene names.",
+)
+@click.option(
+    "--n-random",
+    type=click.IntRange(min=20),
+    default=100,
+    show_default=True,
+    help="Expression-matched random gene sets per signature.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sets.")
+@click.option(
+    "--duplicates",
+    type=click.Choice(["error", "sum", "mean", "first"]),
+    default="error",
+    show_default=True,
+    help="Repeated gene names in a table: refuse, or aggregate them.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@command
+def qc(input_path: Path, output: Path, reporter: Reporter, **options) -> None:
+    """Check that each signature is expressed and coherent in INPUT; write one row each.
+
+    INPUT is an .h5ad file, a genes x samples table (CSV/TSV/GCT) or a 10x folder.
+    """
+    from .. import tl
+    from ..io.checks import InputError
+    from ..io.read import detect_format, read_input
+    from ..io.write import check_output, write_table
+
+    check_output(output, force=options["force"], inputs=[input_path])
+    if output.suffix.lower() == ".h5ad":
+        raise InputError(f"{output}: write the QC table as .csv, .tsv or .parquet")
+    if options["layer"] and options["use_raw"]:
+        raise InputError("--layer and --use-raw both choose the matrix; give only one")
+    fmt = options["input_format"] or detect_format(input_path)
+    method = options["method"] or (SINGLE_CELL_METHOD if fmt in ("h5ad", "10x") else BULK_METHOD)
+    adata = read_input(input_path, fmt=fmt, duplicates=options["duplicates"])
+    table = tl.signature_qc(
+        adata,
+        options["signatures"],
+        method,
+        layer=options["layer"],
+        use_raw=options["use_raw"],
+        species=options["species"],
+        n_random=options["n_random"],
+        seed=options["seed"],
+    )
+    write_table(table, output, force=options["force"])
+    counts = table["status"].value_counts()
+    reporter.paragraph(
+        f"wrote {output}: {len(table)} signatures, "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in tl.qc.STATUSES)
+    )

@@ -1,0 +1,359 @@
+"""``tl.signature_qc``: whether each signature holds together as a program in a dataset."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from scipy import sparse, stats
+
+from ..genes import SignatureMatch, match_signatures
+from ..io.checks import InputError, check_finite, check_not_empty
+from ..io.matrix import as_scorable, get_matrix
+from ..methods import get_method
+from ..sig import resolve
+from ..sig.gmt import SignatureSpec
+from .score import score
+
+#: Plain-words statuses, from best to worst.
+STATUSES = ("coherent", "weak", "not expressed")
+#: Columns of the :func:`signature_qc` table, in order.
+QC_COLUMNS = [
+    "n_genes", "n_found", "missing", "n_expressed", "detection_rate", "coherence",
+    "coherence_random_median", "coherence_p", "score_gene_r", "status",
+]  # fmt: skip
+
+
+def signature_qc(
+    adata: AnnData,
+    signatures: SignatureSpec = "all",
+    method: str = "ucell",
+    *,
+    layer: str | None = None,
+    use_raw: bool = False,
+    species: str = "auto",
+    n_random: int = 100,
+    seed: int = 0,
+    max_obs: int = 10_000,
+    min_detection: float = 0.01,
+    alpha: float = 0.05,
+    n_bins: int = 25,
+) -> pd.DataFrame:
+    """Check whether each signature behaves as a coherent program in ``adata``.
+
+    A signature whose genes are not expressed, or do not vary together across the
+    observations, gives a score that measures little in these data: read its verdict
+    with care. For each signature:
+
+    * ``n_genes``, ``n_found``, ``missing``: its genes, how many the data hold
+      (matched as :func:`mekscore.genes.match_signatures` does), which are absent;
+    * ``detection_rate``: the fraction of observations with a non-zero value, averaged
+      over the found genes (informative for single-cell data; bulk is usually 1);
+      ``n_expressed``: found genes detected in at least ``min_detection`` of them;
+    * ``coherence``: the mean pairwise Spearman correlation of the expressed genes
+      across observations (cells, or samples for bulk data);
+    * ``coherence_random_median`` and ``coherence_p``: the median coherence of
+      ``n_random`` random gene sets of the same size drawn from the same
+      mean-expression bins as the signature's genes, and the empirical p-value
+      ``(1 + #random >= observed) / (1 + n_random)``;
+    * ``score_gene_r``: the mean Spearman correlation of each expressed gene with the
+      signature's ``method`` score (low: the score follows few of its genes);
+    * ``status``: ``"not expressed"`` if fewer than 2 genes are expressed;
+      otherwise ``"coherent"`` if ``coherence_p <= alpha`` (the genes co-vary more
+      than expression-matched random genes do), else ``"weak"``.
+
+    Up and down genes are pooled: for a signed signature, down genes anti-correlate
+    with up genes and lower the coherence. Sparse matrices stay sparse: at most
+    ``max_obs`` evenly spaced observations are used, and only signature columns
+    (a few at a time) are made dense.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes or samples x genes; counts or log data (correlations are on ranks).
+    signatures
+        As for :func:`mekscore.tl.score`: ``"all"``, ids, a dict, a GMT path, ...
+    method
+        Scoring method for ``score_gene_r`` (see :func:`mekscore.tl.score`).
+    layer, use_raw
+        Use ``adata.layers[layer]`` or ``adata.raw`` instead of ``adata.X``.
+    species
+        ``"human"``, ``"mouse"`` or ``"auto"``.
+    n_random
+        Random gene sets per signature for the p-value (at least 20).
+    seed
+        Seed of the random gene sets; equal arguments give equal tables.
+    max_obs
+        Observations used (evenly spaced); bounds time and memory on large data.
+    min_detection
+        Detection rate a gene needs to count as expressed.
+    alpha
+        Largest ``coherence_p`` called ``"coherent"``.
+    n_bins
+        Mean-expression bins for matching random genes.
+
+    Returns
+    -------
+    One row per signature (index: signature id), columns :data:`QC_COLUMNS`.
+
+    Examples
+    --------
+    >>> import mekscore as mk, scanpy as sc
+    >>> adata = sc.datasets.pbmc68k_reduced()
+    >>> qc = mk.tl.signature_qc(adata, "mhc2_presentation", use_raw=True, n_random=50)
+    >>> int(qc.loc["mhc2_presentation", "n_found"]), qc.loc["mhc2_presentation", "status"]
+    (9, 'coherent')
+    """
+    _check_options(n_random, max_obs, min_detection, alpha, n_bins)
+    get_method(method)
+    sigs = resolve(signatures)
+    if use_raw and adata.raw is None:
+        raise InputError("use_raw=True but adata.raw is empty; drop use_raw or set adata.raw")
+    source = adata.raw.to_adata() if use_raw else adata
+    X = get_matrix(source, layer)
+    check_not_empty(X)
+    matches, _ = match_signatures(sigs, source.var_names.astype(str), species)
+    rows = evenly_spaced(X.shape[0], max_obs)
+    sub = _columns_ready(as_scorable(X[rows]))
+    check_finite(sub)
+    means = gene_means(sub)
+    detection = detection_rates(sub)
+    rng = np.random.default_rng(seed)
+    scores = _scores(source[rows], matches, method, layer, species)
+    table = [
+        _qc_row(m, sub, means, detection, scores, rng, n_random, min_detection, alpha, n_bins)
+        for m in matches
+    ]
+    return pd.DataFrame(table, index=pd.Index([m.signature.id for m in matches], name="id"))[
+        QC_COLUMNS
+    ]
+
+
+def _check_options(n_random: int, max_obs: int, min_detection: float, alpha: float, n_bins: int):
+    if int(n_random) < 20:
+        raise InputError(f"n_random={n_random} is too few for a p-value; use at least 20")
+    if int(max_obs) < 10:
+        raise InputError(f"max_obs={max_obs} is too few observations; use at least 10")
+    if not 0 <= min_detection < 1:
+        raise InputError(f"min_detection={min_detection} must be in [0, 1)")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha={alpha} must be in (0, 1)")
+    if int(n_bins) < 1:
+        raise InputError(f"n_bins={n_bins} must be at least 1")
+
+
+def evenly_spaced(n: int, at_most: int) -> np.ndarray:
+    """Indices of at most ``at_most`` evenly spaced rows out of ``n``.
+
+    Examples
+    --------
+    >>> evenly_spaced(10, 4).tolist()
+    [0, 3, 6, 9]
+    """
+    if n <= at_most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, at_most).round().astype(int))
+
+
+def _columns_ready(X):
+    """CSC for sparse input (cheap column extraction), the array otherwise."""
+    return X.tocsc() if sparse.issparse(X) else X
+
+
+def gene_means(X) -> np.ndarray:
+    """Mean of each column, without densifying a sparse matrix."""
+    return np.asarray(X.mean(axis=0), dtype=float).ravel()
+
+
+def detection_rates(X) -> np.ndarray:
+    """Fraction of rows with a non-zero value, per column (sparse stays sparse).
+
+    Examples
+    --------
+    >>> detection_rates(np.array([[0.0, 1.0], [2.0, 0.0], [3.0, 0.0]])).tolist()
+    [0.6666666666666666, 0.3333333333333333]
+    """
+    if sparse.issparse(X):
+        nonzero = np.bincount(X.nonzero()[1], minlength=X.shape[1])
+    else:
+        nonzero = np.count_nonzero(X, axis=0)
+    return nonzero / max(X.shape[0], 1)
+
+
+def expression_bins(means: np.ndarray, n_bins: int = 25) -> np.ndarray:
+    """Bin of each gene by mean expression: equal-sized quantile bins, 0 = lowest.
+
+    Examples
+    --------
+    >>> expression_bins(np.array([0.1, 5.0, 0.2, 3.0]), n_bins=2).tolist()
+    [0, 1, 0, 1]
+    """
+    order = np.argsort(np.argsort(means, kind="stable"), kind="stable")
+    return (order * n_bins // max(len(means), 1)).astype(int)
+
+
+def matched_random_sets(
+    means: np.ndarray,
+    members: Sequence[int],
+    n_sets: int,
+    *,
+    seed: int | np.random.Generator = 0,
+    n_bins: int = 25,
+) -> np.ndarray:
+    """Random gene sets matched to ``members`` in size and mean expression.
+
+    Genes are binned by mean expression (:func:`expression_bins`); each random set
+    draws, without replacement, as many genes from each bin as ``members`` has
+    there, never a member itself. A bin too small for that draws from the whole
+    non-member pool instead.
+
+    Parameters
+    ----------
+    means
+        Mean expression of every gene of the dataset.
+    members
+        Column indices of the signature's genes.
+    n_sets
+        Number of random sets.
+    seed
+        Seed or generator.
+    n_bins
+        Number of mean-expression bins.
+
+    Returns
+    -------
+    ``n_sets x len(members)`` column indices.
+
+    Examples
+    --------
+    >>> means = np.arange(100.0)
+    >>> sets = matched_random_sets(means, [90, 95, 99], 5, n_bins=10)
+    >>> sets.shape, bool((sets >= 90).all()), bool(np.isin(sets, [90, 95, 99]).any())
+    ((5, 3), True, False)
+    """
+    rng = np.random.default_rng(seed)
+    members = np.asarray(members, dtype=int)
+    bins = expression_bins(np.asarray(means, dtype=float), n_bins)
+    outside = np.ones(len(bins), dtype=bool)
+    outside[members] = False
+    wanted = pd.Series(bins[members]).value_counts()
+    pools = {int(b): np.flatnonzero(outside & (bins == b)) for b in wanted.index}
+    spare = np.flatnonzero(outside)
+    if len(spare) < len(members):
+        raise InputError(
+            f"the data have {len(spare)} genes outside the signature, too few to draw "
+            f"random sets of {len(members)}; use data with more genes"
+        )
+    out = np.empty((n_sets, len(members)), dtype=int)
+    for i in range(n_sets):
+        picks = [
+            rng.choice(pools[b] if len(pools[b]) >= k else spare, size=k, replace=False)
+            for b, k in wanted.items()
+        ]
+        chosen = np.concatenate(picks)
+        if len(np.unique(chosen)) < len(chosen):  # a fallback draw overlapped a bin's draw
+            chosen = rng.choice(spare, size=len(members), replace=False)
+        out[i] = chosen
+    return out
+
+
+def coherence(block: np.ndarray) -> float:
+    """Mean pairwise Spearman correlation of the columns of ``block``.
+
+    Constant columns (no correlation defined) are left out; NaN if fewer than two remain.
+
+    Examples
+    --------
+    >>> x = np.arange(10.0)
+    >>> float(coherence(np.column_stack([x, x**2, -x])))
+    -0.3333333333333333
+    """
+    block = np.asarray(block, dtype=float)
+    block = block[:, np.ptp(block, axis=0) > 0]
+    if block.shape[1] < 2:
+        return float("nan")
+    ranks = stats.rankdata(block, axis=0)
+    corr = np.corrcoef(ranks, rowvar=False)
+    upper = corr[np.triu_indices_from(corr, k=1)]
+    return float(np.mean(upper))
+
+
+def _dense_columns(X, cols: np.ndarray) -> np.ndarray:
+    block = X[:, cols]
+    return block.toarray() if sparse.issparse(block) else np.asarray(block)
+
+
+def _scores(source: AnnData, matches, method: str, layer, species) -> pd.DataFrame | None:
+    """Each signature's ``method`` score on the QC observations (NaN where not scorable)."""
+    usable = [m.signature for m in matches if m.n_found >= 2]
+    if not usable:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="signature .* skipped")
+        return score(
+            source, usable, method, layer=layer, species=species, inplace=False, min_genes=2
+        )
+
+
+def _qc_row(
+    match: SignatureMatch,
+    X,
+    means: np.ndarray,
+    detection: np.ndarray,
+    scores: pd.DataFrame | None,
+    rng: np.random.Generator,
+    n_random: int,
+    min_detection: float,
+    alpha: float,
+    n_bins: int,
+) -> dict:
+    """One signature's QC row."""
+    cols = np.array(match.gene_set.up.tolist() + match.gene_set.down.tolist(), dtype=int)
+    expressed = cols[detection[cols] >= min_detection] if len(cols) else cols
+    row = {
+        "n_genes": match.n_found + len(match.missing),
+        "n_found": match.n_found,
+        "missing": ", ".join(match.missing),
+        "n_expressed": len(expressed),
+        "detection_rate": float(detection[cols].mean()) if len(cols) else 0.0,
+        "coherence": np.nan,
+        "coherence_random_median": np.nan,
+        "coherence_p": np.nan,
+        "score_gene_r": np.nan,
+        "status": "not expressed",
+    }
+    if len(expressed) < 2:
+        return row
+    observed = coherence(_dense_columns(X, expressed))
+    random = np.array(
+        [
+            coherence(_dense_columns(X, s))
+            for s in matched_random_sets(means, expressed, n_random, seed=rng, n_bins=n_bins)
+        ]
+    )
+    random = random[np.isfinite(random)]
+    p = (1 + np.sum(random >= observed)) / (1 + len(random))
+    row.update(
+        coherence=observed,
+        coherence_random_median=float(np.median(random)) if len(random) else np.nan,
+        coherence_p=float(p),
+        score_gene_r=_score_gene_r(X, expressed, scores, match.signature.id),
+        status="coherent" if np.isfinite(observed) and p <= alpha else "weak",
+    )
+    return row
+
+
+def _score_gene_r(X, cols: np.ndarray, scores: pd.DataFrame | None, sig_id: str) -> float:
+    """Mean Spearman correlation of each gene with the signature's score."""
+    if scores is None or sig_id not in scores:
+        return float("nan")
+    values = scores[sig_id].to_numpy(float)
+    if not np.isfinite(values).all() or np.ptp(values) == 0:
+        return float("nan")
+    genes = _dense_columns(X, cols)
+    genes = genes[:, np.ptp(genes, axis=0) > 0]
+    ranks = stats.rankdata(np.column_stack([values, genes]), axis=0)
+    return float(np.mean(np.corrcoef(ranks, rowvar=False)[0, 1:]))
