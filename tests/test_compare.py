@@ -139,7 +139,7 @@ def test_compartment_mapping_and_case_insensitive_self_mapping():
 
 def test_in_all_cells_adds_rows_on_every_cell():
     adata = _cells(seed=4)
-    table = tl.compare(adata, in_all_cells=True, **SC)
+    table = tl.compare(adata, in_all_cells=True, composition=False, **SC)
     row = _row(table, "mapk_output_mpas", "any")
     ctrl, trt = _sample_means(adata, "mapk_output_mpas", ["Tumor", "CD8 T"])
     assert row["tested_in"] == "all cells"
@@ -207,7 +207,7 @@ def test_verdicts_consistent_opposite_no_change():
 
 
 def test_q_values_are_bh_within_each_family():
-    table = tl.compare(_cells(seed=9), in_all_cells=True, **SC)
+    table = tl.compare(_cells(seed=9), in_all_cells=True, composition=False, **SC)
     assert table["p_value"].notna().sum() == 8
     for _, rows in table.groupby("family"):
         p = rows["p_value"].to_numpy()

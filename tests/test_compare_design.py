@@ -181,12 +181,12 @@ def test_four_pairs_call_has_an_interval_excluding_zero():
 
 def test_an_unclear_signature_does_not_change_directional_q_values():
     adata = _random(seed=4)
-    base = tl.compare(adata, **SC, signatures=SIGS[:3])
+    base = tl.compare(adata, **SC, signatures=SIGS[:3], composition=False)
     adata.obsm["mekscore_mean"]["extra"] = np.random.default_rng(1).normal(size=adata.n_obs)
     custom = Signature.custom("extra", up=["CD8A"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        more = tl.compare(adata, **SC, signatures=[*SIGS, custom])
+        more = tl.compare(adata, **SC, signatures=[*SIGS, custom], composition=False)
     shared = more[more["signature"].isin(SIGS[:3])].reset_index(drop=True)
     assert shared["q_value"].to_numpy() == pytest.approx(base["q_value"].to_numpy())
     assert _row(more, "checkpoint_ligands")["verdict"] == "no expected direction"
@@ -220,7 +220,7 @@ def test_pd_confirmed_leaves_rows_unflagged():
 
 def test_signatures_filter_stored_scores_and_unknown_ids_are_refused():
     adata = _random()
-    table = tl.compare(adata, **SC, signatures="mhc1_apm,tcr_erk_activation")
+    table = tl.compare(adata, **SC, signatures="mhc1_apm,tcr_erk_activation", composition=False)
     assert table["signature"].tolist() == ["mhc1_apm", "tcr_erk_activation"]
     with pytest.raises(InputError, match="nk_activation not in the stored scores"):
         tl.compare(adata, **SC, signatures=["nk_activation"])

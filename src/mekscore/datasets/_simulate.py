@@ -96,6 +96,8 @@ def simulate_study(
     dispersion: float = 0.3,
     pair_sd: float = 0.1,
     proportions: Mapping[str, float] | None = None,
+    composition: Mapping[str, float] | None = None,
+    concentration: float = 30.0,
 ) -> ad.AnnData:
     """Simulate a vehicle vs trametinib study with negative-binomial counts.
 
@@ -130,6 +132,13 @@ def simulate_study(
         Mean relative abundance of cell types, overriding the defaults for the types
         given, e.g. ``{"Tumor": 1.2}`` for tumour-dominated samples (Tumor 0.35 by
         default; the values are normalised to sum to 1).
+    composition
+        Planted abundance shifts: cell type -> fold change of its mean relative
+        abundance in trametinib samples, e.g. ``{"CD8 T": 1.8, "Myeloid": 0.5}``.
+    concentration
+        Dirichlet concentration of each sample's cell-type mix around the mean
+        abundances: lower is more sample-to-sample variation in composition (30: a
+        cell type at 15% has an SD of 6 percentage points; 100: 3.5 points).
 
     Returns
     -------
@@ -154,6 +163,7 @@ def simulate_study(
     genes = gene_universe(n_genes)
     cell_types = tuple(cell_types)
     props = _mean_proportions(cell_types, proportions)
+    treated_props = props * _mean_proportions(cell_types, composition, default=1.0)
     planted = planted_effects(effects)
     base = _cell_type_profiles(rng, genes, cell_types)
     treatment = _treatment(planted, genes, cell_types)
@@ -162,12 +172,17 @@ def simulate_study(
     blocks, labels, n_cells = [], [], []
     for i, condition in enumerate(design["condition"]):
         log_mean = base + offsets[i] + (treatment if condition == TREATED else 0.0)
-        counts, types = _draw_sample(rng, log_mean, cell_types, props, n_cells_mean, dispersion)
+        mix = treated_props if condition == TREATED else props
+        counts, types = _draw_sample(
+            rng, log_mean, cell_types, concentration * mix / mix.sum(), n_cells_mean, dispersion
+        )
         blocks.append(counts)
         labels.append(types)
         n_cells.append(counts.shape[0])
     var = pd.DataFrame(index=pd.Index(genes, name="gene"))
     uns = {"planted": _planted_record(planted), "compartments": SIMULATED_COMPARTMENTS}
+    if composition:
+        uns["planted_composition"] = {str(k): float(v) for k, v in composition.items()}
     if bulk:
         return _bulk(blocks, design, n_cells, var, uns)
     return _single_cell(blocks, labels, design, n_cells, var, uns, cell_types)
@@ -307,8 +322,8 @@ def _sample_offsets(rng, design: pd.DataFrame, n_genes: int, sd: float, pair_sd)
     return shared[which] + rng.normal(0.0, pair_sd, (len(design), n_genes))
 
 
-def _mean_proportions(cell_types: tuple[str, ...], proportions) -> np.ndarray:
-    """Relative abundance per cell type: the defaults, overridden by ``proportions``."""
+def _mean_proportions(cell_types: tuple[str, ...], proportions, default=None) -> np.ndarray:
+    """Per cell type: ``proportions`` where given, else ``default`` (the default shares)."""
     given = dict(proportions or {})
     unknown = sorted(set(given) - set(cell_types))
     if unknown:
@@ -318,13 +333,14 @@ def _mean_proportions(cell_types: tuple[str, ...], proportions) -> np.ndarray:
         )
     if not all(value > 0 for value in given.values()):
         raise ValueError(f"proportions must be > 0, got {given}")
-    return np.array([given.get(t, _PROPORTIONS[t]) for t in cell_types], dtype=float)
+    fallback = _PROPORTIONS if default is None else dict.fromkeys(cell_types, default)
+    return np.array([given.get(t, fallback[t]) for t in cell_types], dtype=float)
 
 
-def _draw_sample(rng, log_mean, cell_types, props, n_cells_mean, dispersion):
-    """Counts (CSR float32) and cell-type labels for one sample's cells."""
+def _draw_sample(rng, log_mean, cell_types, alpha, n_cells_mean, dispersion):
+    """Counts (CSR float32) and cell-type labels for one sample's cells (Dirichlet ``alpha``)."""
     n_cells = max(int(round(n_cells_mean * rng.lognormal(-0.125, 0.5))), len(cell_types))
-    mix = rng.dirichlet(30.0 * props / props.sum())
+    mix = rng.dirichlet(alpha)
     types = rng.choice(len(cell_types), size=n_cells, p=mix)
     types.sort()
     size = rng.lognormal(0.0, 0.3, n_cells)[:, None]

@@ -21,6 +21,7 @@ def write_report(
     parameters: Mapping[str, Any],
     match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
     competitive: pd.DataFrame | None = None,
+    composition: pd.DataFrame | None = None,
     force: bool = False,
 ) -> Path:
     """Write the comparison as one self-contained HTML file, atomically.
@@ -45,6 +46,9 @@ def write_report(
         ``adata.uns["mekscore"][method]["signatures"]``.
     competitive
         The table of :func:`mekscore.tl.competitive`, shown next to the verdicts.
+    composition
+        Per-sample compartment shares (``adata.uns["mekscore_compare"]["composition"]``),
+        drawn as stacked bars.
     force
         Replace an existing file.
 
@@ -67,7 +71,12 @@ def write_report(
     True
     """
     text = render_report(
-        verdict, samples, parameters=parameters, match_report=match_report, competitive=competitive
+        verdict,
+        samples,
+        parameters=parameters,
+        match_report=match_report,
+        competitive=competitive,
+        composition=composition,
     )
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..sig import load_library
+from ..sig.abundance import load_abundance
 from . import _html as h
-from ._figures import effect_figure, heatmap_figure, sample_figure
+from ._figures import composition_figure, effect_figure, heatmap_figure, sample_figure
 from ._text import COMPETITIVE_NOTE, statistics_note, summary_sentence
 
 VERSIONED = ("mekscore", "scanpy", "anndata", "numpy", "scipy", "pandas", "matplotlib")
@@ -49,6 +50,7 @@ def render_report(
     parameters: Mapping[str, Any],
     match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
     competitive: pd.DataFrame | None = None,
+    composition: pd.DataFrame | None = None,
     title: str = "mekscore: treated vs control",
 ) -> str:
     """The report as one HTML string (see :func:`mekscore.report.write_report`).
@@ -94,6 +96,7 @@ def render_report(
                 "(n/t: not testable).",
             ),
         ),
+        _composition(composition),
         _verdict_table(verdict, competitive),
         _per_sample(verdict, names, paired),
         _sample_plots(verdict, samples, names),
@@ -105,9 +108,26 @@ def render_report(
 
 
 def _names(signatures: pd.Series) -> dict[str, str]:
-    """Signature id -> readable name (library name; the id for custom signatures)."""
-    library = load_library()
-    return {s: library[s].name if s in library else s for s in map(str, signatures)}
+    """Row id -> readable name (library or abundance name; the id for custom signatures)."""
+    known = {sid: sig.name for sid, sig in load_library().items()}
+    known.update({entry.id: entry.name for entry in load_abundance().values()})
+    return {s: known.get(s, s) for s in map(str, signatures)}
+
+
+def _composition(shares: pd.DataFrame | None) -> str:
+    if shares is None or shares.empty:
+        return ""
+    return h.section(
+        "Composition",
+        h.figure(
+            composition_figure(shares),
+            "stacked bars of compartment shares per sample",
+            "Share of each sample's cells per compartment. Each compartment's share is tested "
+            "between arms like a program (logit of (k + 0.5) / (n + 1), rows with kind "
+            "'abundance' in the tables): a score change in a compartment whose share also "
+            "changed may reflect who is there as much as what each cell does.",
+        ),
+    )
 
 
 def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:

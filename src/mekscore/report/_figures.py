@@ -23,6 +23,14 @@ def heatmap_figure(verdict: pd.DataFrame) -> Figure:
     return fig
 
 
+def composition_figure(shares: pd.DataFrame) -> Figure:
+    """Stacked bars of each sample's compartment shares (:func:`mekscore.pl.composition`)."""
+    fig = Figure(figsize=(2.6 + 0.45 * len(shares), 3.8))
+    pl.composition(shares, ax=fig.add_subplot())
+    fig.subplots_adjust(bottom=0.35, right=0.78)
+    return fig
+
+
 def sample_figure(samples: pd.DataFrame, signature: str, compartment: str) -> Figure:
     """One signature x compartment's per-sample scores (:func:`mekscore.pl.sample_scores`)."""
     fig = Figure(figsize=(3.4, 3.0))

@@ -21,7 +21,8 @@ class Target:
     """One row of a result table: a signature tested on the cells of a compartment.
 
     ``primary`` is the signature's own compartment (``compartment`` differs from it
-    only for the extra all-cells rows); ``labels`` are the cell-type labels tested.
+    only for the extra all-cells rows); ``labels`` are the cell-type labels tested;
+    ``kind`` is ``"program"`` (a signature's score) or ``"abundance"`` (a share of cells).
     """
 
     signature: str
@@ -30,6 +31,7 @@ class Target:
     expected: str
     labels: tuple[str, ...]
     flag: str
+    kind: str = "program"
 
 
 def compartment_map(obs: pd.DataFrame, compartment_key, compartments) -> dict | None:

@@ -14,6 +14,9 @@ Families (Benjamini-Hochberg within each, never across):
     reported over their own family and their verdict is ``no expected direction``.
 ``secondary``
     Extra rows of a program tested in all cells (``in_all_cells=True``).
+``abundance`` and ``abundance, no expected direction``
+    Each compartment's share of cells (composition), split like the programs by
+    whether the literature gives a direction.
 
 A call (``consistent``/``opposite``) needs ``q <= alpha`` and an interval that
 excludes 0 on the observed side; anything else (including a NaN q) is ``no change
@@ -31,22 +34,27 @@ VERDICTS = (
     "consistent", "opposite", "no change detected", "no expected direction", "not testable",
 )  # fmt: skip
 CALLS = ("consistent", "opposite")
-FAMILIES = ("pharmacodynamic", "directional", "no expected direction", "secondary")
+FAMILIES = (
+    "pharmacodynamic", "directional", "no expected direction", "secondary", "abundance",
+    "abundance, no expected direction",
+)  # fmt: skip
 PD_CONTROLS = {"mapk_output_mpas": "tumor"}
 """Pharmacodynamic (gatekeeper) programs -> the compartment they are read in."""
 FLAG_PD = "PD not confirmed"
 
 
-def family(signature: str, compartment: str, primary: str, expected: str) -> str:
+def family(signature: str, compartment: str, primary: str, expected: str, kind: str) -> str:
     """The multiple-testing family of a row.
 
     Examples
     --------
-    >>> family("mapk_output_mpas", "tumor", "tumor", "down")
+    >>> family("mapk_output_mpas", "tumor", "tumor", "down", "program")
     'pharmacodynamic'
-    >>> family("mhc1_apm", "any", "tumor", "up")
+    >>> family("mhc1_apm", "any", "tumor", "up", "program")
     'secondary'
     """
+    if kind == "abundance":
+        return "abundance" if expected in ("up", "down") else "abundance, no expected direction"
     if compartment != primary:
         return "secondary"
     if PD_CONTROLS.get(signature) == compartment:
@@ -100,7 +108,7 @@ def pd_status(table: pd.DataFrame) -> str:
 def _verdict(row: pd.Series, alpha: float) -> tuple[str, str]:
     q, observed, expected = row["q_value"], row["observed"], row["expected"]
     shown = "nan" if pd.isna(q) else f"{q:.3g}"
-    if row["family"] == "no expected direction":
+    if expected not in ("up", "down"):
         return "no expected direction", f"observed {observed or 'none'}, q = {shown}; {expected}"
     if not (q <= alpha):  # NaN never makes a call
         return "no change detected", f"q = {shown} > {alpha}"

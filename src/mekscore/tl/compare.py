@@ -22,6 +22,7 @@ from anndata import AnnData
 from ..io.checks import InputError
 from ..sig.gmt import SignatureSpec
 from . import _stats
+from ._composition import composition_counts, composition_targets, logit_shares
 from ._design import Design, build_design, check_keys, describe_dropped
 from ._sources import Scoring, choose_aggregation, make_source, signature_meta
 from ._targets import (
@@ -38,7 +39,7 @@ from ._verdict import VERDICTS, add_verdicts, family
 __all__ = ["COLUMNS", "VERDICTS", "compare"]
 
 COLUMNS = (
-    "signature", "compartment", "tested_in", "family", "expected", "observed", "test",
+    "signature", "kind", "compartment", "tested_in", "family", "expected", "observed", "test",
     "n_control", "n_treated", "n_pairs", "difference", "difference_low", "difference_high",
     "effect_measure", "effect_size", "ci_low", "ci_high", "rank_biserial", "p_value",
     "q_value", "verdict", "reason", "n_moved_expected", "n_moved_total", "isolated", "flag",
@@ -78,6 +79,7 @@ def compare(
     confidence: float | None = None,
     min_cells: int = 10,
     in_all_cells: bool = False,
+    composition: bool = True,
     return_samples: bool = False,
     key_added: str = "mekscore_compare",
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
@@ -140,6 +142,11 @@ def compare(
         Samples with fewer cells in a compartment are dropped from that row and named.
     in_all_cells
         Also test each signature on all cells of each sample (family ``secondary``).
+    composition
+        Single-cell data with ``compartment_key``: also test each compartment's share
+        of the sample's cells (rows with ``kind = "abundance"``, see
+        :mod:`mekscore.tl._composition`); the shares are stored in
+        ``adata.uns[key_added]["composition"]``.
     return_samples
         Also return the per-sample table (each treated sample's or pair's change).
     key_added
@@ -176,6 +183,11 @@ def compare(
         aggregated = source.values(mask, [t.signature for t in group]) if mask.any() else None
         for target in group:
             results[target] = _evaluate(target, aggregated, design, compartment_key, testing)
+    shares = None
+    if composition and labels is not None and not design.bulk:
+        shares, abundance = _composition(adata.obs, design, compartment_key, labels, testing)
+        targets += list(abundance)
+        results.update(abundance)
     rows, changes = zip(*(results[t] for t in targets), strict=True)
     table, status = add_verdicts(pd.DataFrame(list(rows)), testing.alpha)
     table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
@@ -190,6 +202,8 @@ def compare(
         source=source, compartments=compartments, in_all_cells=in_all_cells, pd_status=status,
     )  # fmt: skip
     adata.uns[key_added] = {"parameters": params, "results": table, "samples": samples}
+    if shares is not None:
+        adata.uns[key_added]["composition"] = shares
     return (table, samples) if return_samples else table
 
 
@@ -207,6 +221,20 @@ def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
     if min_cells < 1:
         raise InputError(f"min_cells={min_cells} must be at least 1")
     return Testing(test_name(test, paired), float(alpha), float(confidence), int(min_cells))
+
+
+def _composition(obs, design: Design, compartment_key: str, labels, testing: Testing):
+    """Per-sample shares (samples x compartments, with ``condition``) and abundance rows."""
+    counts, totals = composition_counts(obs, design, compartment_key, labels)
+    targets = composition_targets(labels)
+    logits = logit_shares(counts, totals).rename(
+        columns={t.compartment: t.signature for t in targets}
+    )
+    results = {t: _evaluate(t, (logits, totals), design, compartment_key, testing) for t in targets}
+    shares = counts[[t.compartment for t in targets]].div(totals.replace(0, np.nan), axis=0)
+    shares.insert(0, "condition", design.sheet["condition"].reindex(shares.index))
+    shares.insert(1, "n_cells", totals)
+    return shares, results
 
 
 # --- one row ------------------------------------------------------------------------
@@ -258,7 +286,10 @@ def _blank_row(target: Target, compartment_key: str | None, design: Design) -> d
         "signature": target.signature,
         "compartment": target.compartment,
         "tested_in": tested_in(target, compartment_key),
-        "family": family(target.signature, target.compartment, target.primary, target.expected),
+        "kind": target.kind,
+        "family": family(
+            target.signature, target.compartment, target.primary, target.expected, target.kind
+        ),
         "expected": target.expected,
         "observed": "",
         "test": design.test,
@@ -370,7 +401,7 @@ def _changes(kept, ctrl, trt, n_cells, design: Design, target: Target) -> pd.Dat
 
 
 SAMPLE_COLUMNS = (
-    "signature", "compartment", "sample", "condition", "pair", "n_cells", "score", "change",
+    "signature", "kind", "compartment", "sample", "condition", "pair", "n_cells", "score", "change",
     "change_type", "moved", "moved_expected",
 )  # fmt: skip
 

@@ -1,0 +1,76 @@
+"""Composition: each compartment's share of a sample's cells, tested like a program.
+
+Per sample, the cells of each compartment are counted and divided by all the
+sample's cells; the shares are logit-transformed with a half-cell offset,
+``logit((k + 0.5) / (n + 1))``, as speckle's propeller does (Phipson et al. 2022,
+Bioinformatics 38:4720, doi:10.1093/bioinformatics/btac582), and compared between
+arms with the same sample-level tests, intervals and verdict rules as the programs.
+Rows have ``kind = "abundance"`` and their own multiple-testing family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..sig.abundance import load_abundance
+from ._design import Design
+from ._targets import Target
+
+TRANSFORM = "logit((k + 0.5) / (n + 1))"
+
+
+def composition_counts(
+    obs: pd.DataFrame, design: Design, compartment_key: str, labels: dict[str, list[str]]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Cells per sample x compartment, and all cells per sample (design samples only).
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"s": ["a", "a", "a", "b"], "c": ["v", "v", "v", "t"],
+    ...                     "ct": ["CD8 T", "Tumor", "Tumor", "Tumor"]})
+    >>> from mekscore.tl._design import build_design
+    >>> d = build_design(obs, condition_key="c", control="v", treated="t", sample_key="s",
+    ...                  pair_key=None, test=None)
+    >>> counts, totals = composition_counts(obs, d, "ct", {"tumor": ["Tumor"], "cd8_t": ["CD8 T"]})
+    >>> counts.to_dict("index"), totals.to_dict()
+    ({'a': {'tumor': 2, 'cd8_t': 1}, 'b': {'tumor': 1, 'cd8_t': 0}}, {'a': 3, 'b': 1})
+    """
+    samples = design.samples
+    keep = samples.isin(design.sheet.index).to_numpy()
+    cell_types = obs[compartment_key].astype(str).to_numpy()[keep]
+    by_sample = pd.Index(samples.to_numpy()[keep])
+    totals = pd.Series(1, index=by_sample).groupby(level=0).size().reindex(design.sheet.index)
+    counts = pd.DataFrame(
+        {
+            comp: pd.Series(np.isin(cell_types, members), index=by_sample).groupby(level=0).sum()
+            for comp, members in labels.items()
+        }
+    )
+    return counts.reindex(design.sheet.index).fillna(0).astype(int), totals.fillna(0).astype(int)
+
+
+def logit_shares(counts: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
+    """``logit((k + 0.5) / (n + 1))`` of each compartment's share of each sample's cells.
+
+    Examples
+    --------
+    >>> round(float(logit_shares(pd.DataFrame({"x": [1]}), pd.Series([3])).iloc[0, 0]), 4)
+    -0.5108
+    """
+    share = (counts + 0.5).div(totals + 1, axis=0)
+    return np.log(share / (1 - share))
+
+
+def composition_targets(labels: dict[str, list[str]]) -> list[Target]:
+    """One abundance target per compartment with cells labelled in the data."""
+    expectations = load_abundance()
+    targets = []
+    for comp, members in labels.items():
+        if comp == "any" or not members:
+            continue
+        entry = expectations.get(comp)
+        name = entry.id if entry else f"{comp}_abundance"
+        expected = entry.expected if entry else "unclear"
+        targets.append(Target(name, comp, comp, expected, tuple(members), "", kind="abundance"))
+    return targets
