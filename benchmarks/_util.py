@@ -6,7 +6,6 @@ import gc
 import os
 import platform
 import re
-import statistics
 import sys
 import threading
 import time
@@ -238,7 +237,7 @@ class Measure:
 
     @property
     def median(self) -> float:
-        return statistics.median(self.times)
+        return float(np.median(self.times))  # not `statistics`: benchmarks/statistics.py shadows it
 
 
 def measure(fn: Callable[[], Any], repeats: int = 3, budget: float = 180.0) -> Measure:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import scanpy as sc
 from scipy import sparse
 
 import mekscore as mk
 from mekscore.io import InputError
+from mekscore.io.backed import open_backed
 from mekscore.io.matrix import row_block, row_chunks
 from mekscore.pp import LOG_CP10K, log_normalize
 
@@ -93,3 +95,57 @@ def test_anndata_is_normalised_in_place_like_scanpy(counts):
 def test_bad_input_is_refused(X, target_sum, message):
     with pytest.raises(InputError, match=message):
         log_normalize(X, target_sum=target_sum)
+
+
+# --- mk.pp.pseudobulk ---------------------------------------------------------------
+
+
+def _cells_with_groups(counts):
+    rng = np.random.default_rng(3)
+    obs = pd.DataFrame(
+        {
+            "sample": rng.choice(["s2", "s1", "s3"], counts.shape[0]),
+            "cell_type": rng.choice(["T", "B"], counts.shape[0]),
+        },
+        index=[f"c{i}" for i in range(counts.shape[0])],
+    )
+    obs.loc["c0", "sample"] = None  # cells without a sample are left out
+    return ad.AnnData(counts, obs=obs)
+
+
+@pytest.mark.parametrize("groupby", [None, "cell_type"])
+def test_pseudobulk_equals_a_dense_groupby_sum(counts, groupby):
+    adata = _cells_with_groups(counts)
+    keys = ["sample"] if groupby is None else ["sample", groupby]
+    dense = pd.DataFrame(counts.toarray(), index=adata.obs.index)
+    expected = dense.groupby([adata.obs[k] for k in keys]).sum()
+    bulk = mk.pp.pseudobulk(adata, "sample", groupby)
+    assert sparse.issparse(bulk.X) and bulk.X.dtype == np.float64
+    np.testing.assert_array_equal(bulk.X.toarray(), expected.to_numpy())
+    assert bulk.obs[keys].apply(tuple, axis=1).tolist() == [
+        k if isinstance(k, tuple) else (k,) for k in expected.index
+    ]
+    sizes = adata.obs.groupby(keys).size()
+    assert bulk.obs["n_cells"].tolist() == sizes.tolist()
+    assert bulk.var_names.equals(adata.var_names)
+
+
+def test_pseudobulk_min_cells_layer_and_backed_file(counts, tmp_path):
+    adata = _cells_with_groups(counts)
+    adata.layers["counts"] = counts
+    adata.X = None
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    whole = mk.pp.pseudobulk(adata, "sample", "cell_type", layer="counts")
+    min_cells = int(np.median(whole.obs["n_cells"])) + 1
+    kept = mk.pp.pseudobulk(adata, "sample", "cell_type", layer="counts", min_cells=min_cells)
+    assert (kept.obs["n_cells"] >= min_cells).all() and 0 < kept.n_obs < whole.n_obs
+    backed = open_backed(path)
+    streamed = mk.pp.pseudobulk(backed, "sample", "cell_type", layer="counts", chunk_size=37)
+    assert (streamed.X != whole.X).nnz == 0
+    pd.testing.assert_frame_equal(streamed.obs, whole.obs)
+
+
+def test_pseudobulk_refuses_unknown_columns(counts):
+    with pytest.raises(InputError, match="'donor' not in adata.obs"):
+        mk.pp.pseudobulk(_cells_with_groups(counts), "donor")

@@ -97,6 +97,13 @@ Examples:
     show_default=True,
     help="Layer with raw counts for --aggregate pseudobulk (X is used if it holds counts).",
 )
+@click.option(
+    "--stream",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Read a big .h5ad from disk in row chunks, X and layers (auto: over 1 GiB).",
+)
 @click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
 @command
@@ -120,6 +127,7 @@ def compare(
     min_cells: int,
     aggregate: str,
     counts_layer: str,
+    stream: str,
     competitive: bool,
     force: bool,
     reporter: Reporter,
@@ -135,8 +143,9 @@ def compare(
 
     check_outdir(outdir, force)
     compartments = parse_compartment_map(compartment_map, compartment_key)
-    adata, bulk_table = load_study(input_path, sheet, sample_key, reporter)
+    adata, bulk_table = load_study(input_path, sheet, sample_key, reporter, stream, use_raw)
     score_kwargs = {k: v for k, v in (("layer", layer), ("use_raw", use_raw)) if v}
+    score_kwargs.update(progress_settings(reporter))
     common = dict(condition_key=condition_key, control=control, treated=treated,
                   sample_key=sample_key, compartment_key=compartment_key,
                   compartments=compartments, bulk=bulk_table)  # fmt: skip
@@ -151,8 +160,9 @@ def compare(
     results = with_competitive(verdict, view)
     genes = _match_provenance(adata, parameters.get("scores") or None)
     html = render_report(
-        verdict, samples, parameters=parameters, match_report=genes, competitive=view
-    )
+        verdict, samples, parameters=parameters, match_report=genes, competitive=view,
+        composition=adata.uns["mekscore_compare"].get("composition"),
+    )  # fmt: skip
     write_outputs(outdir, parameters, results, samples, html)
     reporter.paragraph(summary_lines(verdict, parameters, outdir))
 
@@ -220,18 +230,41 @@ def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict
     return mapping
 
 
-def load_study(input_path: Path, sheet: Path | None, sample_key: str, reporter: Reporter):
+def progress_settings(reporter: Reporter) -> dict[str, bool]:
+    """``{"progress": True}`` when bars are drawn (on stderr), else ``{}``."""
+    if not reporter.progress:
+        return {}
+    import rich
+
+    rich.reconfigure(stderr=True)  # the progress bars use rich's global console
+    return {"progress": True}
+
+
+def load_study(
+    input_path: Path,
+    sheet: Path | None,
+    sample_key: str,
+    reporter: Reporter,
+    stream: str = "never",
+    use_raw: bool = False,
+):
     """Read INPUT; a genes x samples table gets its ``obs`` from the sample sheet.
 
+    A big ``.h5ad`` (``stream="auto"``) or any ``.h5ad`` (``"always"``) is opened
+    with ``X`` and its layers left on disk (:func:`mekscore.io.backed.open_backed`).
     Returns ``(adata, is_table)``.
     """
+    from ..io.backed import open_backed
     from ..io.checks import InputError
     from ..io.read import BULK_FORMATS, detect_format, read_input
 
     if not input_path.exists():
         raise FileNotFoundError(f"input file not found: {input_path}")
     fmt = detect_format(input_path)
-    adata = read_input(input_path, fmt=fmt)
+    if streamed(input_path, fmt, stream, use_raw):
+        adata = open_backed(input_path)
+    else:
+        adata = read_input(input_path, fmt=fmt)
     if fmt not in BULK_FORMATS:
         if sheet is not None:
             raise InputError(
@@ -250,6 +283,22 @@ def load_study(input_path: Path, sheet: Path | None, sample_key: str, reporter: 
         adata = adata[obs.index].copy()
     adata.obs = obs
     return adata, True
+
+
+def streamed(input_path: Path, fmt: str, stream: str, use_raw: bool) -> bool:
+    """Whether to open INPUT with its matrices on disk (``--stream``)."""
+    import h5py
+
+    from ..io.backed import should_stream
+    from ..io.checks import InputError
+
+    if stream == "always" and (fmt != "h5ad" or use_raw):
+        raise InputError("--stream always needs an .h5ad input compared without --use-raw")
+    if stream == "never" or fmt != "h5ad" or use_raw:
+        return False
+    if not h5py.is_hdf5(input_path):
+        raise InputError(f"{input_path} is not a valid .h5ad file (not an HDF5 file)")
+    return stream == "always" or should_stream(input_path)
 
 
 def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.DataFrame:

@@ -1,10 +1,12 @@
-"""Score files larger than memory: open them backed, and write results into a copy."""
+"""Files larger than memory: open them backed, show progress, write results into a copy."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import anndata as ad
 import h5py
@@ -27,8 +29,53 @@ def should_stream(path: str | os.PathLike, *, threshold: int = BACKED_THRESHOLD_
 
 
 def open_backed(path: str | os.PathLike) -> AnnData:
-    """Open an ``.h5ad`` read-only with ``X`` left on disk (``obs``/``var`` in memory)."""
-    return ad.read_h5ad(path, backed="r")
+    """Open an ``.h5ad`` read-only with ``X`` and every layer left on disk.
+
+    ``obs``, ``var``, ``obsm`` and ``uns`` are read into memory; ``X`` and the layers
+    are anndata's backed datasets (sparse) or ``h5py`` datasets (dense), read a row
+    slice at a time by the streaming code. ``ad.read_h5ad(path, backed="r")`` would
+    load every layer (e.g. raw counts) into memory. ``raw`` is not opened. The file
+    stays open as long as the returned object is referenced.
+
+    Examples
+    --------
+    >>> import tempfile, anndata as ad, numpy as np
+    >>> from scipy import sparse
+    >>> path = Path(tempfile.mkdtemp()) / "cells.h5ad"
+    >>> X = sparse.csr_matrix(np.eye(3, dtype=np.float32))
+    >>> ad.AnnData(X, layers={"counts": X}).write_h5ad(path)
+    >>> backed = open_backed(path)
+    >>> type(backed.layers["counts"]).__name__, backed.layers["counts"][1:3].toarray().tolist()
+    ('_CSRDataset', [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    """
+    f = h5py.File(path, "r")
+    elements = {key: ad.io.read_elem(f[key]) for key in ("obs", "var", "obsm", "uns") if key in f}
+    layers = {key: _on_disk(f["layers"][key]) for key in f.get("layers", {})}
+    X = _on_disk(f["X"]) if "X" in f else None
+    return AnnData(X=X, layers=layers, **elements)
+
+
+def _on_disk(element):
+    """A sparse group as a backed sparse dataset; a dense array as its ``h5py`` dataset."""
+    return element if isinstance(element, h5py.Dataset) else ad.io.sparse_dataset(element)
+
+
+T = TypeVar("T")
+
+
+def track(items: Sequence[T], progress: bool, description: str) -> Sequence[T]:
+    """``items``, iterated under a progress bar on stderr when ``progress`` is set.
+
+    Examples
+    --------
+    >>> list(track([1, 2], False, "reading"))
+    [1, 2]
+    """
+    if not progress or len(items) < 2:
+        return items
+    from rich.progress import track as rich_track
+
+    return rich_track(items, description=description, transient=True)
 
 
 def write_scores_into_copy(

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import sparse
 
 from ..io.checks import InputError
+from ..pp._pseudobulk import group_codes, group_sums
 from ..sig import COMPARTMENTS
 
 
@@ -98,10 +99,64 @@ def sample_means(
     return grouped.mean(), grouped.size()
 
 
+class SampleSums:
+    """Summed counts per sample of any cell mask, from one pass over the matrix.
+
+    The cells are split into *atoms*, one per sample x label (``labels``: each cell's
+    cell type, or ``None``: one atom per sample). On first use the matrix is summed
+    per atom in one pass (streamed for backed and Dask matrices, see
+    :func:`mekscore.pp._pseudobulk.group_sums`); a mask that is a union of atoms (a
+    compartment of cell types) is then answered from those sums without touching the
+    matrix again. A mask that splits an atom takes a pass of its own.
+
+    Examples
+    --------
+    >>> X = sparse.csr_matrix(np.array([[1.0, 0.0], [2.0, 1.0], [0.0, 4.0]]))
+    >>> sums = SampleSums(X, pd.Series(["b", "a", "b"]), pd.Series(["T", "T", "B"]))
+    >>> summed, n = sums(np.array([True, True, False]))
+    >>> summed.toarray().tolist(), n.to_dict()
+    ([[2.0, 1.0], [1.0, 0.0]], {'a': 1, 'b': 1})
+    """
+
+    def __init__(self, X, samples: pd.Series, labels: pd.Series | None = None, **options):
+        columns = [samples] if labels is None else [samples, labels]
+        self._codes, self._atoms = group_codes(columns, ["sample", "label"][: len(columns)])
+        self._sample = pd.Series(samples, dtype=object).to_numpy()
+        self._size = np.bincount(self._codes[self._codes >= 0], minlength=len(self._atoms))
+        self._X, self._options, self._sums = X, options, None
+
+    def __call__(self, mask: np.ndarray) -> tuple[object, pd.Series]:
+        """``(samples x genes sums, cells per sample)`` of the cells in ``mask``, sorted."""
+        mask = np.asarray(mask, dtype=bool) & pd.notna(self._sample)
+        taken = np.bincount(self._codes[mask & (self._codes >= 0)], minlength=len(self._atoms))
+        whole = (
+            np.all((taken == 0) | (taken == self._size)) and not (mask & (self._codes < 0)).any()
+        )
+        if not whole:
+            codes, names = group_codes([np.where(mask, self._sample, None)], ["sample"])
+            sums = group_sums(self._X, codes, len(names), **self._options)
+            return sums, pd.Series(np.bincount(codes[mask]), index=pd.Index(names["sample"]))
+        chosen = np.flatnonzero(taken)
+        codes, names = pd.factorize(self._atoms["sample"].to_numpy()[chosen], sort=True)
+        combine = sparse.csr_matrix(
+            (np.ones(len(chosen)), (codes, np.arange(len(chosen)))), shape=(len(names), len(chosen))
+        )
+        sums = combine @ self.atom_sums()[chosen]
+        n_cells = np.bincount(codes, weights=taken[chosen], minlength=len(names)).astype(np.int64)
+        return sums, pd.Series(n_cells, index=pd.Index(names))
+
+    def atom_sums(self):
+        """Atoms x genes sums (computed on first use, in one pass over the matrix)."""
+        if self._sums is None:
+            self._sums = group_sums(self._X, self._codes, len(self._atoms), **self._options)
+        return self._sums
+
+
 def pseudobulk(X, samples: pd.Series, mask: np.ndarray) -> tuple[object, pd.Series]:
     """Sum the rows of ``X`` in ``mask`` per sample; sparse input stays sparse (CSR).
 
-    Returns ``(samples x genes sums, cells per sample)`` with samples sorted.
+    Returns ``(samples x genes sums, cells per sample)`` with samples sorted. ``X``
+    may be in memory, backed or a Dask array (see :class:`SampleSums`).
 
     Examples
     --------
@@ -110,11 +165,4 @@ def pseudobulk(X, samples: pd.Series, mask: np.ndarray) -> tuple[object, pd.Seri
     >>> sums.toarray().tolist(), n.index.tolist()
     ([[2.0, 1.0], [1.0, 4.0]], ['a', 'b'])
     """
-    rows = np.flatnonzero(mask)
-    codes, names = pd.factorize(np.asarray(samples)[rows], sort=True)
-    indicator = sparse.csr_matrix(
-        (np.ones(len(rows)), (codes, rows)), shape=(len(names), X.shape[0])
-    )
-    sums = indicator @ X
-    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=pd.Index(names))
-    return (sums.tocsr() if sparse.issparse(sums) else np.asarray(sums)), counts
+    return SampleSums(X, samples)(mask)

@@ -23,7 +23,7 @@ from ..io.matrix import get_matrix
 from ..pp import LOG_CP10K, log_normalize
 from ..sig import load_library, resolve
 from ..sig.gmt import SignatureSpec
-from ._aggregate import pseudobulk, sample_means
+from ._aggregate import SampleSums, sample_means
 from ._design import Design
 from .score import score
 
@@ -97,17 +97,22 @@ def make_source(
     scoring: Scoring,
     counts_layer: str | None,
     min_cells: int,
+    groups: pd.Series | None = None,
 ) -> Source:
     """The :class:`Source` of the chosen aggregation.
 
     Bulk counts scored here take the pseudobulk route with one observation per
-    sample, so they get the same normalisation as pseudobulk profiles.
+    sample, so they get the same normalisation as pseudobulk profiles. ``groups``
+    (each cell's cell-type label, ``obs[compartment_key]``) lets pseudobulk sum the
+    counts of every compartment in a single pass over the matrix; without it each
+    compartment's cells are summed in a pass of their own. ``chunk_size`` and
+    ``progress`` of ``scoring.kwargs`` also apply to that pass.
     """
     if aggregation == "pseudobulk":
-        return _pseudobulk_source(adata, design, scoring, counts_layer, min_cells)
+        return _pseudobulk_source(adata, design, scoring, counts_layer, min_cells, groups)
     if aggregation == "none" and _scores_here(adata, scores, scoring):
         if counts_matrix(adata, counts_layer) is not None:
-            return _pseudobulk_source(adata, design, scoring, counts_layer, 1)
+            return _pseudobulk_source(adata, design, scoring, counts_layer, 1, None)
     default = PROFILE_METHOD if aggregation == "none" else CELL_METHOD
     cell_scores, provenance = _cell_scores(adata, scores, scoring, default)
 
@@ -210,7 +215,9 @@ def _only_stored_key(adata: AnnData) -> str:
 # --- pseudobulk ---------------------------------------------------------------------
 
 
-def _pseudobulk_source(adata, design: Design, scoring: Scoring, counts_layer, min_cells) -> Source:
+def _pseudobulk_source(
+    adata, design: Design, scoring: Scoring, counts_layer, min_cells, groups
+) -> Source:
     counts = counts_matrix(adata, counts_layer)
     if counts is None:
         raise InputError(
@@ -219,10 +226,11 @@ def _pseudobulk_source(adata, design: Design, scoring: Scoring, counts_layer, mi
         )
     sigs = {s.id: s for s in resolve(scoring.signatures)}
     var = adata.var.copy()
+    passes = {k: scoring.kwargs[k] for k in ("chunk_size", "progress") if k in scoring.kwargs}
+    summed = SampleSums(counts, design.samples, groups, **passes)
 
     def profiles(mask, ids):
-        labelled = mask & design.samples.notna().to_numpy()
-        sums, n_cells = pseudobulk(counts, design.samples, labelled)
+        sums, n_cells = summed(mask)
         keep = (n_cells >= min_cells).to_numpy()
         if not keep.any():
             return pd.DataFrame(np.nan, index=n_cells.index, columns=ids), n_cells
@@ -248,9 +256,17 @@ def counts_matrix(adata: AnnData, counts_layer: str | None):
     if adata.X is None:
         return None
     X = get_matrix(adata)
-    return X if looks_like_counts(X[: min(2000, X.shape[0])]) else None
+    head = X[: min(2000, X.shape[0])]
+    head = head.compute() if hasattr(head, "compute") else head  # a Dask block
+    return X if looks_like_counts(head) else None
 
 
 def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings as JSON/h5ad-writable values (``None`` as an empty string)."""
-    return {k: ("" if v is None else v) for k, v in settings.items()}
+    """Settings as JSON/h5ad-writable values (``None`` as an empty string), without ``progress``.
+
+    Examples
+    --------
+    >>> _plain({"layer": None, "progress": True, "max_rank": 1000})
+    {'layer': '', 'max_rank': 1000}
+    """
+    return {k: ("" if v is None else v) for k, v in settings.items() if k != "progress"}

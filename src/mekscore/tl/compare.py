@@ -174,7 +174,10 @@ def compare(
     labels = compartment_map(adata.obs, compartment_key, compartments)
     scoring = Scoring.make(method, signatures, score_kwargs)
     aggregation = choose_aggregation(adata, aggregate, design, scores, scoring, counts_layer)
-    source = make_source(adata, aggregation, design, scores, scoring, counts_layer, min_cells)
+    cell_types = adata.obs[compartment_key] if compartment_key is not None else None
+    source = make_source(
+        adata, aggregation, design, scores, scoring, counts_layer, min_cells, groups=cell_types
+    )
     meta = signature_meta(source.signature_ids, signatures)
     targets = make_targets(meta, labels, in_all_cells, design.bulk)
     results = {}
