@@ -166,9 +166,8 @@ def test_too_few_samples_per_arm():
     row = _row(table, "mapk_output_mpas")
     assert row["verdict"] == "not testable"
     assert row["reason"].startswith("too few samples per arm (n_control=1, n_treated=3; need >= 2)")
-    assert row["reason"].endswith(
-        "dropped: tra0 (3 cells), veh0 (3 cells), veh1 (3 cells), veh2 (3 cells)"
-    )
+    assert row["reason"].endswith("; 4 sample(s) dropped (see dropped)")
+    assert row["dropped"] == "tra0 (3 cells), veh0 (3 cells), veh1 (3 cells), veh2 (3 cells)"
     assert np.isnan(row["p_value"]) and np.isnan(row["q_value"])
 
 

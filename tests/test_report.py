@@ -35,7 +35,7 @@ def _row(**kw) -> dict:
         signature="mhc1_apm", compartment="tumor", tested_in="Tumor", expected="up",
         observed="up", n_control=4, n_treated=4, n_pairs=0, difference=0.9, effect_size=1.83,
         ci_low=0.41, ci_high=3.1, p_value=0.002, q_value=0.012, verdict="consistent",
-        effect_measure="hedges_g_av", family="directional",
+        effect_measure="hedges_g_av", family="directional", dropped="",
         reason="q = 0.012 <= 0.05", n_moved_expected=4, n_moved_total=4, isolated=True,
         flag="",
     )  # fmt: skip

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from ._common import Reporter, command
 
 TESTS = ("welch", "mannwhitney", "paired-t", "wilcoxon")
 OUTPUTS = ("verdict.json", "verdict.csv", "samples.csv", "report.html")
+if TYPE_CHECKING:  # pandas is imported inside the commands, to keep --help fast
+    import pandas as pd
+
 EXAMPLES = """
 \b
 Examples:
@@ -159,11 +161,14 @@ def compare(
     view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
     results = with_competitive(verdict, view)
     genes = _match_provenance(adata, parameters.get("scores") or None)
+    qc = None if adata.isbacked else tl.signature_qc(
+        adata, signatures, layer=layer, use_raw=use_raw
+    )  # fmt: skip
     html = render_report(
         verdict, samples, parameters=parameters, match_report=genes, competitive=view,
-        composition=adata.uns["mekscore_compare"].get("composition"),
+        composition=adata.uns["mekscore_compare"].get("composition"), qc=qc,
     )  # fmt: skip
-    write_outputs(outdir, parameters, results, samples, html)
+    write_outputs(outdir, parameters, results, samples, html, force=force)
     reporter.paragraph(summary_lines(verdict, parameters, outdir))
 
 
@@ -232,12 +237,7 @@ def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict
 
 def progress_settings(reporter: Reporter) -> dict[str, bool]:
     """``{"progress": True}`` when bars are drawn (on stderr), else ``{}``."""
-    if not reporter.progress:
-        return {}
-    import rich
-
-    rich.reconfigure(stderr=True)  # the progress bars use rich's global console
-    return {"progress": True}
+    return {"progress": True} if reporter.progress else {}
 
 
 def load_study(
@@ -307,6 +307,8 @@ def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.Data
     A sheet may list a subset of the table's samples; samples it lists that the
     table lacks are refused.
     """
+    import pandas as pd
+
     from ..io.checks import InputError, duplicated_names
 
     if not path.is_file():
@@ -357,11 +359,12 @@ def write_outputs(
     results: pd.DataFrame,
     samples: pd.DataFrame,
     html: str,
+    *,
+    force: bool = False,
 ) -> None:
-    """Write the four outputs, each to a temporary file renamed into place."""
-    from ..io.write import write_atomic
+    """Write the four outputs into a temporary folder that is then renamed to ``outdir``."""
+    from ..io.write import write_folder
 
-    outdir.mkdir(parents=True, exist_ok=True)
     payload = {
         "parameters": parameters,
         "results": json.loads(results.to_json(orient="records", double_precision=15)),
@@ -373,8 +376,7 @@ def write_outputs(
         "samples.csv": lambda p: samples.to_csv(p, index=False),
         "report.html": lambda p: p.write_text(html, encoding="utf-8"),
     }
-    for name in OUTPUTS:
-        write_atomic(outdir / name, writers[name], force=True)
+    write_folder(outdir, {name: writers[name] for name in OUTPUTS}, force=force)
 
 
 def _json_value(value: Any) -> Any:

@@ -22,6 +22,7 @@ def write_report(
     match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
     competitive: pd.DataFrame | None = None,
     composition: pd.DataFrame | None = None,
+    qc: pd.DataFrame | None = None,
     force: bool = False,
 ) -> Path:
     """Write the comparison as one self-contained HTML file, atomically.
@@ -49,6 +50,9 @@ def write_report(
     composition
         Per-sample compartment shares (``adata.uns["mekscore_compare"]["composition"]``),
         drawn as stacked bars.
+    qc
+        The table of :func:`mekscore.tl.signature_qc`: whether each signature holds
+        together as a program in these data, shown next to the verdicts.
     force
         Replace an existing file.
 
@@ -77,6 +81,7 @@ def write_report(
         match_report=match_report,
         competitive=competitive,
         composition=composition,
+        qc=qc,
     )
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 

@@ -16,30 +16,15 @@ from ..sig import load_library
 from ..sig.abundance import load_abundance
 from . import _html as h
 from ._figures import composition_figure, effect_figure, heatmap_figure, sample_figure
+from ._qc import qc_section
 from ._text import COMPETITIVE_NOTE, statistics_note, summary_sentence
 
 VERSIONED = ("mekscore", "scanpy", "anndata", "numpy", "scipy", "pandas", "matplotlib")
 _VERDICT_COLUMNS = (
-    "signature",
-    "compartment",
-    "tested_in",
-    "expected",
-    "observed",
-    "n_control",
-    "n_treated",
-    "n_pairs",
-    "difference",
-    "effect_measure",
-    "effect_size",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "q_value",
-    "family",
-    "verdict",
-    "reason",
-    "flag",
-)
+    "signature", "compartment", "verdict", "reason", "expected", "observed", "effect_measure",
+    "effect_size", "ci_low", "ci_high", "q_value", "p_value", "n_control", "n_treated", "n_pairs",
+    "difference", "family", "tested_in", "flag", "dropped",
+)  # fmt: skip
 _COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
 
 
@@ -51,6 +36,7 @@ def render_report(
     match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
     competitive: pd.DataFrame | None = None,
     composition: pd.DataFrame | None = None,
+    qc: pd.DataFrame | None = None,
     title: str = "mekscore: treated vs control",
 ) -> str:
     """The report as one HTML string (see :func:`mekscore.report.write_report`).
@@ -84,7 +70,7 @@ def render_report(
         h.section(
             "Expected vs observed effect sizes",
             h.figure(
-                effect_figure(verdict),
+                effect_figure(verdict, _axis_label(verdict, parameters)),
                 "forest plot of effect sizes",
                 "Effect size with confidence interval per program and compartment, "
                 "coloured by verdict; the right-hand column is the expected direction.",
@@ -98,6 +84,8 @@ def render_report(
         ),
         _composition(composition),
         _verdict_table(verdict, competitive),
+        _evidence(verdict, names),
+        qc_section(qc) if qc is not None else "",
         _per_sample(verdict, names, paired),
         _sample_plots(verdict, samples, names),
         _genes(match_report),
@@ -105,6 +93,19 @@ def render_report(
         _provenance(parameters),
     ]
     return h.page(title, subtitle, [part for part in body if part])
+
+
+def _axis_label(verdict: pd.DataFrame, parameters: Mapping[str, Any]) -> str:
+    """The forest plot's axis: the effect measure, the interval level and the scores."""
+    measures = {"hedges_g_av": "Hedges' g", "hedges_g_z": "Hedges' g_z",
+                "hodges_lehmann": "Hodges-Lehmann shift (score units)"}  # fmt: skip
+    measure = " / ".join(measures.get(m, m) for m in verdict["effect_measure"].dropna().unique())
+    level = f"{100 * float(parameters.get('confidence', 0.95)):g}%"
+    method = parameters.get("method") or "stored scores"
+    return (
+        f"{measure or 'effect size'}, treated vs control, {level} interval; "
+        f"{parameters.get('aggregate', '')} {method} scores"
+    )
 
 
 def _names(signatures: pd.Series) -> dict[str, str]:
@@ -136,17 +137,36 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
     counts = verdict["verdict"].value_counts()
     overview = ", ".join(f"{n} {v}" for v, n in counts.items())
     status = parameters.get("pd_status", "")
+    common = _common_flags(verdict["flag"])
     items = "".join(
         f"<li>{h.verdict_badge(row['verdict'])} "
-        f"{h.esc(summary_sentence(row, names[row['signature']], paired, effect))}</li>"
+        f"{h.esc(summary_sentence(_without(row, common), names[row['signature']], paired, effect))}"
+        "</li>"
         for _, row in verdict.iterrows()
     )
+    caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
     return h.section(
         "Summary",
         f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
-        f"<p>{len(verdict)} program x compartment rows: {h.esc(overview)}.</p>",
+        f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
+        caution,
         f'<ul class="summary">{items}</ul>',
     )
+
+
+def _common_flags(flags: pd.Series) -> list[str]:
+    """Flag parts carried by more than half of the rows (said once, not on every row)."""
+    parts = [p for text in flags.fillna("") for p in str(text).split("; ") if p]
+    counts = pd.Series(parts, dtype=object).value_counts()
+    return [flag for flag, n in counts.items() if n > len(flags) / 2]
+
+
+def _without(row: pd.Series, common: list[str]) -> pd.Series:
+    """``row`` with the common flag parts removed from its ``flag``."""
+    kept = [p for p in str(row["flag"] or "").split("; ") if p and p not in common]
+    row = row.copy()
+    row["flag"] = "; ".join(kept)
+    return row
 
 
 def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> str:
@@ -157,8 +177,39 @@ def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> s
         table = table.merge(keep, on=["signature", "compartment"], how="left")
         table = table.rename(columns=_COMPETITIVE_COLUMNS)
         parts.append(h.paragraphs([COMPETITIVE_NOTE], "note"))
-    parts.insert(0, h.table(table, {"verdict": h.verdict_badge}))
+    parts.insert(0, h.scrolling(h.table(table, {"verdict": h.verdict_badge})))
     return h.section("Verdict table", *parts)
+
+
+def _evidence(verdict: pd.DataFrame, names: dict[str, str]) -> str:
+    """Each tested row's expected direction with the studies behind it (text, no links)."""
+    entries = {sid: sig for sid, sig in load_library().items()}
+    entries.update({entry.id: entry for entry in load_abundance().values()})
+    items = []
+    for sid in dict.fromkeys(verdict["signature"].astype(str)):
+        entry = entries.get(sid)
+        if entry is None:
+            continue
+        studies = "".join(
+            f"<li>{h.esc(e.citation)} ({h.esc(_identifier(e))}; {h.esc(e.species)}, "
+            f"{h.esc(e.model)}): {h.esc(e.direction)}. {h.esc(e.finding)}</li>"
+            for e in entry.evidence
+        )
+        items.append(
+            f"<li><strong>{h.esc(names[sid])}</strong> ({h.esc(entry.compartment)}): expected "
+            f"{h.esc(entry.expected)}<ul>{studies}</ul></li>"
+        )
+    if not items:
+        return ""
+    return h.section("Evidence for the expected directions", f"<ul>{''.join(items)}</ul>")
+
+
+def _identifier(evidence) -> str:
+    parts = [
+        f"doi:{evidence.doi}" if evidence.doi else "",
+        f"PMID {evidence.pmid}" if evidence.pmid else "",
+    ]
+    return ", ".join(p for p in parts if p)
 
 
 def _per_sample(verdict: pd.DataFrame, names: dict[str, str], paired: bool) -> str:

@@ -8,10 +8,12 @@ from matplotlib.figure import Figure
 from .. import pl
 
 
-def effect_figure(verdict: pd.DataFrame) -> Figure:
-    """Forest plot of all rows (:func:`mekscore.pl.effect_sizes`)."""
+def effect_figure(verdict: pd.DataFrame, xlabel: str | None = None) -> Figure:
+    """Forest plot of all rows (:func:`mekscore.pl.effect_sizes`), with an optional axis label."""
     fig = Figure(figsize=(8.0, 1.4 + 0.32 * len(verdict)))
-    pl.effect_sizes(verdict, ax=fig.add_subplot())
+    ax = pl.effect_sizes(verdict, ax=fig.add_subplot())
+    if xlabel:
+        ax.set_xlabel(xlabel)
     return fig
 
 

@@ -15,13 +15,18 @@ from ..pl._style import VERDICT_COLORS
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-       max-width: 1100px; padding: 0 1em; color: #222; line-height: 1.45; }
+       max-width: 1300px; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd;
      padding-bottom: 0.2em; margin-top: 2em; } h3 { margin-bottom: 0.3em; }
 .meta { color: #666; font-size: 0.9em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top;
+         max-width: 26em; overflow-wrap: break-word; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.scroll th:first-child, .scroll td:first-child { position: sticky; left: 0; background: #fff;
+         box-shadow: 1px 0 0 #ddd; } .scroll th:first-child { background: #f4f4f4; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums;
+                              white-space: nowrap; }
 ul.summary li { margin-bottom: 0.35em; }
 .verdict { display: inline-block; padding: 0 0.4em; border-radius: 3px; white-space: nowrap; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
@@ -78,6 +83,11 @@ def table(frame: pd.DataFrame, formats: Mapping[str, Formatter] | None = None) -
                 cells.append(f"<td>{esc(fmt_number(value))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def scrolling(content: str) -> str:
+    """``content`` (a wide table) in a box that scrolls sideways, first column kept in view."""
+    return f'<div class="scroll">{content}</div>'
 
 
 def png_uri(fig: Figure, dpi: int = 110) -> str:

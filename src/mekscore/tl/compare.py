@@ -235,7 +235,10 @@ def _composition(obs, design: Design, compartment_key: str, labels, testing: Tes
     )
     results = {t: _evaluate(t, (logits, totals), design, compartment_key, testing) for t in targets}
     shares = counts[[t.compartment for t in targets]].div(totals.replace(0, np.nan), axis=0)
-    shares.insert(0, "condition", design.sheet["condition"].reindex(shares.index))
+    arms = design.sheet.drop_duplicates("arm").set_index("arm")["condition"]
+    order = [arms.get("control"), arms.get("treated")]  # control first, in tables and plots
+    condition = design.sheet["condition"].reindex(shares.index)
+    shares.insert(0, "condition", pd.Categorical(condition, categories=order))
     shares.insert(1, "n_cells", totals)
     return shares, results
 
@@ -308,7 +311,7 @@ def _blank_row(target: Target, compartment_key: str | None, design: Design) -> d
 
 
 def _untestable(row: dict, reason: str) -> dict:
-    note = f"; dropped: {row['dropped']}" if row["n_dropped"] else ""
+    note = f"; {row['n_dropped']} sample(s) dropped (see dropped)" if row["n_dropped"] else ""
     row["reason"] = reason + note
     row["verdict"] = "not testable"
     return row
