@@ -70,7 +70,7 @@ def test_null_composition_with_strong_sample_variation_is_calibrated():
     assert calls <= stats.binom.ppf(0.99, 60 * 2, ALPHA)  # 2 directional rows per study
 
 
-def test_composition_can_be_switched_off_and_is_absent_in_bulk():
+def test_composition_can_be_switched_off_and_bulk_uses_marker_proxies():
     study = simulate_study(seed=1, n_cells_mean=60, n_genes=400)
     dummy = pd.DataFrame(0.0, index=study.obs_names, columns=["mapk_output_mpas"])
     table = tl.compare(study, **SC, scores=dummy, composition=False)
@@ -78,7 +78,12 @@ def test_composition_can_be_switched_off_and_is_absent_in_bulk():
     bulk = simulate_study(seed=1, n_cells_mean=60, n_genes=400, bulk=True)
     table = tl.compare(bulk, condition_key="condition", control="vehicle", treated="trametinib",
                        sample_key="sample", signatures=["mapk_output_mpas"])  # fmt: skip
-    assert set(table["kind"]) == {"program"}
+    proxies = table[table["kind"] == "abundance"]
+    assert proxies["signature"].str.endswith("_proxy").all() and len(proxies) >= 5
+    off = tl.compare(bulk, condition_key="condition", control="vehicle", treated="trametinib",
+                     sample_key="sample", signatures=["mapk_output_mpas"],
+                     composition=False)  # fmt: skip
+    assert set(off["kind"]) == {"program"}
 
 
 def test_library_abundance_entries_cite_their_directions():

@@ -53,11 +53,19 @@ class Scoring:
         return cls(method, signatures, kwargs)
 
     def run(self, adata: AnnData, signatures, default_method: str, cells: bool) -> pd.DataFrame:
-        """Scores of ``adata`` (observations x signatures), not stored."""
-        kwargs = self.kwargs if cells else {
+        """Scores of ``adata`` (observations x signatures), not stored.
+
+        Profiles (``cells=False``: pseudobulk or bulk samples, with far more expressed
+        genes than a cell) scored with UCell rank all their genes unless ``max_rank``
+        is given: with UCell's single-cell default of 1,500 most signatures would score
+        0 in every sample.
+        """
+        kwargs = dict(self.kwargs) if cells else {
             k: v for k, v in self.kwargs.items() if k not in _CELL_ONLY
         }  # fmt: skip
         method = self.method or default_method
+        if not cells and method == "ucell":
+            kwargs.setdefault("max_rank", adata.n_vars)
         return score(adata, signatures, method=method, inplace=False, **kwargs)
 
 

@@ -22,6 +22,14 @@ from anndata import AnnData
 from ..io.checks import InputError
 from ..sig.gmt import SignatureSpec
 from . import _stats
+from ._bulk_context import (
+    adjustment,
+    bulk_context,
+    not_detected,
+    paired_differences,
+    proxy_targets,
+    proxy_values,
+)
 from ._composition import composition_counts, composition_targets, logit_shares
 from ._design import Design, build_design, check_keys, describe_dropped
 from ._sources import Scoring, choose_aggregation, make_source, signature_meta
@@ -42,7 +50,8 @@ COLUMNS = (
     "signature", "kind", "compartment", "tested_in", "family", "expected", "observed", "test",
     "n_control", "n_treated", "n_pairs", "difference", "difference_low", "difference_high",
     "effect_measure", "effect_size", "ci_low", "ci_high", "rank_biserial", "p_value",
-    "q_value", "verdict", "reason", "n_moved_expected", "n_moved_total", "isolated", "flag",
+    "q_value", "verdict", "reason", "adjusted_for", "p_value_unadjusted",
+    "effect_size_unadjusted", "n_moved_expected", "n_moved_total", "isolated", "flag",
     "n_dropped", "dropped",
 )  # fmt: skip
 
@@ -180,17 +189,25 @@ def compare(
     )
     meta = signature_meta(source.signature_ids, signatures)
     targets = make_targets(meta, labels, in_all_cells, design.bulk)
+    context = bulk_context(adata, design, scoring.kwargs) if _bulk(design, labels) else None
     results = {}
     for group in by_cells(targets):
         mask = cell_mask(group[0], adata.obs, compartment_key)
         aggregated = source.values(mask, [t.signature for t in group]) if mask.any() else None
         for target in group:
-            results[target] = _evaluate(target, aggregated, design, compartment_key, testing)
+            results[target] = _evaluate(
+                target, aggregated, design, compartment_key, testing, context
+            )
     shares = None
     if composition and labels is not None and not design.bulk:
         shares, abundance = _composition(adata.obs, design, compartment_key, labels, testing)
         targets += list(abundance)
         results.update(abundance)
+    elif composition and context is not None:
+        proxies = proxy_values(context)
+        for target in proxy_targets(context):
+            targets.append(target)
+            results[target] = _evaluate(target, proxies, design, None, testing, context)
     rows, changes = zip(*(results[t] for t in targets), strict=True)
     table, status = add_verdicts(pd.DataFrame(list(rows)), testing.alpha)
     table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
@@ -226,6 +243,11 @@ def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
     return Testing(test_name(test, paired), float(alpha), float(confidence), int(min_cells))
 
 
+def _bulk(design: Design, labels) -> bool:
+    """Bulk samples without cell labels: the case for marker-gene context."""
+    return design.bulk and labels is None
+
+
 def _composition(obs, design: Design, compartment_key: str, labels, testing: Testing):
     """Per-sample shares (samples x compartments, with ``condition``) and abundance rows."""
     counts, totals = composition_counts(obs, design, compartment_key, labels)
@@ -246,15 +268,21 @@ def _composition(obs, design: Design, compartment_key: str, labels, testing: Tes
 # --- one row ------------------------------------------------------------------------
 
 
-def _evaluate(target: Target, aggregated, design: Design, compartment_key, testing: Testing):
+def _evaluate(
+    target: Target, aggregated, design: Design, compartment_key, testing: Testing, context=None
+):
     """The verdict-table row (before BH) and per-sample changes of one target.
 
     ``aggregated`` is ``(samples x signatures values, cells per sample)`` of the
-    target's compartment, or ``None`` when the compartment has no cells.
+    target's compartment, or ``None`` when the compartment has no cells. ``context``
+    (bulk data) decides whether the compartment is there and what to adjust for.
     """
     row = _blank_row(target, compartment_key, design)
     if aggregated is None:
         return _untestable(row, absent_reason(target, compartment_key)), pd.DataFrame()
+    absent = not_detected(context, target.compartment) if context is not None else ""
+    if absent and target.kind == "program":
+        return _untestable(row, absent), pd.DataFrame()
     sample_values, n_cells = aggregated
     column = sample_values[target.signature].astype(float)
     if column.isna().all():
@@ -270,10 +298,18 @@ def _evaluate(target: Target, aggregated, design: Design, compartment_key, testi
     shortage = _shortage(row, design.paired)
     if shortage:
         return _untestable(row, shortage), pd.DataFrame()
+    if kept.nunique() == 1 and target.kind == "program":
+        reason = f"signature not expressed: its score is {kept.iloc[0]:.3g} in every sample"
+        return _untestable(row, reason), pd.DataFrame()
     run = _stats.compare_paired if design.paired else _stats.compare_unpaired
     result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, testing.confidence, testing.alpha)
     if result.untestable:
         return _untestable(row, result.untestable), pd.DataFrame()
+    covariate = adjustment(context, target, kept.index) if context is not None else None
+    if covariate is not None and design.test in ("welch", "paired-t"):
+        result = _adjusted(row, result, kept, covariate, design, testing)
+        if result.untestable:
+            return _untestable(row, result.untestable), pd.DataFrame()
     row.update(
         observed=result.observed, difference=result.difference,
         difference_low=result.difference_low, difference_high=result.difference_high,
@@ -285,6 +321,44 @@ def _evaluate(target: Target, aggregated, design: Design, compartment_key, testi
         row["n_moved_expected"] = int(change["moved_expected"].sum())
     row["n_moved_total"] = int((change["moved"] != "").sum())
     return row, change
+
+
+def _adjusted(row: dict, result, kept: pd.Series, covariate: pd.Series, design, testing):
+    """The composition-adjusted contrast (the unadjusted one recorded beside it)."""
+    sheet = design.sheet.loc[kept.index]
+    row["p_value_unadjusted"], row["effect_size_unadjusted"] = result.p_value, result.effect_size
+    if design.paired:
+        y, z = paired_differences(kept, sheet), paired_differences(covariate, sheet)
+        separable = z.min() <= 0 <= z.max()  # some pairs without a composition change
+        adjusted = _stats.adjusted_contrast(y.to_numpy(), z.to_numpy(), None, testing.confidence)
+    else:
+        treated = (sheet["arm"] == "treated").to_numpy()
+        arms = (covariate[~treated], covariate[treated])
+        separable = arms[0].max() >= arms[1].min() and arms[1].max() >= arms[0].min()
+        adjusted = _stats.adjusted_contrast(
+            kept.to_numpy(), covariate.to_numpy(), treated, testing.confidence
+        )
+    if not separable:
+        row["adjusted_for"] = f"{covariate.name} proxy"
+        return _stats.Contrast(
+            adjusted.test, adjusted.effect_measure, untestable=_inseparable(covariate.name)
+        )
+    if adjusted.untestable:
+        row["flag"] = "; ".join(
+            f for f in (row["flag"], f"not adjusted: {adjusted.untestable}") if f
+        )
+        return result
+    row["adjusted_for"] = f"{covariate.name} proxy"
+    row["test"], row["effect_measure"] = f"{design.test}, adjusted", adjusted.effect_measure
+    return adjusted
+
+
+def _inseparable(proxy: str) -> str:
+    return (
+        f"composition and regulation cannot be told apart: the {proxy} proxy does not overlap "
+        "between the arms (or changed in every pair), so a composition-adjusted test would "
+        "extrapolate"
+    )
 
 
 def _blank_row(target: Target, compartment_key: str | None, design: Design) -> dict:
@@ -304,6 +378,7 @@ def _blank_row(target: Target, compartment_key: str | None, design: Design) -> d
         "effect_measure": _stats.EFFECT_MEASURES[design.test],
         "effect_size": np.nan, "ci_low": np.nan, "ci_high": np.nan, "rank_biserial": np.nan,
         "p_value": np.nan, "verdict": "", "reason": "",
+        "adjusted_for": "", "p_value_unadjusted": np.nan, "effect_size_unadjusted": np.nan,
         "n_moved_expected": pd.NA, "n_moved_total": 0,
         "isolated": not target.flag, "flag": target.flag,
         "n_dropped": 0, "dropped": "",

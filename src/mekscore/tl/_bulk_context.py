@@ -1,0 +1,145 @@
+"""Bulk context: who is in each sample, whether a compartment is there, and adjusting for it.
+
+Bulk profiles mix every cell of a sample, so a program's score moves when its
+compartment's share moves. Per sample, each population's abundance is proxied by
+the mean log-expression (log1p CP10k, :func:`mekscore.pp.log_normalize` for counts)
+of its marker genes (Danaher et al. 2017, ``signatures/abundance/markers.yaml``):
+
+* a population is **detected** when, in at least one arm, the median of its proxy
+  reaches :data:`DETECTION` (about 10 counts per million per marker gene); programs
+  of an undetected compartment are ``not testable`` ("compartment not detected"),
+  e.g. every immune program in a tumour-cell culture;
+* each proxy is tested between arms like a program (``kind = "abundance"``, flagged
+  as a proxy);
+* each compartment-specific program is tested adjusted for its compartment's proxy
+  (a linear model, ``score ~ condition + proxy``, on within-pair differences in
+  paired designs; tumour programs are adjusted for leukocyte content), and the
+  verdict rests on the adjusted test; the unadjusted numbers stay beside it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+from anndata import AnnData
+
+from ..sig import Signature
+from ..sig.abundance import load_abundance, load_markers
+from ._design import Design
+from ._targets import Target
+
+DETECTION = 0.1
+"""Median proxy (mean log1p CP10k of the markers) an arm needs for a population to count."""
+FLAG_PROXY = "abundance proxy from marker genes (Danaher et al. 2017), not a cell count"
+_SETTINGS = ("layer", "use_raw", "gene_symbols", "species", "aliases")
+
+
+@dataclass(frozen=True)
+class BulkContext:
+    """Per-sample marker proxies and which populations are detected.
+
+    Attributes
+    ----------
+    proxies
+        Samples x marker sets (NaN columns: too few markers in the data).
+    detected
+        Marker set -> whether it reaches :data:`DETECTION` in at least one arm.
+    """
+
+    proxies: pd.DataFrame
+    detected: dict[str, bool]
+
+    def proxy_of(self, compartment: str) -> str | None:
+        """The marker set proxying ``compartment`` when it was measured, else ``None``."""
+        name = load_markers().proxy_for.get(compartment)
+        if name is None or self.proxies[name].isna().all():
+            return None
+        return name
+
+
+def bulk_context(adata: AnnData, design: Design, score_kwargs) -> BulkContext | None:
+    """Marker proxies of every sample (``None`` when ``adata`` has no expression matrix).
+
+    Examples
+    --------
+    >>> from mekscore.datasets import simulate_study
+    >>> from mekscore.tl._design import build_design
+    >>> bulk = simulate_study(seed=0, n_genes=400, bulk=True)
+    >>> design = build_design(bulk.obs, condition_key="condition", control="vehicle",
+    ...     treated="trametinib", sample_key="sample", pair_key=None, test=None)
+    >>> context = bulk_context(bulk, design, {})
+    >>> bool(context.detected["cd8_t_cells"])
+    True
+    """
+    if adata.X is None and not score_kwargs.get("layer"):
+        return None
+    from .score import score
+
+    sets = load_markers().markers
+    signatures = [Signature.custom(name, up=genes) for name, genes in sets.items()]
+    kwargs = {k: v for k, v in score_kwargs.items() if k in _SETTINGS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # markers not in the data; counts normalised
+        values = score(adata, signatures, method="mean", inplace=False, min_genes=1, **kwargs)
+    labelled = design.samples.notna().to_numpy()
+    proxies = values[labelled].set_axis(design.samples[labelled].to_numpy()).groupby(level=0).mean()
+    proxies = proxies.reindex(design.sheet.index)
+    return BulkContext(proxies, _detected(proxies, design))
+
+
+def _detected(proxies: pd.DataFrame, design: Design) -> dict[str, bool]:
+    medians = proxies.groupby(design.sheet["arm"]).median()
+    return {name: bool((medians[name] >= DETECTION).any()) for name in proxies.columns}
+
+
+def proxy_targets(context: BulkContext) -> list[Target]:
+    """One abundance target per measured marker set, with the library expectation if any."""
+    markers, expectations = load_markers(), load_abundance()
+    targets = []
+    for name in context.proxies.columns:
+        if context.proxies[name].isna().all():
+            continue
+        compartment = markers.expectation_of.get(name, name)
+        entry = expectations.get(compartment)
+        expected = entry.expected if entry else "unclear"
+        targets.append(
+            Target(f"{name}_proxy", compartment, compartment, expected, (), FLAG_PROXY, "abundance")
+        )
+    return targets
+
+
+def proxy_values(context: BulkContext) -> tuple[pd.DataFrame, pd.Series]:
+    """``(samples x "<set>_proxy" values, one observation per sample)`` for the evaluator."""
+    values = context.proxies.add_suffix("_proxy")
+    return values, pd.Series(1, index=values.index)
+
+
+def not_detected(context: BulkContext, compartment: str) -> str:
+    """The reason a compartment is not testable, or ``""`` when it is there."""
+    name = context.proxy_of(compartment)
+    if name is None or context.detected[name] or compartment == "tumor":
+        return ""
+    genes = ", ".join(load_markers().markers[name])
+    return (
+        f"compartment not detected: its marker genes ({genes}) are at background level "
+        f"(median below {DETECTION} log1p CP10k) in both arms"
+    )
+
+
+def adjustment(context: BulkContext, target: Target, samples: pd.Index) -> pd.Series | None:
+    """The proxy a program is adjusted for (per sample), or ``None``."""
+    if target.kind != "program" or target.compartment == "any":
+        return None
+    name = context.proxy_of(target.compartment)
+    if name is None:
+        return None
+    return context.proxies[name].reindex(samples).rename(name)
+
+
+def paired_differences(values: pd.Series, sheet: pd.DataFrame) -> pd.Series:
+    """Treated minus control value per pair (pairs with both samples)."""
+    frame = pd.DataFrame({"value": values, "pair": sheet["pair"], "arm": sheet["arm"]})
+    wide = frame.pivot_table(index="pair", columns="arm", values="value").dropna()
+    return wide["treated"] - wide["control"]
