@@ -147,4 +147,4 @@ def test_constant_scores_are_signature_not_expressed():
     scores = pd.DataFrame(0.0, index=bulk.obs_names, columns=["mhc1_apm"])
     row = _compare(bulk, scores=scores).set_index("signature").loc["mhc1_apm"]
     assert row["verdict"] == "not testable"
-    assert row["reason"] == "signature not expressed: its score is 0 in every sample"
+    assert row["reason"] == "signature not expressed (or saturated): its score is 0 in every sample"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 from anndata import AnnData
 
+from ..io.checks import InputError
 from ..sig import Signature
 from ..sig.abundance import load_abundance, load_markers
 from ._design import Design
@@ -60,7 +61,7 @@ class BulkContext:
 
 
 def bulk_context(adata: AnnData, design: Design, score_kwargs) -> BulkContext | None:
-    """Marker proxies of every sample (``None`` when ``adata`` has no expression matrix).
+    """Marker proxies of every sample (``None`` without an expression matrix or marker genes).
 
     Examples
     --------
@@ -82,7 +83,10 @@ def bulk_context(adata: AnnData, design: Design, score_kwargs) -> BulkContext | 
     kwargs = {k: v for k, v in score_kwargs.items() if k in _SETTINGS}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # markers not in the data; counts normalised
-        values = score(adata, signatures, method="mean", inplace=False, min_genes=1, **kwargs)
+        try:
+            values = score(adata, signatures, method="mean", inplace=False, min_genes=1, **kwargs)
+        except InputError:  # no marker gene in the data: nothing to say about composition
+            return None
     labelled = design.samples.notna().to_numpy()
     proxies = values[labelled].set_axis(design.samples[labelled].to_numpy()).groupby(level=0).mean()
     proxies = proxies.reindex(design.sheet.index)

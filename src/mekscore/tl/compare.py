@@ -299,7 +299,10 @@ def _evaluate(
     if shortage:
         return _untestable(row, shortage), pd.DataFrame()
     if kept.nunique() == 1 and target.kind == "program":
-        reason = f"signature not expressed: its score is {kept.iloc[0]:.3g} in every sample"
+        reason = (
+            f"signature not expressed (or saturated): its score is {kept.iloc[0]:.3g} "
+            "in every sample"
+        )
         return _untestable(row, reason), pd.DataFrame()
     run = _stats.compare_paired if design.paired else _stats.compare_unpaired
     result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, testing.confidence, testing.alpha)
