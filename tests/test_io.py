@@ -269,3 +269,57 @@ def test_count_empty_rows_ignores_explicit_zeros_and_bounds_blocks():
     for matrix in (X, X.toarray()):
         assert count_empty_rows(matrix) == 3
         assert count_empty_rows(matrix, cells_per_block=2) == 3
+
+
+def test_write_atomic_never_touches_the_process_umask(tmp_path, monkeypatch):
+    from mekscore.io import write as write_module
+
+    expected = 0o666 & ~_umask()
+
+    def forbidden(mask):
+        raise AssertionError("os.umask changes the umask of every thread")
+
+    monkeypatch.setattr(write_module.os, "umask", forbidden)
+    out = write_atomic(tmp_path / "a.txt", lambda p: p.write_text("x"))
+    assert out.stat().st_mode & 0o777 == write_module.FILE_MODE == expected
+
+
+def test_output_created_meanwhile_is_not_overwritten_without_force(tmp_path):
+    out = tmp_path / "scores.csv"
+
+    def racing_writer(path):
+        path.write_text("ours")
+        out.write_text("someone else's")  # appears after the existence check
+
+    with pytest.raises(InputError, match="exists; pass --force"):
+        write_atomic(out, racing_writer)
+    assert out.read_text() == "someone else's"
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_write_folder_is_all_or_nothing(tmp_path):
+    from mekscore.io.write import write_folder
+
+    out = tmp_path / "out"
+
+    def files(a: str, b: str) -> dict:
+        return {"a.txt": lambda p: p.write_text(a), "b.txt": lambda p: p.write_text(b)}
+
+    write_folder(out, files("a1", "b1"))
+    (out / "notes.txt").write_text("mine")
+
+    def crash(path):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_folder(out, {"a.txt": lambda p: p.write_text("a2"), "b.txt": crash}, force=True)
+    assert [(p.name, p.read_text()) for p in sorted(out.iterdir())] == [
+        ("a.txt", "a1"), ("b.txt", "b1"), ("notes.txt", "mine")
+    ]  # fmt: skip
+    with pytest.raises(InputError, match="not empty; pass --force"):
+        write_folder(out, {"a.txt": lambda p: p.write_text("a2")})
+    write_folder(out, files("a2", "b2"), force=True)
+    assert [(p.name, p.read_text()) for p in sorted(out.iterdir())] == [
+        ("a.txt", "a2"), ("b.txt", "b2"), ("notes.txt", "mine")
+    ]  # fmt: skip
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -2,7 +2,8 @@
 
 Namespaces follow scanpy: ``mk.tl`` (score, compare), ``mk.pp`` (normalisation),
 ``mk.pl`` (figures), ``mk.sig`` (signature library), ``mk.datasets`` (example data),
-``mk.report``.
+``mk.report``. Each is imported on first use, so ``import mekscore`` (and the command
+line's ``--help``) does not load the numerical stack.
 """
 
 from importlib import import_module
@@ -13,16 +14,18 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from . import sig, tl
-
-_LAZY = ("pl", "pp", "report", "datasets", "genes", "io", "methods")
+_LAZY = ("datasets", "genes", "io", "methods", "pl", "pp", "report", "sig", "tl")
 
 
 def __getattr__(name: str):
-    """Import the plotting, report and dataset namespaces on first use."""
+    """Import a namespace (``mk.tl``, ``mk.sig``...) on first use."""
     if name in _LAZY:
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'mekscore' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "datasets", "genes", "io", "methods", "pl", "pp", "report", "sig", "tl"]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = ["__version__", *_LAZY]

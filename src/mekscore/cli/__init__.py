@@ -3,6 +3,7 @@
 import click
 
 from .. import __version__
+from ._common import Group
 from .compare import compare
 from .demo import demo
 from .qc import qc
@@ -16,7 +17,7 @@ Examples:
   mekscore score tumours.gct -o scores.tsv"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="mekscore")
 def main() -> None:
     """Score MEK-inhibitor immune signatures in single-cell and bulk data.

@@ -1,9 +1,16 @@
-"""Shared command-line plumbing: one-line errors, ``--quiet``/``--verbose``, warnings as lines."""
+"""Shared command-line plumbing: one-line errors, exit codes, warnings, CLI wording.
+
+``--quiet``/``--verbose``, warnings as lines, library messages reworded in flags.
+
+Nothing here imports the numerical stack, so ``mekscore --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
+import signal
 import sys
 import traceback
 import warnings
@@ -14,10 +21,60 @@ from pathlib import Path
 
 import click
 
-#: Errors caused by the user's input or options: exit code 2, no traceback.
-EXPECTED_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, PermissionError)
+from .._interrupts import noted_interrupts
+
 EXIT_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
+#: click >= 8.2 raises this for a bare ``mekscore``: show the help, not an error line.
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+#: Warnings from other libraries that change the numbers, shown without ``--verbose``.
+NUMERIC_WARNINGS = ("Precision loss occurred in moment calculation",)
+
+#: Python wording in library messages -> the command line's flags and words.
+_API_WORDS = {
+    "gene_symbols=<var column>": "--gene-symbols COLUMN",
+    "species='human'/'mouse'": "--species human|mouse",
+    "layer=... naming": "--layer LAYER naming",
+    "layer=...": "--layer LAYER",
+    "use_raw=True": "--use-raw",
+    "drop use_raw": "drop --use-raw",
+    "layer and use_raw": "--layer and --use-raw",
+    "log_normalize=False": "--log-normalize never",
+    "pass method=/signatures= ": "use --method/--signatures ",
+    "pass method=...": "pass --method METHOD",
+    "pass scores=": "score with one method (--method)",
+    "counts_layer=<layer with counts>": "--counts-layer LAYER",
+    "aggregate='mean'": "--aggregate mean",
+    "sample_key=<obs column naming each cell's sample>": "--sample-key COLUMN",
+    "compartments needs compartment_key": "--compartment-map needs --compartment-key",
+    "alpha=": "--alpha ",
+    "min_cells=": "--min-cells ",
+    "min_genes=": "--min-genes ",
+    "duplicates='sum'": "--duplicates sum",
+    "this AnnData has": "the input has",
+    "adata has": "the input has",
+    "adata is not changed": "the output keeps the input's values",
+}
+
+#: ``compartments={'tumor': [...]}`` -> ``--compartment-map "tumor=LABEL[,LABEL...]"``.
+_COMPARTMENTS_ARG = re.compile(r"compartments=\{'(\w+)': \[\.\.\.\]\}")
+
+
+def as_flags(message: str) -> str:
+    """Reword the library's Python advice (``use_raw=True``...) in command-line flags.
+
+    Examples
+    --------
+    >>> as_flags("if var_names are IDs pass gene_symbols=<var column>")
+    'if var_names are IDs pass --gene-symbols COLUMN'
+    >>> as_flags("pass use_raw=True (this AnnData has .raw)")
+    'pass --use-raw (the input has .raw)'
+    >>> print(as_flags("none maps to 'tumor' (map one with compartments={'tumor': [...]})"))
+    none maps to 'tumor' (map one with --compartment-map "tumor=LABEL[,LABEL...]")
+    """
+    for api, flag in _API_WORDS.items():
+        message = message.replace(api, flag)
+    return _COMPARTMENTS_ARG.sub(r'--compartment-map "\1=LABEL[,LABEL...]"', message)
 
 
 @dataclass(frozen=True)
@@ -39,7 +96,9 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         """A ``warning: ...`` line, held until :meth:`flush` (dropped if the command fails)."""
-        self.pending.append(f"warning: {message}")
+        line = f"warning: {as_flags(message)}"
+        if line not in self.pending:
+            self.pending.append(line)
 
     def flush(self) -> None:
         """Print the held warnings."""
@@ -75,15 +134,100 @@ def error_message(err: BaseException) -> str:
     return text or type(err).__name__
 
 
+def is_interrupt(err: BaseException) -> bool:
+    """Whether ``err`` is Ctrl-C, or wraps it (numba raises ``SystemError`` from a kernel).
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise KeyboardInterrupt
+    ...     except KeyboardInterrupt as ki:
+    ...         raise SystemError("CPUDispatcher(<function kernel>)") from ki
+    ... except SystemError as err:
+    ...     is_interrupt(err)
+    True
+    >>> is_interrupt(ValueError("bad"))
+    False
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt | click.Abort):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def is_input_error(err: BaseException) -> bool:
+    """Whether ``err`` is bad input or options (exit 2) rather than a bug (exit 1).
+
+    Examples
+    --------
+    >>> from mekscore.io.checks import InputError
+    >>> is_input_error(InputError("no such column")), is_input_error(KeyError("x"))
+    (True, False)
+    """
+    if isinstance(err, FileNotFoundError | PermissionError | click.UsageError):
+        return True
+    from ..io.checks import InputError  # imported only once something failed
+    from ..sig.model import SignatureError
+
+    return isinstance(err, InputError | SignatureError)
+
+
+def failure(err: BaseException) -> tuple[str, int]:
+    """The one-line message and exit code of a command that raised ``err``.
+
+    Examples
+    --------
+    >>> failure(FileNotFoundError("input file not found: x.h5ad"))
+    ('input file not found: x.h5ad', 2)
+    >>> failure(TypeError("unhashable type: 'list'"))[1]
+    1
+    """
+    if is_interrupt(err):
+        return "interrupted", EXIT_INTERRUPTED
+    if isinstance(err, click.ClickException):
+        return as_flags(_usage_message(err)), EXIT_INPUT
+    if is_input_error(err):
+        return as_flags(error_message(err)), EXIT_INPUT
+    return (
+        f"internal error ({type(err).__name__}: {error_message(err)}); "
+        "rerun with --verbose for the traceback",
+        EXIT_FAILURE,
+    )
+
+
+def _usage_message(err: click.ClickException) -> str:
+    """Click's message on one line, pointing at the command's ``--help``."""
+    text = " ".join(err.format_message().split()).rstrip(".")
+    ctx = getattr(err, "ctx", None)
+    return f"{text} (see '{ctx.command_path} --help')" if ctx is not None else text
+
+
+def _shown(category: type[Warning], message: str, filename: str) -> bool:
+    """Whether a warning is shown without ``--verbose``: ours, or one that changes numbers."""
+    ours = str(filename).startswith(_PACKAGE_DIR)
+    if issubclass(category, UserWarning | RuntimeWarning) and ours:
+        return True
+    return any(text in message for text in NUMERIC_WARNINGS)
+
+
 @contextmanager
 def reported_warnings(reporter: Reporter) -> Iterator[None]:
-    """Show mekscore's user warnings as ``warning: ...`` lines; others only with ``--verbose``."""
+    """Show mekscore's warnings, and others that change the numbers, as ``warning:`` lines.
+
+    Any other warning is shown only with ``--verbose``.
+    """
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, UserWarning) and str(filename).startswith(_PACKAGE_DIR):
-            reporter.warn(error_message(message) if isinstance(message, Warning) else message)
+        text = error_message(message) if isinstance(message, Warning) else str(message)
+        if _shown(category, text, filename):
+            reporter.warn(text)
         elif reporter.verbose:
-            reporter.warn(f"{category.__name__}: {message} ({filename}:{lineno})")
+            reporter.warn(f"{category.__name__}: {text} ({filename}:{lineno})")
 
     with warnings.catch_warnings():
         warnings.simplefilter("default")
@@ -106,10 +250,12 @@ def _setup_logging(reporter: Reporter) -> None:
 def command(func: Callable) -> Callable:
     """Give a click callback ``-q/--quiet``, ``-v/--verbose`` and one-line error handling.
 
-    The callback receives a :class:`Reporter` as ``reporter``. Expected errors (bad input,
-    unknown ids or parameters) print ``error: <message>`` and exit 2; any other error
-    exits 1; ``--verbose`` adds the traceback. Warnings are printed once the command
-    succeeds (before its summary), so a failure ends with its one error line.
+    The callback receives a :class:`Reporter` as ``reporter``. Bad input (``InputError``,
+    ``SignatureError``, a missing file, no permission) prints ``error: <message>`` in
+    command-line words and exits 2; Ctrl-C prints ``error: interrupted`` and exits 130;
+    anything else is a bug: ``error: internal error (...)``, exit 1. ``--verbose`` adds
+    the traceback. Warnings are printed once the command succeeds (before its
+    summary), so a failure ends with its one error line.
     """
 
     @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and library warnings.")
@@ -121,26 +267,68 @@ def command(func: Callable) -> Callable:
         reporter = Reporter(quiet=quiet, verbose=verbose)
         _setup_logging(reporter)
         try:
-            with reported_warnings(reporter):
+            with noted_interrupts() as noted, reported_warnings(reporter):
                 result = func(*args, reporter=reporter, **kwargs)
-            reporter.flush()
-            return result
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+                if noted:
+                    raise KeyboardInterrupt
+        except (click.exceptions.Exit, SystemExit):
             raise
-        except KeyboardInterrupt:
-            _fail("interrupted", EXIT_INTERRUPTED, reporter)
-        except EXPECTED_ERRORS as err:
-            _fail(error_message(err), EXIT_INPUT, reporter)
-        except Exception as err:
-            _fail(f"{type(err).__name__}: {error_message(err)}", EXIT_FAILURE, reporter)
+        except BaseException as err:  # every failure becomes one line
+            _fail(err, reporter)
+        reporter.flush()
+        return result
 
     return wrapper
 
 
-def _fail(message: str, code: int, reporter: Reporter) -> None:
+def _fail(err: BaseException, reporter: Reporter) -> None:
     """Print ``error: message`` (with held warnings and the traceback if verbose) and exit."""
+    message, code = failure(err)
     if reporter.verbose:
         reporter.flush()
         click.echo(traceback.format_exc().rstrip(), err=True)
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+class Group(click.Group):
+    """A click group whose usage errors are one ``error:`` line (exit 2), like all bad input.
+
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> @click.group(cls=Group)
+    ... def cli():
+    ...     pass
+    >>> @cli.command()
+    ... @click.option("--n", type=int, required=True)
+    ... def run(n):
+    ...     pass
+    >>> result = CliRunner().invoke(cli, ["run", "--n", "x"])
+    >>> result.exit_code
+    2
+    >>> result.stderr.splitlines()
+    ["error: Invalid value for '--n': 'x' is not a valid integer (see 'cli run --help')"]
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, **extra):
+        """Run the command line and exit with its code (0, 1, 2 or 130).
+
+        Run as the program itself (``args`` not given), Ctrl-C is ignored once the
+        command has finished, so shutting down never prints a traceback.
+        """
+        extra.pop("standalone_mode", None)
+        try:
+            with noted_interrupts() as noted:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            if noted:  # Ctrl-C that a library swallowed
+                raise KeyboardInterrupt
+        except _NO_ARGS as err:
+            err.show()
+            code = err.exit_code
+        except (click.ClickException, click.Abort, KeyboardInterrupt) as err:
+            message, code = failure(err)
+            click.echo(f"error: {message}", err=True)
+        if args is None:  # the process's own command line: a late Ctrl-C cannot undo the run
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.exit(code if isinstance(code, int) else 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from ._common import Reporter, command
 from .compare import check_outdir, compare
@@ -79,6 +78,8 @@ def demo(outdir: Path, force: bool, reporter: Reporter) -> None:
 
 def headline(verdict_csv: Path) -> str:
     """One line per program with an expected direction: where, expected, observed, verdict."""
+    import pandas as pd
+
     table = pd.read_csv(verdict_csv)
     rows = table[table["expected"].isin(["up", "down"])]
     return "\n".join(

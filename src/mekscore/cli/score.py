@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -273,81 +272,33 @@ def _read(input_path: Path, fmt: str, job: dict):
 
 
 def run_scoring(adata: AnnData, job: dict, reporter: Reporter) -> None:
-    """Score ``adata`` in place as the parsed command line asks; messages speak in CLI flags.
+    """Score ``adata`` in place as the parsed command line asks.
 
     ``job`` holds the parsed options (``method``, ``sigs``, ``layer``, ``use_raw``...);
     ``log_normalize`` may be absent (then ``auto``).
     """
     from .. import tl
-    from ..io.checks import InputError
 
-    if reporter.progress:
-        import rich
-
-        rich.reconfigure(stderr=True)  # tl.score's progress bar uses rich's global console
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            tl.score(
-                adata,
-                job["sigs"],
-                job["method"].name,
-                layer=job["layer"],
-                use_raw=job["use_raw"],
-                log_normalize=LOG_NORMALIZE[job.get("log_normalize", "auto")],
-                gene_symbols=job["gene_symbols"],
-                species=job["species"],
-                chunk_size=job["chunk_size"],
-                min_genes=job["min_genes"],
-                progress=reporter.progress,
-                **job["params"],
-            )
-    except InputError as err:
-        raise InputError(as_flags(str(err))) from err
-    finally:
-        _show_as_flags(caught)
+    tl.score(
+        adata,
+        job["sigs"],
+        job["method"].name,
+        layer=job["layer"],
+        use_raw=job["use_raw"],
+        log_normalize=LOG_NORMALIZE[job.get("log_normalize", "auto")],
+        gene_symbols=job["gene_symbols"],
+        species=job["species"],
+        chunk_size=job["chunk_size"],
+        min_genes=job["min_genes"],
+        progress=reporter.progress,
+        **job["params"],
+    )
     prov = adata.uns["mekscore"][job["method"].name]
     prov["cli"] = {
         "command": " ".join(["mekscore", *sys.argv[1:]]),
         "matrix": prov["matrix"],
         "preprocessing": prov["normalization"],
     }
-
-
-def _show_as_flags(caught: list[warnings.WarningMessage]) -> None:
-    """Show recorded warnings once each, reworded in command-line terms."""
-    unique = {(str(w.message), w.category): w for w in caught}
-    for (message, category), w in unique.items():
-        warnings.showwarning(as_flags(message), category, w.filename, w.lineno)
-
-
-_API_WORDS = {
-    "gene_symbols=<var column>": "--gene-symbols COLUMN",
-    "species='human'/'mouse'": "--species human|mouse",
-    "layer=...": "--layer LAYER",
-    "use_raw=True": "--use-raw",
-    "drop use_raw": "drop --use-raw",
-    "layer and use_raw": "--layer and --use-raw",
-    "log_normalize=False": "--log-normalize never",
-    "this AnnData has": "the input has",
-    "adata has": "the input has",
-    "adata is not changed": "the output keeps the input's values",
-}
-
-
-def as_flags(message: str) -> str:
-    """Reword ``tl.score``'s advice in command-line terms.
-
-    Examples
-    --------
-    >>> as_flags("if var_names are IDs pass gene_symbols=<var column>")
-    'if var_names are IDs pass --gene-symbols COLUMN'
-    >>> as_flags("pass use_raw=True (this AnnData has .raw)")
-    'pass --use-raw (the input has .raw)'
-    """
-    for api, flag in _API_WORDS.items():
-        message = message.replace(api, flag)
-    return message
 
 
 def _write(adata, input_path: Path, output: Path, job: dict) -> None:

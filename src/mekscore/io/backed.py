@@ -73,9 +73,12 @@ def track(items: Sequence[T], progress: bool, description: str) -> Sequence[T]:
     """
     if not progress or len(items) < 2:
         return items
+    from rich.console import Console
     from rich.progress import track as rich_track
 
-    return rich_track(items, description=description, transient=True)
+    # a console of our own: rich's global one (stdout) belongs to the host process
+    console = Console(stderr=True)
+    return rich_track(items, description=description, transient=True, console=console)
 
 
 def write_scores_into_copy(

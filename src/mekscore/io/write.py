@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 from anndata import AnnData
 
+from .._interrupts import noted_interrupts
 from .checks import InputError
 
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t", ".parquet": None}
@@ -68,11 +71,12 @@ def check_output(
 def write_atomic(
     path: str | os.PathLike, writer: Callable[[Path], None], *, force: bool = False
 ) -> Path:
-    """Call ``writer(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``.
+    """Call ``writer(tmp_path)`` on a temporary file beside ``path``, then move it to ``path``.
 
     Readers never see a partial file, and an existing output is replaced only once the
-    new one is complete. On any error (or Ctrl-C) the temporary file is removed and the
-    error re-raised.
+    new one is complete. Without ``force`` the move fails if ``path`` appeared meanwhile
+    (the existence check and the creation are one step). On any error, or Ctrl-C even
+    if a library swallowed it, the temporary file is removed and the error raised.
 
     Parameters
     ----------
@@ -91,26 +95,137 @@ def write_atomic(
     'done'
     """
     target = check_output(path, force=force)
+    tmp = _temporary(target, mkdir=False)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix="." + target.name, suffix=".tmp")
-    except OSError as err:
-        raise InputError(f"cannot write to folder {target.parent} ({err.strerror})") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
+        with noted_interrupts() as noted:
+            writer(tmp)
+        if noted:
+            raise KeyboardInterrupt
+        os.chmod(tmp, FILE_MODE)
+        _commit(tmp, target, force=force)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
     return target
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _temporary(target: Path, *, mkdir: bool) -> Path:
+    """A new hidden temporary file (or folder) beside ``target``."""
+    make = tempfile.mkdtemp if mkdir else tempfile.mkstemp
+    try:
+        made = make(dir=target.parent, prefix="." + target.name, suffix=".tmp")
+    except OSError as err:
+        raise InputError(f"cannot write to folder {target.parent} ({err.strerror})") from None
+    if mkdir:
+        return Path(made)
+    os.close(made[0])
+    return Path(made[1])
+
+
+def _commit(tmp: Path, target: Path, *, force: bool) -> None:
+    """Move the finished ``tmp`` to ``target``; without ``force`` only if ``target`` is absent."""
+    if force:
+        os.replace(tmp, target)
+        return
+    try:
+        try:
+            os.link(tmp, target)  # fails if target exists: no check-then-replace race
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: reserve the name, then fill it
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+            os.replace(tmp, target)
+    except FileExistsError:
+        raise InputError(f"output {target} exists; pass --force to overwrite") from None
+
+
+def write_folder(
+    folder: str | os.PathLike,
+    writers: Mapping[str, Callable[[Path], None]],
+    *,
+    force: bool = False,
+) -> Path:
+    """Write a set of files into ``folder`` at once: all of them, or none.
+
+    Each ``writers[name](path)`` writes one file into a temporary folder beside
+    ``folder``, which is then renamed to ``folder``, so a crash or Ctrl-C never leaves a
+    mix of old and new files. With ``force`` an existing folder is swapped out; its
+    other files (not in ``writers``) are moved into the new one.
+
+    Parameters
+    ----------
+    folder
+        The output folder; it must not exist or be empty unless ``force``.
+    writers
+        File name -> function writing that file to the path it is given.
+    force
+        Replace the files of an existing, non-empty ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
+    >>> done = write_folder(out, {"a.txt": lambda p: p.write_text("A")})
+    >>> sorted(p.name for p in done.iterdir())
+    ['a.txt']
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"output {target} is a file; give a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(target, mkdir=True)
+    try:
+        with noted_interrupts() as noted:
+            for name, writer in writers.items():
+                writer(tmp / name)
+        if noted:
+            raise KeyboardInterrupt
+        for path in tmp.iterdir():
+            os.chmod(path, FILE_MODE)
+        os.chmod(tmp, DIR_MODE)
+        _commit_folder(tmp, target, force=force)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _commit_folder(tmp: Path, target: Path, *, force: bool) -> None:
+    """Rename the finished folder ``tmp`` to ``target`` (swapping an old one if ``force``)."""
+    try:
+        os.rename(tmp, target)  # replaces only an absent or empty folder
+        return
+    except OSError as err:
+        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        if not force:
+            raise InputError(
+                f"output folder {target} is not empty; pass --force to write into it"
+            ) from None
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}", suffix=".old"))
+    os.rename(target, old / target.name)
+    os.rename(tmp, target)
+    for path in (old / target.name).iterdir():
+        if not (target / path.name).exists():
+            os.rename(path, target / path.name)
+    shutil.rmtree(old)
+
+
+def _read_umask() -> int:
+    """The process umask, read without changing it (Linux), else set back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)  # at import, before any writer thread exists; 077 if seen
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
+#: Modes of the files and folders written: what ``open()``/``mkdir()`` would give.
+FILE_MODE, DIR_MODE = 0o666 & ~_UMASK, 0o777 & ~_UMASK
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, *, force: bool = False) -> Path:

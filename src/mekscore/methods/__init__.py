@@ -6,8 +6,12 @@ Modules are imported lazily so that ``import mekscore`` stays fast.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from ._base import GeneSet, Method, MethodOutput
+if TYPE_CHECKING:
+    from ._base import GeneSet, Method, MethodOutput
+
+_BASE_NAMES = ("GeneSet", "Method", "MethodOutput")
 
 _MODULES = {
     "ucell": "ucell",
@@ -33,8 +37,17 @@ def get_method(name: str) -> Method:
     True
     """
     if name not in _MODULES:
-        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(METHOD_NAMES)}")
+        from ..io.checks import InputError
+
+        raise InputError(f"unknown method {name!r}; choose one of: {', '.join(METHOD_NAMES)}")
     return import_module(f".{_MODULES[name]}", __name__).METHOD
+
+
+def __getattr__(name: str):
+    """The method model (``GeneSet``, ``Method``...), imported on first use (it needs numpy)."""
+    if name in _BASE_NAMES:
+        return getattr(import_module("._base", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["METHOD_NAMES", "GeneSet", "Method", "MethodOutput", "get_method"]

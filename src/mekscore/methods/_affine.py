@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from scipy import sparse
+
+from ._numba import njit
 
 CONSTANT_SD = 1e-10  # GSVA 1.46 (.filterFeatures): genes with sd < 1e-10 count as constant
 DENSE_BLOCK_VALUES = 2_000_000  # dense values converted to float64 at once
@@ -111,7 +112,7 @@ class GeneMoments:
         return (self.hi > self.lo) & (self.sd >= CONSTANT_SD)
 
 
-@numba.njit(cache=True)
+@njit()
 def _stored_range(indices, data, n_genes):  # pragma: no cover - compiled
     """Per-column min and max of a CSR matrix's stored values (+-inf where none)."""
     lo = np.full(n_genes, np.inf)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numba
 import numpy as np
 from scipy import sparse
 
 from ._affine import GeneMoments
 from ._base import GeneSet
+from ._numba import njit
 
 PartScorer = Callable[[np.ndarray | sparse.csr_matrix, list[np.ndarray]], np.ndarray]
 
@@ -141,7 +141,7 @@ def set_columns_zscored(
     return (block - mu[cols]) / sd[cols]
 
 
-@numba.njit(cache=True)
+@njit()
 def stable_argsort(vals):  # pragma: no cover - compiled
     """Stable ascending argsort of a float64 vector (ties in index order).
 

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from ._base import GeneSet
+from ._numba import njit
 
 _BLOCK_ROWS = 8192  # observations per block of counts (bounds temporary memory)
 _LINEAR_LEVELS = 32  # up to this many distinct values, locate a value by a linear count
@@ -162,7 +163,7 @@ def up_minus_down(up: np.ndarray, down: np.ndarray, w_down: float = 1.0) -> np.n
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _csr_counts(data, indices, indptr, n_genes, slot, n_set):  # pragma: no cover - compiled
     n_obs = len(indptr) - 1
     greater = np.empty((n_obs, n_set), dtype=np.int64)
@@ -178,7 +179,7 @@ def _csr_counts(data, indices, indptr, n_genes, slot, n_set):  # pragma: no cove
     return greater, equal
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _dense_counts(X, genes):  # pragma: no cover - compiled
     greater = np.empty((X.shape[0], len(genes)), dtype=np.int64)
     equal = np.empty((X.shape[0], len(genes)), dtype=np.int64)
@@ -187,7 +188,7 @@ def _dense_counts(X, genes):  # pragma: no cover - compiled
     return greater, equal
 
 
-@numba.njit(cache=True)
+@njit()
 def _row_counts(row, n_zeros, values, greater, equal):  # pragma: no cover - compiled
     """Counts for one observation: ``row`` holds its stored values, plus ``n_zeros`` zeros.
 
@@ -214,7 +215,7 @@ def _row_counts(row, n_zeros, values, greater, equal):  # pragma: no cover - com
         equal[s] = slots[2 * i + 1]
 
 
-@numba.njit(cache=True)
+@njit()
 def _sorted_unique(values):  # pragma: no cover - compiled
     out = np.sort(values)
     m = 0
@@ -225,14 +226,14 @@ def _sorted_unique(values):  # pragma: no cover - compiled
     return out[:m]
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _slot(levels, x):  # pragma: no cover - compiled
     """``2 * (number of levels < x) + (x is a level)``, without data-dependent branches."""
     i = _count_below(levels, x)
     return 2 * i + ((i < len(levels)) & (levels[min(i, len(levels) - 1)] == x))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _count_below(levels, x):  # pragma: no cover - compiled
     """Number of ``levels`` (sorted, non-empty) strictly below ``x``.
 

@@ -42,6 +42,7 @@ from ._gsva_kernels import (
     score_up_minus_down,
     stable_argsort,
 )
+from ._numba import njit
 
 KCDFS = ("gaussian", "poisson", "none")
 # Kernel evaluations accepted per call (under about an hour on 2 cores). Gaussian:
@@ -169,7 +170,7 @@ def gene_cdfs(X: np.ndarray | sparse.csr_matrix, genes: np.ndarray, kcdf: str) -
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _gaussian_cdf(G):  # pragma: no cover - compiled
     """Logit of the Gaussian-kernel CDF, GSVA's ``row_d`` (genes x obs).
 
@@ -203,7 +204,7 @@ def _gaussian_cdf(G):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True)
+@njit()
 def _sd_r(x):  # pragma: no cover - compiled
     """Standard deviation (ddof 1) with R's two-pass mean correction (``src/utils.c``)."""
     n = len(x)
@@ -232,7 +233,7 @@ def _empirical_cdf(G: np.ndarray) -> np.ndarray:
 _CDF = {"gaussian": _gaussian_cdf, "poisson": _poisson_cdf, "none": _empirical_cdf}
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, error_model="numpy")
 def _walk_scores(cdf, flat, offsets, tau, max_diff, abs_ranking):  # pragma: no cover
     """Steps 3-4 for every observation (row of ``cdf``) and set."""
     n_obs, n = cdf.shape
@@ -248,7 +249,7 @@ def _walk_scores(cdf, flat, offsets, tau, max_diff, abs_ranking):  # pragma: no 
     return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _walk_extremes(positions, n, tau, max_diff, abs_ranking):  # pragma: no cover - compiled
     """Score of one walk from the 0-based positions of the set's genes.
 

@@ -28,6 +28,7 @@ from scipy import sparse
 
 from ._base import GeneSet, Method
 from ._gsva_kernels import pack_sets, score_up_minus_down, stable_argsort
+from ._numba import njit
 
 
 def ssgsea(
@@ -103,7 +104,7 @@ def _canonical(X: sparse.csr_matrix) -> sparse.csr_matrix:
     return X
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _dense_scores(X, flat, offsets, alpha):  # pragma: no cover - compiled
     out = np.empty((X.shape[0], len(offsets) - 1))
     for r in numba.prange(X.shape[0]):
@@ -112,7 +113,7 @@ def _dense_scores(X, flat, offsets, alpha):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _csr_scores(data, indices, indptr, n_genes, flat, offsets, alpha):  # pragma: no cover
     out = np.empty((len(indptr) - 1, len(offsets) - 1))
     for r in numba.prange(len(indptr) - 1):
@@ -123,7 +124,7 @@ def _csr_scores(data, indices, indptr, n_genes, flat, offsets, alpha):  # pragma
     return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _row_scores(vals, idx, n, flat, offsets, alpha, out):  # pragma: no cover - compiled
     """Scores of one observation given its non-zero values ``vals`` at sorted ``idx``.
 

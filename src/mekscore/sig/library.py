@@ -70,7 +70,9 @@ def get(sig_id: str) -> Signature:
     """
     lib = _load_all()
     if sig_id not in lib:
-        raise KeyError(
+        from ..io.checks import InputError
+
+        raise InputError(
             f"unknown signature id {sig_id!r}; run `mekscore signatures list` "
             f"(known: {', '.join(sorted(lib))})"
         )
@@ -88,7 +90,9 @@ def select(
     ['checkpoint_ligands']
     """
     if compartment is not None and compartment not in COMPARTMENTS:
-        raise ValueError(f"unknown compartment {compartment!r}; use one of {COMPARTMENTS}")
+        from ..io.checks import InputError
+
+        raise InputError(f"unknown compartment {compartment!r}; use one of {COMPARTMENTS}")
     out = []
     for sig in _load_all().values():
         if program is not None and sig.program != program:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ from ..io.checks import InputError, check_finite
 from ..io.matrix import as_scorable, row_block, row_chunks
 from ..methods import GeneSet, Method
 from ..methods._affine import GeneMoments, affine_scores
+from ..methods._numba import limit_threads
 
 
 def is_dask(X) -> bool:
@@ -135,6 +137,7 @@ def _run_dask(block_func, X, transform) -> dict[str, np.ndarray]:
     keys = list(probe)
 
     def stacked_block(block):
+        _share_worker_threads()
         out = block_func(_checked(block, transform))
         return np.hstack([out[k] for k in keys])
 
@@ -148,12 +151,22 @@ def _run_dask(block_func, X, transform) -> dict[str, np.ndarray]:
     return {k: stacked[:, i * n_sets : (i + 1) * n_sets] for i, k in enumerate(keys)}
 
 
-def _track(chunks: list[slice], progress: bool):
-    if not progress or len(chunks) < 2:
-        return chunks
-    from rich.progress import track
+def _share_worker_threads() -> None:
+    """In a Dask worker, run numba kernels on at most the worker's threads, not every core."""
+    distributed = sys.modules.get("distributed")  # never imported here if the user has not
+    if distributed is None:
+        return
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not inside a worker (local scheduler)
+        return
+    limit_threads(worker.state.nthreads)
 
-    return track(chunks, description="scoring", transient=True)
+
+def _track(chunks: list[slice], progress: bool):
+    from ..io.backed import track
+
+    return track(chunks, progress, "scoring")
 
 
 def _as_dict(result) -> dict[str, np.ndarray]:
