@@ -167,3 +167,19 @@ def test_sample_sheet_may_list_a_subset_of_the_table(study, tmp_path):
     assert "note: 2 table column(s) not in subset.csv were left out" in result.stderr
     rows = json.loads((out / "verdict.json").read_text())["results"]
     assert {r["n_pairs"] for r in rows if r["verdict"] != "not testable"} == {3}
+
+
+def test_methods_writes_each_methods_verdict_and_the_consensus(study, tmp_path):
+    out = tmp_path / "out"
+    result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", out, *BASE,
+                 "--pair-key", "patient", "--methods", "singscore,zscore")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "note: methods singscore, zscore:" in result.stderr
+    table = pd.read_csv(out / "methods.csv")
+    assert {"verdict_singscore", "verdict_zscore", "consensus"} <= set(table.columns)
+    agree = table["verdict_singscore"] == table["verdict_zscore"]
+    assert (table.loc[agree, "consensus"] == table.loc[agree, "verdict_singscore"]).all()
+    assert (table.loc[~agree, "consensus"] == "method-dependent").all()
+    both = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", tmp_path / "x", *BASE,
+               "--method", "mean", "--methods", "singscore,zscore")  # fmt: skip
+    assert both.returncode == 2 and "exclude each other" in both.stderr

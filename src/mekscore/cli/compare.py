@@ -58,6 +58,12 @@ Examples:
     "pseudobulk and bulk, ucell for cells).",
 )
 @click.option(
+    "--methods",
+    metavar="M1,M2[,...]",
+    help="Compare once per method (a rank-based and a standardised one, e.g. singscore,mean); "
+    "the report shows the first, methods.csv every method's verdict and their consensus.",
+)
+@click.option(
     "--signatures",
     default="all",
     show_default=True,
@@ -121,6 +127,7 @@ def compare(
     pair_key: str | None,
     sheet: Path | None,
     method: str | None,
+    methods: str | None,
     signatures: str,
     layer: str | None,
     use_raw: bool,
@@ -151,13 +158,25 @@ def compare(
     common = dict(condition_key=condition_key, control=control, treated=treated,
                   sample_key=sample_key, compartment_key=compartment_key,
                   compartments=compartments, bulk=bulk_table)  # fmt: skip
-    verdict, samples = tl.compare(
-        adata, **common, pair_key=pair_key, method=method, signatures=signatures,
-        score_kwargs=score_kwargs, test=test, alpha=alpha, min_cells=min_cells,
-        aggregate=aggregate, counts_layer=counts_layer, return_samples=True,
-    )  # fmt: skip
-    parameters = dict(adata.uns["mekscore_compare"]["parameters"], input=str(input_path),
-                      signatures=signatures)  # fmt: skip
+    settings = dict(pair_key=pair_key, signatures=signatures, score_kwargs=score_kwargs,
+                    test=test, alpha=alpha, min_cells=min_cells, aggregate=aggregate,
+                    counts_layer=counts_layer)  # fmt: skip
+    extra, key = {}, "mekscore_compare"
+    if methods:
+        from ..io.checks import InputError
+
+        if method:
+            raise InputError("--method and --methods exclude each other; give one")
+        names = [m.strip() for m in methods.split(",") if m.strip()]
+        table = tl.compare_methods(adata, names, **common, **settings)
+        extra["methods.csv"] = lambda p: table.to_csv(p, index=False)
+        key = f"mekscore_compare_methods_{names[0]}"
+        reporter.note(_method_dependence(table, names))
+    else:
+        tl.compare(adata, **common, **settings, method=method)
+    stored = adata.uns[key]
+    verdict, samples = stored["results"], stored["samples"]
+    parameters = dict(stored["parameters"], input=str(input_path), signatures=signatures)
     view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
     results = with_competitive(verdict, view)
     genes = _match_provenance(adata, parameters.get("scores") or None)
@@ -166,10 +185,20 @@ def compare(
     )  # fmt: skip
     html = render_report(
         verdict, samples, parameters=parameters, match_report=genes, competitive=view,
-        composition=adata.uns["mekscore_compare"].get("composition"), qc=qc,
+        composition=stored.get("composition"), qc=qc,
     )  # fmt: skip
-    write_outputs(outdir, parameters, results, samples, html, force=force)
+    write_outputs(outdir, parameters, results, samples, html, force=force, extra=extra)
     reporter.paragraph(summary_lines(verdict, parameters, outdir))
+
+
+def _method_dependence(table: pd.DataFrame, methods: list[str]) -> str:
+    """One line: which rows' verdicts depend on the scoring method."""
+    flips = table.loc[table["consensus"] == "method-dependent", "signature"].tolist()
+    which = f": {', '.join(flips)}" if flips else ""
+    return (
+        f"methods {', '.join(methods)}: {len(flips)} of {len(table)} rows method-dependent{which} "
+        "(methods.csv); the report shows " + methods[0]
+    )
 
 
 def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Path) -> str:
@@ -177,7 +206,7 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
     counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
     lines = [f"pharmacodynamic control: {parameters['pd_status']}"]
     lines.append(
-        f"{len(verdict)} program x compartment rows ({parameters['aggregate']}, "
+        f"{len(verdict)} rows of programs and abundances ({parameters['aggregate']}, "
         f"{parameters['method'] or 'stored scores'}, {parameters['test']}): {counts}."
     )
     if parameters["dropped"]:
@@ -361,8 +390,9 @@ def write_outputs(
     html: str,
     *,
     force: bool = False,
+    extra: dict | None = None,
 ) -> None:
-    """Write the four outputs into a temporary folder that is then renamed to ``outdir``."""
+    """Write the outputs (and ``extra``: name -> writer) in a temporary folder renamed to outdir."""
     from ..io.write import write_folder
 
     payload = {
@@ -376,7 +406,9 @@ def write_outputs(
         "samples.csv": lambda p: samples.to_csv(p, index=False),
         "report.html": lambda p: p.write_text(html, encoding="utf-8"),
     }
-    write_folder(outdir, {name: writers[name] for name in OUTPUTS}, force=force)
+    write_folder(
+        outdir, {**{name: writers[name] for name in OUTPUTS}, **(extra or {})}, force=force
+    )
 
 
 def _json_value(value: Any) -> Any:
