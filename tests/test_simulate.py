@@ -116,7 +116,7 @@ def test_extra_cell_types_and_markers():
     [
         ({"n_genes": 50}, "n_genes=50 is smaller"),
         ({"cell_types": ("Tumor", "Astrocyte")}, "unknown cell types"),
-        ({"effects": {"not_a_signature": 2.0}}, "unknown signature"),
+        ({"effects": {"not_a_signature": 2.0}}, "does not model"),
         ({"effects": {"mhc1_apm": 0.0}}, "fold change must be > 0"),
         ({"effects": "strong"}, "use 'biology', 'none' or a dict"),
     ],

@@ -69,6 +69,15 @@ _PROPORTIONS = {
     "Myeloid": 0.2, "NK": 0.07, "B": 0.06, "DC": 0.03,
 }  # fmt: skip
 
+SIMULATED_SIGNATURES = (
+    "cd8_stem_memory", "cd8_tex_terminal", "checkpoint_ligands", "cytolytic_rooney",
+    "dc_maturation", "ifng_ayers6", "mapk_output_mpas", "mdsc_suppressive", "mhc1_apm",
+    "mhc2_presentation", "nk_activation", "tam_m2", "tcr_erk_activation", "tis_gep18",
+    "treg_core", "tumor_myeloid_secretome",
+)  # fmt: skip
+"""Library signatures whose genes the simulator models (fixed, so that adding a signature to
+the library does not change simulated data; the example data depend on it)."""
+
 BIOLOGY_EFFECTS: dict[str, tuple[float, tuple[str, ...]]] = {
     "mapk_output_mpas": (0.5, ("tumor",)),
     "mhc1_apm": (1.5, ("tumor",)),
@@ -238,8 +247,11 @@ def planted_effects(effects: Effects) -> dict[str, tuple[float, tuple[str, ...]]
     library = load_library()
     out = {}
     for sig_id, spec in effects.items():
-        if sig_id not in library:
-            raise ValueError(f"effects names unknown signature {sig_id!r}; use a library id")
+        if sig_id not in SIMULATED_SIGNATURES:
+            raise ValueError(
+                f"effects names {sig_id!r}, which the simulator does not model; use one of "
+                f"{', '.join(SIMULATED_SIGNATURES)}"
+            )
         fold, where = spec if isinstance(spec, tuple) else (spec, (library[sig_id].compartment,))
         if not fold > 0:
             raise ValueError(f"effects[{sig_id!r}]: the fold change must be > 0, got {fold}")
@@ -247,8 +259,13 @@ def planted_effects(effects: Effects) -> dict[str, tuple[float, tuple[str, ...]]
     return out
 
 
+def _simulated_signatures() -> list:
+    library = load_library()
+    return [library[sid] for sid in SIMULATED_SIGNATURES]
+
+
 def _library_genes() -> set[str]:
-    return {g for sig in load_library().values() for g in sig.genes}
+    return {g for sig in _simulated_signatures() for g in sig.genes}
 
 
 def _check_arguments(n_per_arm, cell_types, n_cells_mean, sample_sd, dispersion) -> None:
@@ -277,7 +294,7 @@ def _cell_type_profiles(rng, genes: list[str], cell_types: tuple[str, ...]) -> n
     base = baseline + rng.normal(0.0, 0.4, (len(cell_types), len(genes)))
     for i, t in enumerate(cell_types):
         base[i, [index[g] for g in MARKERS[t]]] += np.log(12.0)
-    for sig in load_library().values():
+    for sig in _simulated_signatures():
         cols = [index[g] for g in sig.genes]
         for i in _types_of(sig.compartment, cell_types):
             base[np.ix_([i], cols)] += np.log(3.0)
