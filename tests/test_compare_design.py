@@ -242,3 +242,16 @@ def test_score_settings_reach_the_pseudobulk_path_and_are_recorded():
     assert table["difference"].iloc[0] != pytest.approx(default["difference"].iloc[0])
     with pytest.raises(InputError, match="score_kwargs cannot set method"):
         tl.compare(adata, **SC, score_kwargs={"method": "mean"})
+
+
+def test_mpas_gates_when_both_pharmacodynamic_readouts_are_present():
+    base = {"family": "pharmacodynamic", "expected": "down", "ci_high": -0.5, "ci_low": -2.0,
+            "verdict": "", "reason": "", "flag": "", "compartment": "tumor"}  # fmt: skip
+    table = pd.DataFrame([
+        {**base, "signature": "progeny_mapk", "p_value": 0.001, "observed": "down"},
+        {**base, "signature": "mapk_output_mpas", "p_value": 0.4, "observed": "down",
+         "ci_low": -1.0, "ci_high": 0.4},
+    ])  # fmt: skip
+    out, status = add_verdicts(table, 0.05)
+    assert status.startswith("not confirmed: mapk_output_mpas in tumor")
+    assert out.loc[0, "verdict"] == "consistent" and out.loc[0, "family"] == "pharmacodynamic"

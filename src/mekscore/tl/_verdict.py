@@ -38,8 +38,10 @@ FAMILIES = (
     "pharmacodynamic", "directional", "no expected direction", "secondary", "abundance",
     "abundance, no expected direction",
 )  # fmt: skip
-PD_CONTROLS = {"mapk_output_mpas": "tumor"}
-"""Pharmacodynamic (gatekeeper) programs -> the compartment they are read in."""
+PD_CONTROLS = {"mapk_output_mpas": "tumor", "progeny_mapk": "tumor"}
+"""Pharmacodynamic programs -> the compartment they are read in. The first one in the table
+(MPAS; the PROGENy MAPK footprint when MPAS is absent) is the gate; the others are reported in
+the same family as supporting readouts."""
 FLAG_PD = "PD not confirmed"
 
 
@@ -96,7 +98,8 @@ def pd_status(table: pd.DataFrame) -> str:
     pd_rows = table[table["family"] == "pharmacodynamic"]
     if pd_rows.empty:
         return "not tested: no pharmacodynamic control in the table"
-    row = pd_rows.iloc[0]
+    order = {sid: i for i, sid in enumerate(PD_CONTROLS)}
+    row = pd_rows.loc[pd_rows["signature"].map(order).sort_values(kind="stable").index].iloc[0]
     what = f"{row['signature']} in {row['compartment']}"
     if row["verdict"] == "consistent":
         return f"confirmed ({what} down, q = {row['q_value']:.3g})"
