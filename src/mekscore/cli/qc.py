@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..methods import METHOD_NAMES
+from . import _options as opt
 from ._common import Reporter, command
 from .score import BULK_METHOD, SINGLE_CELL_METHOD
 
@@ -35,33 +36,17 @@ Output: .csv, .tsv or .parquet. Exit codes: 0 success, 2 bad input or options, 1
     type=click.Path(path_type=Path),
     help="Output table: .csv, .tsv or .parquet.",
 )
-@click.option(
-    "-s",
-    "--signatures",
-    default="all",
-    show_default=True,
-    help="Library ids (comma-separated), 'all', or a GMT file.",
-)
+@opt.signatures
 @click.option(
     "-m",
     "--method",
     help=f"Score for the gene-score correlation: {', '.join(METHOD_NAMES)} "
     "(default: ucell for single-cell input, singscore for tables).",
 )
-@click.option(
-    "--input-format",
-    type=click.Choice(["h5ad", "csv", "tsv", "gct", "10x"]),
-    help="Override the format guessed from INPUT's extension.",
-)
-@click.option("--layer", help="Use adata.layers[LAYER] instead of X.")
-@click.option("--use-raw", is_flag=True, help="Use adata.raw (log data kept beside a scaled X).")
-@click.option(
-    "--species",
-    type=click.Choice(["auto", "human", "mouse"]),
-    default="auto",
-    show_default=True,
-    help="Species of the gene names.",
-)
+@opt.input_format
+@opt.layer
+@opt.use_raw
+@opt.species
 @click.option(
     "--n-random",
     type=click.IntRange(min=20),
@@ -70,14 +55,8 @@ Output: .csv, .tsv or .parquet. Exit codes: 0 success, 2 bad input or options, 1
     help="Expression-matched random gene sets per signature.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sets.")
-@click.option(
-    "--duplicates",
-    type=click.Choice(["error", "sum", "mean", "first"]),
-    default="error",
-    show_default=True,
-    help="Repeated gene names in a table: refuse, or aggregate them.",
-)
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@opt.duplicates
+@opt.force_file
 @command
 def qc(input_path: Path, output: Path, reporter: Reporter, **options) -> None:
     """Check that each signature is expressed and coherent in INPUT; write one row each.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..methods import METHOD_NAMES
+from . import _options as opt
 from ._common import Reporter, command
 
 if TYPE_CHECKING:  # anndata is imported inside the commands, to keep --help fast
@@ -105,20 +106,10 @@ def _method_options(func):
     help="Output file: .h5ad, .csv, .tsv or .parquet.",
 )
 @click.option("-m", "--method", help=f"One of {', '.join(METHOD_NAMES)} (default: see below).")
-@click.option(
-    "-s",
-    "--signatures",
-    default="all",
-    show_default=True,
-    help="Library ids (comma-separated), 'all', or a GMT file.",
-)
-@click.option(
-    "--input-format",
-    type=click.Choice(["h5ad", "csv", "tsv", "gct", "10x"]),
-    help="Override the format guessed from INPUT's extension.",
-)
-@click.option("--layer", help="Score adata.layers[LAYER] instead of X.")
-@click.option("--use-raw", is_flag=True, help="Score adata.raw (log data kept beside a scaled X).")
+@opt.signatures
+@opt.input_format
+@opt.layer
+@opt.use_raw
 @click.option(
     "--log-normalize",
     type=click.Choice(list(LOG_NORMALIZE)),
@@ -127,13 +118,7 @@ def _method_options(func):
     help="log1p(CP10k) the data first (auto: raw counts given to a log-data method).",
 )
 @click.option("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols.")
-@click.option(
-    "--species",
-    type=click.Choice(["auto", "human", "mouse"]),
-    default="auto",
-    show_default=True,
-    help="Species of the gene names.",
-)
+@opt.species
 @click.option(
     "--min-genes",
     type=click.IntRange(min=1),
@@ -142,13 +127,7 @@ def _method_options(func):
     help="Skip signatures with fewer genes found.",
 )
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Rows scored at a time.")
-@click.option(
-    "--duplicates",
-    type=click.Choice(["error", "sum", "mean", "first"]),
-    default="error",
-    show_default=True,
-    help="Repeated gene names in a table: refuse, or aggregate them.",
-)
+@opt.duplicates
 @click.option(
     "--stream",
     type=click.Choice(["auto", "always", "never"]),
@@ -156,7 +135,7 @@ def _method_options(func):
     show_default=True,
     help="Read a big .h5ad from disk in row chunks (auto: over 1 GiB).",
 )
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@opt.force_file
 @_method_options
 @command
 def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) -> None:

@@ -1,0 +1,37 @@
+"""Options shared by several commands, defined once so their names and help never drift."""
+
+from __future__ import annotations
+
+import click
+
+signatures = click.option(
+    "-s",
+    "--signatures",
+    default="all",
+    show_default=True,
+    help="Library ids (comma-separated), 'all', or a GMT file.",
+)
+input_format = click.option(
+    "--input-format",
+    type=click.Choice(["h5ad", "csv", "tsv", "gct", "10x"]),
+    help="Override the format guessed from INPUT's extension.",
+)
+layer = click.option("--layer", help="Use adata.layers[LAYER] instead of X.")
+use_raw = click.option(
+    "--use-raw", is_flag=True, help="Use adata.raw (log data kept beside a scaled X)."
+)
+species = click.option(
+    "--species",
+    type=click.Choice(["auto", "human", "mouse"]),
+    default="auto",
+    show_default=True,
+    help="Species of the gene names.",
+)
+duplicates = click.option(
+    "--duplicates",
+    type=click.Choice(["error", "sum", "mean", "first"]),
+    default="error",
+    show_default=True,
+    help="Repeated gene names in a table: refuse, or aggregate them.",
+)
+force_file = click.option("--force", is_flag=True, help="Overwrite an existing output file.")
