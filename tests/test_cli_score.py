@@ -58,7 +58,7 @@ def test_h5ad_to_h5ad_scores_raw_and_leaves_input_untouched(tmp_path):
     raw = original.raw.to_adata()
     expected = mk.tl.score(raw, "all", "mean", inplace=False)
     pd.testing.assert_frame_equal(scored.obsm["mekscore_mean"], expected)
-    prov = scored.uns["mekscore"]["mean"]
+    prov = scored.uns["mekscore"]["mekscore_mean"]
     assert prov["cli"]["matrix"] == "raw.X" and prov["cli"]["preprocessing"] == "none"
     assert bool(prov["signatures"]["mhc2_presentation"]["scored"]) is True
     assert [p.name for p in tmp_path.iterdir()] == ["scored.h5ad"]
@@ -349,7 +349,9 @@ def test_log_normalize_never_scores_counts_as_given(tmp_path):
     result = invoke(src, "-o", out, "-m", "mean", "-s", "treg_core", "--log-normalize", "never")
     assert result.exit_code == 0, result.stderr
     assert "raw counts" not in result.stderr
-    expected = mk.tl.score(ad.read_h5ad(src), ["treg_core"], "mean", log_normalize=False)
+    expected = mk.tl.score(
+        ad.read_h5ad(src), ["treg_core"], "mean", log_normalize=False, inplace=False
+    )
     np.testing.assert_allclose(pd.read_csv(out, index_col=0).to_numpy(), expected.to_numpy())
 
 

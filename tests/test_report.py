@@ -13,7 +13,7 @@ import pytest
 
 from mekscore.genes import match_report, match_signatures
 from mekscore.io.checks import InputError
-from mekscore.report import gene_table, render_report, write_report
+from mekscore.report import genes_used_table, render_report, write_report
 from mekscore.report._text import summary_sentence
 from mekscore.sig import get
 
@@ -131,15 +131,15 @@ def test_competitive_view_is_shown_next_to_the_verdict():
     assert "do the signature&#x27;s genes change more than the other genes" in html
 
 
-def test_gene_table_from_provenance_and_from_match_report():
+def test_genes_used_table_from_provenance_and_from_match_report():
     provenance = {"mhc1_apm": {"genes_used": np.array(["B2M", "HLA-A"]), "genes_missing": ["TAP1"]}}
-    assert gene_table(provenance).to_dict("list") == {
+    assert genes_used_table(provenance).to_dict("list") == {
         "signature": ["mhc1_apm"], "found": ["2 of 3"], "missing": ["TAP1"]
     }  # fmt: skip
     sig = get("mhc1_apm")
     present = list(sig.up[:-2])
     matches, _ = match_signatures([sig], present, "human")
-    table = gene_table(match_report(matches))
+    table = genes_used_table(match_report(matches))
     assert table.loc[0, "found"] == f"{len(present)} of {len(sig.up)}"
     assert table.loc[0, "missing"] == ", ".join(sig.up[-2:])
 

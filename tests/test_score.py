@@ -40,15 +40,16 @@ def _expected_mean(adata, up, down=()):
 def test_scores_are_stored_with_provenance(pbmc):
     adata = pbmc.copy()
     with pytest.warns(UserWarning, match="'tiny' skipped: 1 of 2 genes found"):
-        res = mk.tl.score(adata, SIGS, method="mean")
+        assert mk.tl.score(adata, SIGS, method="mean") is None
+    res = adata.obsm["mekscore_mean"]
     assert list(res.columns) == ["t_cell", "myeloid", "tiny"]
     assert res["tiny"].isna().all()
     np.testing.assert_allclose(res["t_cell"], _expected_mean(pbmc, SIGS["t_cell"]), atol=1e-6)
     np.testing.assert_allclose(
         res["myeloid"], _expected_mean(pbmc, SIGS["myeloid"]["up"], ["CD3D"]), atol=1e-6
     )
-    assert adata.obsm["mekscore_mean"] is res
-    prov = adata.uns["mekscore"]["mean"]
+    prov = adata.uns["mekscore"]["mekscore_mean"]
+    assert prov["method"] == "mean"
     assert prov["signatures"]["tiny"]["genes_missing"] == ["NOT_A_GENE"]
     assert prov["signatures"]["tiny"]["scored"] is False
     assert prov["version"] == mk.__version__
@@ -60,7 +61,7 @@ def test_results_survive_h5ad_round_trip(pbmc, tmp_path):
     adata.write_h5ad(tmp_path / "scored.h5ad")
     back = ad.read_h5ad(tmp_path / "scored.h5ad")
     pd.testing.assert_frame_equal(back.obsm["mekscore_mean"], adata.obsm["mekscore_mean"])
-    assert back.uns["mekscore"]["mean"]["signatures"]["t_cell"]["scored"]
+    assert back.uns["mekscore"]["mekscore_mean"]["signatures"]["t_cell"]["scored"]
 
 
 def test_inplace_false_leaves_adata_untouched(pbmc):
@@ -89,7 +90,12 @@ def test_gene_symbols_and_layer(pbmc):
     adata.layers["logged"] = adata.X.copy()
     adata.X = np.zeros(adata.shape)
     res = mk.tl.score(
-        adata, {"t": SIGS["t_cell"]}, method="mean", gene_symbols="symbol", layer="logged"
+        adata,
+        {"t": SIGS["t_cell"]},
+        method="mean",
+        gene_symbols="symbol",
+        layer="logged",
+        inplace=False,
     )
     np.testing.assert_allclose(res["t"], _expected_mean(pbmc, SIGS["t_cell"]), atol=1e-6)
 
@@ -119,7 +125,7 @@ def test_bad_values_are_refused(pbmc, change, message):
 def test_unknown_method_and_parameter(pbmc):
     with pytest.raises(ValueError, match="unknown method 'nope'"):
         mk.tl.score(pbmc, {"t": SIGS["t_cell"]}, method="nope")
-    with pytest.raises(TypeError, match="has no parameter"):
+    with pytest.raises(ValueError, match="has no parameter"):
         mk.tl.score(pbmc, {"t": SIGS["t_cell"]}, method="mean", alpha=2)
 
 
@@ -145,10 +151,11 @@ def _scanpy_normalised(adata: ad.AnnData) -> ad.AnnData:
 def test_raw_counts_are_log_normalised_for_log_methods(counts, method):
     adata = counts.copy()
     with pytest.warns(UserWarning, match=r"X matrix looks like raw counts .* log1p\(CP10k\)"):
-        res = mk.tl.score(adata, COUNT_SIGS, method=method, chunk_size=64)
+        mk.tl.score(adata, COUNT_SIGS, method=method, chunk_size=64)
+    res = adata.obsm[f"mekscore_{method}"]
     expected = mk.tl.score(_scanpy_normalised(counts), COUNT_SIGS, method, inplace=False)
     pd.testing.assert_frame_equal(res, expected, check_exact=False, rtol=1e-12, atol=1e-12)
-    assert adata.uns["mekscore"][method]["normalization"] == "log1p(CP10k)"
+    assert adata.uns["mekscore"][f"mekscore_{method}"]["normalization"] == "log1p(CP10k)"
     assert (adata.X != counts.X).nnz == 0  # the data are not changed
     as_given = mk.tl.score(adata, COUNT_SIGS, method=method, log_normalize=False, inplace=False)
     assert not np.allclose(as_given, res)
@@ -181,11 +188,10 @@ def test_scaled_x_is_flagged_and_use_raw_scores_raw():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # z-scores do not depend on per-gene scaling
         mk.tl.score(adata, sigs, method="zscore", inplace=False)
-        res = mk.tl.score(adata, sigs, method="ucell", use_raw=True)
+        mk.tl.score(adata, sigs, method="ucell", use_raw=True)
     expected = mk.tl.score(adata.raw.to_adata(), sigs, method="ucell", inplace=False)
-    pd.testing.assert_frame_equal(res, expected)
-    assert adata.obsm["mekscore_ucell"] is res
-    assert adata.uns["mekscore"]["ucell"]["matrix"] == "raw.X"
+    pd.testing.assert_frame_equal(adata.obsm["mekscore_ucell"], expected)
+    assert adata.uns["mekscore"]["mekscore_ucell"]["matrix"] == "raw.X"
     with pytest.raises(InputError, match="use_raw=True but adata has no .raw"):
         mk.tl.score(adata.raw.to_adata(), sigs, method="ucell", use_raw=True)
     with pytest.raises(InputError, match="layer and use_raw both choose"):
@@ -236,12 +242,16 @@ def test_empty_matrix_is_refused():
     ],
 )
 def test_front_door_reproduces_gsva_with_exact_names(method, log2, reference, atol):
-    """Through tl.score (GMT path, AnnData, exact name matching) on P53 x Hallmark."""
+    """Through tl.score (AnnData, exact name matching) on P53 x Hallmark.
+
+    The GMT's sets are passed as read, each unsigned, as GSVA scores them (a GMT path
+    would pair ``..._UP``/``..._DN`` sets into signed signatures).
+    """
     from .test_methods_gsva import p53
 
     X, _ = p53()
     adata = ad.AnnData(np.log2(X) if log2 else X)
-    gmt = str(reference_path("h.all.v7.0.symbols.gmt"))
+    gmt = mk.sig.read_gmt(reference_path("h.all.v7.0.symbols.gmt"))
     res = mk.tl.score(adata, gmt, method=method, aliases=False, min_genes=1, inplace=False)
     ref = pd.read_csv(
         reference_path("gsva_reference_generated", f"{reference}.tsv"), sep="\t", index_col=0
@@ -256,7 +266,7 @@ def test_alias_matching_recovers_renamed_genes():
     adata = ad.AnnData(X)
     gmt = str(reference_path("h.all.v7.0.symbols.gmt"))
     mk.tl.score(adata, gmt, method="mean", min_genes=1)
-    used = adata.uns["mekscore"]["mean"]["signatures"]["HALLMARK_HYPOXIA"]["genes_used"]
+    used = adata.uns["mekscore"]["mekscore_mean"]["signatures"]["HALLMARK_HYPOXIA"]["genes_used"]
     assert "VEGF" in used  # the data's old symbol for VEGFA
     exact = mk.tl.score(adata, gmt, method="mean", aliases=False, min_genes=1, inplace=False)
     assert not np.allclose(

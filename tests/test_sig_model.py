@@ -179,7 +179,7 @@ def test_resolve_dict_and_gmt_path(tmp_path):
 
 
 def test_resolve_rejects_unknown_ids_and_duplicates():
-    with pytest.raises(KeyError, match="unknown signature id"):
+    with pytest.raises(ValueError, match="unknown signature id"):
         sig.resolve("not_a_signature")
     with pytest.raises(SignatureError, match="unique"):
         sig.resolve(["mhc1_apm", "mhc1_apm"])

@@ -272,7 +272,7 @@ def run_scoring(adata: AnnData, job: dict, reporter: Reporter) -> None:
         progress=reporter.progress,
         **job["params"],
     )
-    prov = adata.uns["mekscore"][job["method"].name]
+    prov = adata.uns["mekscore"][f"mekscore_{job['method'].name}"]
     prov["cli"] = {
         "command": " ".join(["mekscore", *sys.argv[1:]]),
         "matrix": prov["matrix"],
@@ -287,7 +287,7 @@ def _write(adata, input_path: Path, output: Path, job: dict) -> None:
     method = job["method"].name
     key = f"mekscore_{method}"
     obsm = {k: v for k, v in adata.obsm.items() if k == key or k.startswith(key + "_")}
-    uns = {method: adata.uns["mekscore"][method]}
+    uns = {key: adata.uns["mekscore"][key]}
     if output.suffix.lower() != ".h5ad":
         write_table(obsm[key].rename_axis("obs"), output, force=job["force"])
     elif job["streamed"]:
@@ -303,7 +303,7 @@ def _write(adata, input_path: Path, output: Path, job: dict) -> None:
 def summary(adata, job: dict, output: Path) -> str:
     """The end-of-run paragraph: what was scored, what was skipped, where it went."""
     method = job["method"].name
-    prov = adata.uns["mekscore"][method]
+    prov = adata.uns["mekscore"][f"mekscore_{method}"]
     sigs = prov["signatures"]
     skipped = [s for s, info in sigs.items() if not info["scored"]]
     n_vars = adata.raw.n_vars if job["use_raw"] else adata.n_vars

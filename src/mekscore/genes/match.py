@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._geneset import GeneSet, as_index
 from ..io.checks import InputError
-from ..methods._base import GeneSet, as_index
 from ..sig.model import Signature
 from .table import gene_table
 

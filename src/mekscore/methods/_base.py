@@ -19,35 +19,15 @@ normalisation by the range over all sets and samples).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from .._geneset import GeneSet, as_index
+
 MethodOutput = np.ndarray | dict[str, np.ndarray]
-
-
-@dataclass(frozen=True)
-class GeneSet:
-    """A signature resolved to column indices of the matrix being scored.
-
-    ``n_missing_up`` and ``n_missing_down`` count the signature's up and down genes
-    that were not found in the data (UCell's ``missing_genes="impute"`` uses them).
-    """
-
-    name: str
-    up: np.ndarray
-    down: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    up_weights: np.ndarray | None = None
-    down_weights: np.ndarray | None = None
-    n_missing_up: int = 0
-    n_missing_down: int = 0
-
-    @property
-    def size(self) -> int:
-        """Number of genes (up and down)."""
-        return len(self.up) + len(self.down)
 
 
 @dataclass(frozen=True)
@@ -94,13 +74,13 @@ class Method:
         """Defaults updated with ``given``; unknown parameters are an error."""
         unknown = set(given) - set(self.defaults)
         if unknown:
-            raise TypeError(
+            from ..io.checks import InputError
+
+            raise InputError(
                 f"method {self.name!r} has no parameter(s) {sorted(unknown)}; "
                 f"its parameters are {sorted(self.defaults)}"
             )
         return {**self.defaults, **given}
 
 
-def as_index(values: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Column indices as a contiguous int64 array."""
-    return np.ascontiguousarray(values, dtype=np.int64)
+__all__ = ["GeneSet", "Method", "MethodOutput", "as_index"]

@@ -268,20 +268,21 @@ def _genes(match_report) -> str:
         return ""
     return h.section(
         "Genes found and missing",
-        h.table(gene_table(match_report)),
+        h.table(genes_used_table(match_report)),
     )
 
 
-def gene_table(match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+def genes_used_table(match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Signature, genes found of total and the missing genes.
 
     Accepts :func:`mekscore.genes.match_report`'s table or the ``signatures`` entry
     of the provenance that :func:`mekscore.tl.score` stores in
-    ``adata.uns["mekscore"][method]``.
+    ``adata.uns["mekscore"][key_added]``.
 
     Examples
     --------
-    >>> gene_table({"s": {"genes_used": ["A", "B"], "genes_missing": ["C"]}})["found"].tolist()
+    >>> provenance = {"s": {"genes_used": ["A", "B"], "genes_missing": ["C"]}}
+    >>> genes_used_table(provenance)["found"].tolist()
     ['2 of 3']
     """
     if isinstance(match_report, pd.DataFrame):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from .library import get, load_library
 from .model import Signature, SignatureError
 
 DOWN_SUFFIX = "_down"
+#: A gene-set name ending in an up or down suffix, any case: ``X_UP``, ``x_dn``, ``X_Down``.
+_SIGNED_NAME = re.compile(r"^(?P<base>.+?)_(?P<part>up|dn|down)$", re.IGNORECASE)
 
 SignatureSpec = (
     str | os.PathLike | Signature | Mapping | Iterable[str | Signature]
@@ -20,6 +23,7 @@ def read_gmt(path: str | os.PathLike) -> dict[str, list[str]]:
     r"""Read a GMT file into ``name -> genes``.
 
     Each line is ``name<TAB>description<TAB>gene1<TAB>gene2...``. Blank lines are skipped.
+    Every line is returned as it is; :func:`from_gmt` pairs up and down sets.
 
     Examples
     --------
@@ -102,15 +106,59 @@ def from_dict(mapping: Mapping) -> list[Signature]:
 
 
 def from_gmt(path: str | os.PathLike) -> list[Signature]:
-    """Custom signatures from a GMT file; ``<name>_down`` lines are the down part of ``<name>``."""
-    sets = read_gmt(path)
-    merged: dict[str, dict[str, list[str]]] = {}
-    for name, genes in sets.items():
-        if name.endswith(DOWN_SUFFIX) and name[: -len(DOWN_SUFFIX)] in sets:
-            merged.setdefault(name[: -len(DOWN_SUFFIX)], {})["down"] = genes
+    r"""Custom signatures from a GMT file, with up and down sets paired into signed ones.
+
+    A set named ``<name>_dn`` or ``<name>_down`` (suffix in any case, as MSigDB's
+    ``..._UP`` / ``..._DN`` pairs) is the down part of the signature ``<name>`` when
+    the file also holds its up part: ``<name>_up`` (any case) or ``<name>`` itself
+    (the form :func:`gmt_lines` writes). The pair becomes one signed signature called
+    ``<name>``. A set without a partner (an ``..._UP`` alone, a ``..._DN`` alone)
+    stays an unsigned signature under its own name. Two candidates for one part (say
+    ``X``, ``X_UP`` and ``X_DN``) are an error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.gmt"
+    >>> _ = p.write_text("S_UP\t-\tA\tB\nS_DN\t-\tC\nT_UP\t-\tD\n")
+    >>> [(s.id, s.up, s.down) for s in from_gmt(p)]
+    [('S', ('A', 'B'), ('C',)), ('T_UP', ('D',), ())]
+    """
+    return from_dict(pair_signed(read_gmt(path), source=str(path)))
+
+
+def pair_signed(sets: Mapping[str, list[str]], source: str = "GMT") -> dict[str, dict]:
+    """``name -> genes`` with up/down pairs merged (the rule of :func:`from_gmt`).
+
+    Examples
+    --------
+    >>> pair_signed({"a_up": ["A"], "a_Dn": ["B"], "b": ["C"]})
+    {'a': {'up': ['A'], 'down': ['B']}, 'b': {'up': ['C']}}
+    """
+    groups: dict[str, dict[str, list[str]]] = {}
+    for name in sets:
+        base, part = _signed_part(name)
+        groups.setdefault(base, {"up": [], "down": []})[part].append(name)
+    merged: dict[str, dict] = {}
+    for base, parts in groups.items():
+        if parts["up"] and parts["down"]:
+            if len(parts["up"]) > 1 or len(parts["down"]) > 1:
+                raise SignatureError(
+                    f"{source}: gene sets {', '.join(parts['up'] + parts['down'])} all claim "
+                    f"a part of signature {base!r}; rename all but one up and one down set"
+                )
+            merged[base] = {"up": sets[parts["up"][0]], "down": sets[parts["down"][0]]}
         else:
-            merged.setdefault(name, {})["up"] = genes
-    return from_dict(merged)
+            merged.update({name: {"up": sets[name]} for name in parts["up"] + parts["down"]})
+    return merged
+
+
+def _signed_part(name: str) -> tuple[str, str]:
+    """``(base name, "up" or "down")``: which part of which signature a set could be."""
+    match = _SIGNED_NAME.match(name)
+    if match is None:
+        return name, "up"
+    return match["base"], "down" if match["part"].lower() in ("dn", "down") else "up"
 
 
 def resolve(spec: SignatureSpec) -> list[Signature]:

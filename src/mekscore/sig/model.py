@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any
 
 COMPARTMENTS = ("tumor", "cd8_t", "cd4_t", "treg", "myeloid", "dc", "nk", "b", "any")
@@ -17,6 +19,8 @@ _TOP_KEYS = {
     "genes", "mouse", "mouse_notes", "expected", "source", "validation",
 }  # fmt: skip
 _REQUIRED = _TOP_KEYS - {"mouse_notes", "validation"}
+#: Signature fields holding mappings: read-only views once the signature is built.
+_MAPPING_FIELDS = ("weights", "source", "mouse", "mouse_notes", "validation")
 
 
 class SignatureError(ValueError):
@@ -40,6 +44,12 @@ class Evidence:
 class Signature:
     """A gene signature with provenance and an expected direction under MEK inhibition.
 
+    Immutable all the way down: the mappings (``weights``, ``source``, ``mouse``,
+    ``mouse_notes``, ``validation``) are read-only :class:`types.MappingProxyType`
+    views and their lists are tuples, so a signature shared from the bundled library
+    cannot be changed by one caller for the rest of the process. Signatures hash,
+    compare, copy and pickle as values.
+
     Parameters
     ----------
     id
@@ -61,23 +71,43 @@ class Signature:
     >>> s = Signature.custom("my_set", up=["CD8A", "GZMB", "PRF1"])
     >>> s.genes
     ('CD8A', 'GZMB', 'PRF1')
+    >>> s.source["type"]
+    'custom'
     """
 
     id: str
     name: str
     up: tuple[str, ...]
     down: tuple[str, ...] = ()
-    weights: dict[str, float] = field(default_factory=dict)
+    weights: Mapping[str, float] = field(default_factory=dict)
     version: str = "custom"
     description: str = ""
     program: str = "custom"
     compartment: str = "any"
     expected: str = "unclear"
     evidence: tuple[Evidence, ...] = ()
-    source: dict[str, Any] = field(default_factory=lambda: {"type": "custom"})
-    mouse: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    mouse_notes: dict[str, str] = field(default_factory=dict)
-    validation: dict[str, str] = field(default_factory=dict)
+    source: Mapping[str, Any] = field(default_factory=lambda: {"type": "custom"})
+    mouse: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    mouse_notes: Mapping[str, str] = field(default_factory=dict)
+    validation: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "up", tuple(self.up))
+        object.__setattr__(self, "down", tuple(self.down))
+        for name in _MAPPING_FIELDS:
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.version, self.up, self.down))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Plain values for pickling (read-only mapping views cannot be pickled)."""
+        return {f.name: _thawed(getattr(self, f.name)) for f in fields(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     @property
     def genes(self) -> tuple[str, ...]:
@@ -189,11 +219,29 @@ class Signature:
             compartment=data["compartment"],
             expected=expected["direction"],
             evidence=evidence,
-            source=dict(source),
+            source=source,
             mouse=mouse,
             mouse_notes={str(k): str(v) for k, v in (data.get("mouse_notes") or {}).items()},
             validation=_validation(sid, data.get("validation")),
         )
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` with every mapping a read-only view and every list a tuple, recursively."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    """The inverse of :func:`_frozen` for mappings: plain dicts, recursively."""
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_thawed(v) for v in value)
+    return value
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:

@@ -177,9 +177,7 @@ def _cell_scores(adata, scores, scoring: Scoring, default: str):
             "run mekscore.tl.score first, or pass method=... to score here"
         )
     stored = pd.DataFrame(adata.obsm[key], index=adata.obs_names)
-    method = next(
-        (m for m, p in adata.uns.get("mekscore", {}).items() if p.get("obsm_key") == key), ""
-    )
+    method = adata.uns.get("mekscore", {}).get(key, {}).get("method", "")
     return _selected(stored, scoring.signatures), {"scores": key, "method": method}
 
 
@@ -203,8 +201,7 @@ def _selected(frame: pd.DataFrame, signatures: SignatureSpec) -> pd.DataFrame:
 
 
 def _stored_keys(adata: AnnData) -> list[str]:
-    stored = [p.get("obsm_key") for p in adata.uns.get("mekscore", {}).values()]
-    found = [k for k in stored if k in adata.obsm]
+    found = [k for k in adata.uns.get("mekscore", {}) if k in adata.obsm]
     return found or [k for k in adata.obsm if str(k).startswith("mekscore_")]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import gseapy
 import numpy as np
 import pandas as pd
 from anndata import AnnData
@@ -189,8 +188,11 @@ def _row(target: Target, compartment_key: str | None) -> dict:
 
 
 def _prerank(ranking, gene_sets, min_size, permutation_num, seed) -> pd.DataFrame:
+    """The prerank table of gseapy, which (slow to import) is imported only here."""
     if not gene_sets:
         return pd.DataFrame(columns=["ES", "NES", "NOM p-val", "FDR q-val", "Lead_genes"])
+    import gseapy
+
     res = gseapy.prerank(
         rnk=ranking,
         gene_sets=gene_sets,

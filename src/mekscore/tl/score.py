@@ -50,7 +50,7 @@ def score(
     key_added: str | None = None,
     progress: bool = False,
     **method_params: Any,
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
     """Score every observation of ``adata`` with gene signatures.
 
     Parameters
@@ -84,8 +84,19 @@ def score(
         ``"human"``, ``"mouse"`` or ``"auto"``; curated signatures are translated to
         their curated MGI symbols for mouse data.
     inplace
-        Store results in ``adata.obsm["mekscore_<method>"]`` and provenance in
-        ``adata.uns["mekscore"][<method>]``.
+        Store the scores in ``adata.obsm[key]`` and their provenance in
+        ``adata.uns["mekscore"][key]``, where ``key`` is ``key_added`` (default
+        ``"mekscore_<method>"``), and return ``None``; ``False``: return the scores and
+        leave ``adata`` untouched. Provenance is keyed by ``key``, so two runs of one
+        method under different keys both keep theirs; it records ``method``,
+        ``params``, ``obsm_key``, ``version``, the matrix scored, gene matching and,
+        per signature, the genes used and missing. Parameters whose value is ``None``
+        are left out of ``params`` (h5ad cannot store ``None``), so an absent
+        parameter means ``None``. Methods with extra outputs store them next to the
+        score: singscore adds ``adata.obsm[key + "_up"]``, ``[key + "_down"]`` (NaN
+        for signatures without that part) and ``[key + "_dispersion"]`` (TotalDispersion:
+        the median absolute deviation of the signature genes' ranks, averaged over
+        the up and down parts).
     chunk_size
         Rows per chunk for row-wise methods (bounds memory on large data).
     min_genes
@@ -98,7 +109,7 @@ def score(
         ``VEGFA``) and case-insensitively; ``False`` matches exact symbols and
         Ensembl IDs only, as GSVA and scanpy do.
     key_added
-        ``obsm`` key to use instead of ``"mekscore_<method>"``.
+        ``obsm`` and ``uns["mekscore"]`` key to use instead of ``"mekscore_<method>"``.
     progress
         Show a progress bar over row chunks on stderr.
     **method_params
@@ -106,14 +117,17 @@ def score(
 
     Returns
     -------
-    Observations x signatures scores.
+    ``None`` when ``inplace``; otherwise the observations x signatures scores.
 
     Examples
     --------
     >>> import mekscore as mk, scanpy as sc
     >>> adata = sc.datasets.pbmc68k_reduced()  # X is scaled; the log data are in .raw
-    >>> mk.tl.score(adata, {"T": ["CD3D", "CD3E", "CD2"]}, method="ucell", use_raw=True).shape
+    >>> mk.tl.score(adata, {"T": ["CD3D", "CD3E", "CD2"]}, method="ucell", use_raw=True)
+    >>> adata.obsm["mekscore_ucell"].shape
     (700, 1)
+    >>> adata.uns["mekscore"]["mekscore_ucell"]["method"]
+    'ucell'
     """
     meth = get_method(method)
     params = meth.params(method_params)
@@ -140,20 +154,20 @@ def score(
         transform=pp.log_normalize if normalise else None,
     )
     frames = _to_frames(outputs, [m.signature.id for m in matches], scorable, adata.obs_names)
-    if inplace:
-        key = key_added or f"mekscore_{method}"
-        adata.obsm[key] = frames.pop("score")
-        for extra, frame in frames.items():
-            adata.obsm[f"{key}_{extra}"] = frame
-        adata.uns.setdefault("mekscore", {})[method] = {
-            **_provenance(
-                method, params, layer, gene_symbols, species_used, matches, min_genes, aliases, key
-            ),
-            "matrix": matrix,
-            "normalization": pp.LOG_CP10K if normalise else "none",
-        }
-        return adata.obsm[key]
-    return frames["score"]
+    if not inplace:
+        return frames["score"]
+    key = key_added or f"mekscore_{method}"
+    adata.obsm[key] = frames.pop("score")
+    for extra, frame in frames.items():
+        adata.obsm[f"{key}_{extra}"] = frame
+    adata.uns.setdefault("mekscore", {})[key] = {
+        **_provenance(
+            method, params, layer, gene_symbols, species_used, matches, min_genes, aliases, key
+        ),
+        "matrix": matrix,
+        "normalization": pp.LOG_CP10K if normalise else "none",
+    }
+    return None
 
 
 def _source(adata: AnnData, layer: str | None, use_raw: bool):
@@ -309,7 +323,8 @@ def _provenance(
     method, params, layer, gene_symbols, species, matches, min_genes, aliases, key
 ) -> dict:
     return {
-        "params": {k: _plain(v) for k, v in params.items()},
+        "method": method,
+        "params": {k: _plain(v) for k, v in params.items() if v is not None},
         "obsm_key": key,
         "version": __version__,
         "layer": layer or "X",
@@ -330,9 +345,7 @@ def _provenance(
 
 
 def _plain(value):
-    """Parameters as h5ad-writable values."""
-    if value is None:
-        return "None"
+    """A parameter as an h5ad-writable value (``None`` is left out by the caller)."""
     if isinstance(value, np.generic):
         return value.item()
     return value
