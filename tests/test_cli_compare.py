@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from mekscore.cli import main
 from mekscore.cli.compare import parse_compartment_map
 from mekscore.datasets._simulate import simulate_study
-from mekscore.io.checks import InputError
+from mekscore.errors import InputError
 from mekscore.tl.compare import COLUMNS
 
 BASE = ["--condition-key", "condition", "--control", "vehicle", "--treated", "trametinib",

@@ -100,7 +100,7 @@ def test_bugs_exit_1_with_internal_error_and_bad_input_exits_2(tmp_path, monkeyp
 
 
 def test_library_raises_input_errors_for_unknown_names():
-    from mekscore.io.checks import InputError
+    from mekscore.errors import InputError
     from mekscore.methods import get_method
 
     with pytest.raises(InputError, match="unknown method"):
@@ -112,7 +112,7 @@ def test_library_raises_input_errors_for_unknown_names():
 
 
 def test_messages_speak_in_flags_and_numeric_warnings_are_shown():
-    from mekscore.io.checks import InputError
+    from mekscore.errors import InputError
 
     message, code = failure(InputError("compartments needs compartment_key (the obs column)"))
     assert (message, code) == ("--compartment-map needs --compartment-key (the obs column)", 2)

@@ -13,7 +13,7 @@ from scipy import stats
 
 from mekscore import tl
 from mekscore.datasets import log_normalise, simulate_study
-from mekscore.io.checks import InputError
+from mekscore.errors import InputError
 from mekscore.sig import get
 from mekscore.tl import _stats
 from mekscore.tl._targets import FLAG_BULK

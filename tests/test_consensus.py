@@ -11,7 +11,7 @@ import pytest
 
 from mekscore import tl
 from mekscore.datasets import simulate_study
-from mekscore.io.checks import InputError
+from mekscore.errors import InputError
 from mekscore.sig import get
 
 ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib",

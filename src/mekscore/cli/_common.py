@@ -165,14 +165,13 @@ def is_input_error(err: BaseException) -> bool:
 
     Examples
     --------
-    >>> from mekscore.io.checks import InputError
+    >>> from mekscore.errors import InputError
     >>> is_input_error(InputError("no such column")), is_input_error(KeyError("x"))
     (True, False)
     """
     if isinstance(err, FileNotFoundError | PermissionError | click.UsageError):
         return True
-    from ..io.checks import InputError  # imported only once something failed
-    from ..sig.model import SignatureError
+    from ..errors import InputError, SignatureError
 
     return isinstance(err, InputError | SignatureError)
 

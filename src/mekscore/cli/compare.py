@@ -163,7 +163,7 @@ def compare(
                     counts_layer=counts_layer)  # fmt: skip
     extra, key = {}, "mekscore_compare"
     if methods:
-        from ..io.checks import InputError
+        from ..errors import InputError
 
         if method:
             raise InputError("--method and --methods exclude each other; give one")
@@ -218,7 +218,7 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
 
 def check_outdir(outdir: Path, force: bool) -> None:
     """Refuse an output folder that is a file, or is not empty (unless ``force``)."""
-    from ..io.checks import InputError
+    from ..errors import InputError
 
     if outdir.exists() and not outdir.is_dir():
         raise InputError(f"output {outdir} is a file; -o takes a folder")
@@ -234,7 +234,7 @@ def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict
     >>> parse_compartment_map("tumor=Malignant, Epithelial; cd8_t=CD8 T", "cell_type")
     {'tumor': ['Malignant', 'Epithelial'], 'cd8_t': ['CD8 T']}
     """
-    from ..io.checks import InputError
+    from ..errors import InputError
     from ..sig import COMPARTMENTS
 
     if text is None:
@@ -283,8 +283,8 @@ def load_study(
     with ``X`` and its layers left on disk (:func:`mekscore.io.backed.open_backed`).
     Returns ``(adata, is_table)``.
     """
+    from ..errors import InputError
     from ..io.backed import open_backed
-    from ..io.checks import InputError
     from ..io.read import BULK_FORMATS, detect_format, read_input
 
     if not input_path.exists():
@@ -318,8 +318,8 @@ def streamed(input_path: Path, fmt: str, stream: str, use_raw: bool) -> bool:
     """Whether to open INPUT with its matrices on disk (``--stream``)."""
     import h5py
 
+    from ..errors import InputError
     from ..io.backed import should_stream
-    from ..io.checks import InputError
 
     if stream == "always" and (fmt != "h5ad" or use_raw):
         raise InputError("--stream always needs an .h5ad input compared without --use-raw")
@@ -338,7 +338,8 @@ def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.Data
     """
     import pandas as pd
 
-    from ..io.checks import InputError, duplicated_names
+    from ..errors import InputError
+    from ..io.checks import duplicated_names
 
     if not path.is_file():
         raise FileNotFoundError(f"sample sheet not found: {path}")

@@ -64,7 +64,7 @@ def qc(input_path: Path, output: Path, reporter: Reporter, **options) -> None:
     INPUT is an .h5ad file, a genes x samples table (CSV/TSV/GCT) or a 10x folder.
     """
     from .. import tl
-    from ..io.checks import InputError
+    from ..errors import InputError
     from ..io.read import detect_format, read_input
     from ..io.write import check_output, write_table
 

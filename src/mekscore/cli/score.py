@@ -157,7 +157,7 @@ def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) ->
 
 def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> dict:
     """Check method, parameters, signatures and output before reading any data."""
-    from ..io.checks import InputError
+    from ..errors import InputError
     from ..io.write import check_output, output_format
     from ..methods import get_method
     from ..sig import resolve
@@ -187,7 +187,7 @@ def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
     >>> method_params(get_method("ssgsea"), {"alpha": 1.0})
     {'alpha': 1.0}
     """
-    from ..io.checks import InputError
+    from ..errors import InputError
 
     wrong = [k for k in given if not _accepts(meth, k)]
     if wrong:
@@ -209,8 +209,8 @@ def _flag(name: str) -> str:
 
 
 def _streamed(input_path: Path, fmt: str, job: dict) -> bool:
+    from ..errors import InputError
     from ..io.backed import should_stream
-    from ..io.checks import InputError
 
     mode = job["stream"]
     if mode == "never":
@@ -231,7 +231,7 @@ def _check_appendable(path: Path) -> None:
     """Streamed scores are added to a copy of the file: its ``obsm`` must be an HDF5 group."""
     import h5py
 
-    from ..io.checks import InputError
+    from ..errors import InputError
 
     with h5py.File(path, "r") as f:
         old_layout = "obsm" in f and not isinstance(f["obsm"], h5py.Group)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._geneset import GeneSet, as_index
-from ..io.checks import InputError
+from ..errors import InputError
 from ..sig.model import Signature
 from .table import gene_table
 

@@ -14,7 +14,7 @@ import gzip
 from dataclasses import dataclass
 from functools import cache
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ..sig.library import library_dir
 
 IDENTIFIER_FILE = "identifiers_{species}.tsv.gz"

@@ -1,6 +1,6 @@
 """Input and output: readers, input checks and atomic writers."""
 
-from .checks import InputError
+from ..errors import InputError
 from .read import detect_format, read_gct, read_h5ad, read_input, table_to_anndata
 from .write import check_output, write_atomic, write_h5ad, write_table
 

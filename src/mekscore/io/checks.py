@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-
-class InputError(ValueError):
-    """Input data that cannot be scored as given; the message says how to fix it."""
+from ..errors import InputError
 
 
 def values_of(X) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 from anndata import AnnData
 from scipy import sparse
 
-from .checks import InputError
+from ..errors import InputError
 
 DEFAULT_CHUNK = 20_000
 

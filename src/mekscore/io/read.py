@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .checks import InputError, duplicated_names
+from ..errors import InputError
+from .checks import duplicated_names
 
 FORMATS = ("h5ad", "csv", "tsv", "gct", "10x")
 DUPLICATES = ("error", "sum", "mean", "first")
@@ -111,7 +112,7 @@ def read_h5ad(path: str | os.PathLike, *, backed: bool = False) -> AnnData:
     >>> read_h5ad(p)
     Traceback (most recent call last):
     ...
-    mekscore.io.checks.InputError: ... is not a valid .h5ad file (not an HDF5 file)
+    mekscore.errors.InputError: ... is not a valid .h5ad file (not an HDF5 file)
     """
     import h5py
 

@@ -13,7 +13,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._interrupts import noted_interrupts
-from .checks import InputError
+from ..errors import InputError
 
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t", ".parquet": None}
 OUTPUT_SUFFIXES = (".h5ad", *TABLE_FORMATS)
@@ -45,7 +45,7 @@ def check_output(
     >>> check_output("/no/such/folder/out.csv")
     Traceback (most recent call last):
     ...
-    mekscore.io.checks.InputError: output folder /no/such/folder does not exist; create it first
+    mekscore.errors.InputError: output folder /no/such/folder does not exist; create it first
     """
     target = Path(path)
     for source in inputs:

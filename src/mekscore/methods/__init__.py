@@ -37,7 +37,7 @@ def get_method(name: str) -> Method:
     True
     """
     if name not in _MODULES:
-        from ..io.checks import InputError
+        from ..errors import InputError
 
         raise InputError(f"unknown method {name!r}; choose one of: {', '.join(METHOD_NAMES)}")
     return import_module(f".{_MODULES[name]}", __name__).METHOD

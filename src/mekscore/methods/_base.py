@@ -74,7 +74,7 @@ class Method:
         """Defaults updated with ``given``; unknown parameters are an error."""
         unknown = set(given) - set(self.defaults)
         if unknown:
-            from ..io.checks import InputError
+            from ..errors import InputError
 
             raise InputError(
                 f"method {self.name!r} has no parameter(s) {sorted(unknown)}; "

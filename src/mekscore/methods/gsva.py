@@ -32,7 +32,7 @@ import numba
 import numpy as np
 from scipy import sparse, special
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ._affine import GeneMoments
 from ._base import GeneSet, Method
 from ._gsva_kernels import (
@@ -67,7 +67,7 @@ def gsva(
     """GSVA enrichment scores of each gene set in each observation (bulk-size data).
 
     Tested up to 10,000 observations x 200 genes with the Gaussian kernel; kernel
-    CDFs expected to take over an hour raise :class:`~mekscore.io.checks.InputError`.
+    CDFs expected to take over an hour raise :class:`~mekscore.errors.InputError`.
 
     Parameters
     ----------
@@ -133,7 +133,7 @@ def check_kernel_size(n_obs: int, n_genes: int, kcdf: str) -> None:
     >>> check_kernel_size(50_000, 20_000, "gaussian")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mekscore.io.checks.InputError: gsva with kcdf='gaussian' on 50,000 observations x ...
+    mekscore.errors.InputError: gsva with kcdf='gaussian' on 50,000 observations x ...
     """
     if kcdf not in MAX_KERNEL_EVALUATIONS:
         return

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ._base import GeneSet, Method
 from ._rank import part_statistics, up_minus_down
 

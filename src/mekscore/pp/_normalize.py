@@ -6,7 +6,8 @@ import numpy as np
 from anndata import AnnData
 from scipy import sparse
 
-from ..io.checks import InputError, has_negative
+from ..errors import InputError
+from ..io.checks import has_negative
 from ..io.matrix import as_scorable, get_matrix
 
 #: How :func:`log_normalize` with its default ``target_sum`` is named in provenance.

@@ -14,8 +14,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
+from ..errors import InputError
 from ..io.backed import track
-from ..io.checks import InputError
 from ..io.matrix import as_scorable, get_matrix, row_block, row_chunks
 
 #: Rows per chunk when summing a backed matrix.

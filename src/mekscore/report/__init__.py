@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from anndata import AnnData
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ..io.write import write_atomic
 from ._build import genes_used_table, render_report
 

@@ -70,7 +70,7 @@ def get(sig_id: str) -> Signature:
     """
     lib = _load_all()
     if sig_id not in lib:
-        from ..io.checks import InputError
+        from ..errors import InputError
 
         raise InputError(
             f"unknown signature id {sig_id!r}; run `mekscore signatures list` "
@@ -90,7 +90,7 @@ def select(
     ['checkpoint_ligands']
     """
     if compartment is not None and compartment not in COMPARTMENTS:
-        from ..io.checks import InputError
+        from ..errors import InputError
 
         raise InputError(f"unknown compartment {compartment!r}; use one of {COMPARTMENTS}")
     out = []

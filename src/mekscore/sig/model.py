@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
+from ..errors import SignatureError
+
 COMPARTMENTS = ("tumor", "cd8_t", "cd4_t", "treg", "myeloid", "dc", "nk", "b", "any")
 DIRECTIONS = ("up", "down", "mixed", "unclear")
 SOURCE_TYPES = ("published", "assembled", "custom")
@@ -21,10 +23,6 @@ _TOP_KEYS = {
 _REQUIRED = _TOP_KEYS - {"mouse_notes", "validation"}
 #: Signature fields holding mappings: read-only views once the signature is built.
 _MAPPING_FIELDS = ("weights", "source", "mouse", "mouse_notes", "validation")
-
-
-class SignatureError(ValueError):
-    """A signature definition is malformed."""
 
 
 @dataclass(frozen=True)

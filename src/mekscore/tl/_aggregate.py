@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ..pp._pseudobulk import group_codes, group_sums
 from ..sig import COMPARTMENTS
 

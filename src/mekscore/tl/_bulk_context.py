@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 from anndata import AnnData
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ..sig import Signature
 from ..sig.abundance import load_abundance, load_markers
 from ._design import Design

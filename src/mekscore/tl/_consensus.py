@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from anndata import AnnData
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ..methods import METHOD_NAMES
 from .compare import compare
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..io.checks import InputError
+from ..errors import InputError
 from . import _stats
 
 _LIKELY_SAMPLE = re.compile(

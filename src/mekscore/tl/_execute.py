@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import sparse
 
-from ..io.checks import InputError, check_finite
+from ..errors import InputError
+from ..io.checks import check_finite
 from ..io.matrix import as_scorable, row_block, row_chunks
 from ..methods import GeneSet, Method
 from ..methods._affine import GeneMoments, affine_scores

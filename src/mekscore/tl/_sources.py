@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..io.checks import InputError, looks_like_counts
+from ..errors import InputError
+from ..io.checks import looks_like_counts
 from ..io.matrix import get_matrix
 from ..pp import LOG_CP10K, log_normalize
 from ..sig import load_library, resolve

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ._aggregate import compartment_labels
 
 FLAG_BULK = "compartment not isolated (bulk): score mixes composition and regulation"

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..io.checks import InputError
+from ..errors import InputError
 from ..sig.gmt import SignatureSpec
 from . import _stats
 from ._bulk_context import (

@@ -17,8 +17,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse, stats
 
+from ..errors import InputError
 from ..genes import match_signatures
-from ..io.checks import InputError
 from ..pp import log_normalize
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec

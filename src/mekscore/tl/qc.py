@@ -10,8 +10,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse, stats
 
+from ..errors import InputError
 from ..genes import SignatureMatch, match_signatures
-from ..io.checks import InputError, check_finite, check_not_empty
+from ..io.checks import check_finite, check_not_empty
 from ..io.matrix import as_scorable, get_matrix
 from ..methods import get_method
 from ..sig import resolve

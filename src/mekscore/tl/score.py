@@ -11,9 +11,9 @@ import pandas as pd
 from anndata import AnnData
 
 from .. import __version__, pp
+from ..errors import InputError
 from ..genes import SignatureMatch, match_signatures
 from ..io.checks import (
-    InputError,
     check_finite,
     check_not_empty,
     count_empty_rows,
