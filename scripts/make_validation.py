@@ -98,6 +98,15 @@ CONTROLS = [
         _names(BRAF_V600E),
     ),
     Control(
+        "progeny_mapk",
+        "nci60",
+        "singscore",
+        "BRAF-V600E lines",
+        "other lines",
+        "the PROGENy MAPK footprint reads out MAPK output, as MPAS does (Schubert 2018)",
+        _names(BRAF_V600E),
+    ),
+    Control(
         "treg_core",
         "wu2020",
         "ucell",

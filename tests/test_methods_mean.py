@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
+from mekscore import sig
 from mekscore.methods import GeneSet, get_method
 from mekscore.methods.mean import mean
 
@@ -120,7 +121,7 @@ def test_tl_score_front_door_matches_direct_numpy(pbmc):
     csr, dense, var_names = pbmc
     adata = AnnData(X=csr, var=pd.DataFrame(index=var_names))
     spec = {"T_vs_myeloid": {"up": PBMC_SETS["T_12"], "down": PBMC_SETS["myeloid_10"]}}
-    got = score(adata, signatures=spec, method="mean")["T_vs_myeloid"].to_numpy()
+    got = score(adata, signatures=spec, method="mean", inplace=False)["T_vs_myeloid"].to_numpy()
     t, m = (var_names.get_indexer(PBMC_SETS[k]) for k in ("T_12", "myeloid_10"))
     np.testing.assert_allclose(got, dense[:, t].mean(1) - dense[:, m].mean(1), rtol=0, atol=1e-12)
 
@@ -181,3 +182,51 @@ def test_progeny_weighted_means_are_not_progeny():
 def test_registered():
     method = get_method("mean")
     assert method.func is mean and method.row_wise and method.defaults == {"normalize": "mean"}
+
+
+# --- the library's PROGENy MAPK footprint (signatures/progeny_mapk.yaml) -------------------
+
+#: Symbols of PROGENy's human top-100 table that HGNC has since renamed (old -> approved).
+PROGENY_RENAMED = {"CCDC53": "WASHC3", "KIAA1522": "NHSL3", "MPP6": "PALS2", "SDCCAG3": "ENTR1"}
+
+
+def progeny_mapk_top10() -> list[str]:
+    """PROGENy's top=10 MAPK genes: smallest p-values of the full model, as human symbols.
+
+    The human full model is not staged; the mouse full model carries the human weights and
+    p-values over to the orthologs, and the library's mouse map translates them back.
+    """
+    model = pd.read_csv(reference_path("progeny", "progeny_mouse_model_full.tsv.gz"), sep="\t")
+    top = model[model["pathway"] == "MAPK"].nsmallest(10, "p.value", keep="all")["gene"]
+    to_human = {m: h for h, ms in sig.get("progeny_mapk").mouse.items() for m in ms}
+    return [to_human[m] for m in top]
+
+
+@pytest.mark.contract
+def test_library_progeny_mapk_reproduces_progeny_human_top10():
+    from anndata import AnnData
+
+    from mekscore.tl import score
+
+    expr = pd.read_csv(reference_path("progeny", "human_input.csv"), index_col=0).T
+    expected = pd.read_csv(reference_path("progeny", "human_def_expected.csv"), index_col=0)
+    # progeny(top = 10) scores only its 10 best MAPK genes: keep those in the data and let
+    # the library signature (100 genes) match them
+    adata = AnnData(expr[progeny_mapk_top10()])
+    got = score(
+        adata, ["progeny_mapk"], method="mean", normalize="sum", log_normalize=False,
+        inplace=False, min_genes=10,
+    )["progeny_mapk"].to_numpy()  # fmt: skip
+    np.testing.assert_allclose(zscale(got), expected["MAPK"].to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_library_progeny_mapk_is_the_human_top100_table():
+    table = pd.read_csv(reference_path("progeny", "progeny_human_model_top100.tsv"), sep="\t")
+    mapk = table.set_index("gene")["MAPK"]
+    mapk = mapk[mapk != 0].rename(index=lambda g: PROGENY_RENAMED.get(g, g))
+    footprint = sig.get("progeny_mapk")
+    assert set(footprint.up) == set(mapk.index[mapk > 0])
+    assert set(footprint.down) == set(mapk.index[mapk < 0])
+    weights = pd.Series(dict(footprint.weights))[mapk.index]
+    np.testing.assert_allclose(weights, mapk.abs(), rtol=1e-15)
+    assert footprint.source["licence"].startswith("Apache-2.0")

@@ -20,7 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 VALIDATION = runpy.run_path(str(ROOT / "scripts" / "make_validation.py"))
 CONTROLS = VALIDATION["CONTROLS"]
 #: Controls tried that do not show the contrast (documented as "not shown").
-NOT_SHOWN = {("cd8_stem_memory", "wu2020"), ("ifng_ayers6", "wu2020"), ("mhc1_apm", "wu2020")}
+NOT_SHOWN = {
+    ("cd8_stem_memory", "wu2020"),
+    ("ifng_ayers6", "wu2020"),
+    ("mhc1_apm", "wu2020"),
+    ("progeny_mapk", "nci60"),
+}
 
 
 @pytest.fixture(scope="module")
