@@ -12,7 +12,7 @@ import pytest
 
 from mekscore import tl
 from mekscore.datasets import simulate_study
-from mekscore.io.checks import InputError
+from mekscore.errors import InputError
 from mekscore.sig import Signature
 from mekscore.tl._verdict import add_verdicts
 

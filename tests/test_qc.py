@@ -12,7 +12,7 @@ from scipy import sparse
 import mekscore as mk
 from mekscore.cli import main
 from mekscore.datasets import simulate_study
-from mekscore.io.checks import InputError
+from mekscore.errors import InputError
 from mekscore.report._qc import qc_section
 from mekscore.tl.qc import QC_COLUMNS, coherence, gene_means, matched_random_sets
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mekscore.errors import InputError
 from mekscore.genes import match_report, match_signatures
-from mekscore.io.checks import InputError
 from mekscore.report import genes_used_table, render_report, write_report
 from mekscore.report._text import summary_sentence
 from mekscore.sig import get
