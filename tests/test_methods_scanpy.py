@@ -167,7 +167,9 @@ def test_tl_score_front_door_matches_score_genes(pbmc):
     from mekscore.tl import score
 
     adata = pbmc.copy()
-    got = score(adata, signatures=PBMC_SETS, method="scanpy", ctrl_size=10, random_state=2)
+    got = score(
+        adata, signatures=PBMC_SETS, method="scanpy", ctrl_size=10, random_state=2, inplace=False
+    )
     expected = reference_scores(pbmc, PBMC_SETS, ctrl_size=10, random_state=2)
     np.testing.assert_allclose(got[list(PBMC_SETS)].to_numpy(), expected, rtol=0, atol=1e-6)
 

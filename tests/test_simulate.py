@@ -8,7 +8,12 @@ import pytest
 from scipy import sparse
 
 from mekscore.datasets import log_normalise, simulate_study
-from mekscore.datasets._simulate import BIOLOGY_EFFECTS, MARKERS, gene_universe
+from mekscore.datasets._simulate import (
+    BIOLOGY_EFFECTS,
+    MARKERS,
+    SIMULATED_SIGNATURES,
+    gene_universe,
+)
 from mekscore.sig import load_library
 
 SMALL = {"n_samples_per_arm": 3, "n_cells_mean": 150, "n_genes": 600}
@@ -33,7 +38,8 @@ def test_structure():
     assert adata.obs["condition"].cat.categories.tolist() == ["vehicle", "trametinib"]
     assert adata.obs["sample"].nunique() == 6
     assert adata.var_names.is_unique and adata.n_vars == 600
-    library_genes = {g for s in load_library().values() for g in s.genes}
+    library = load_library()
+    library_genes = {g for sid in SIMULATED_SIGNATURES for g in library[sid].genes}
     assert library_genes <= set(adata.var_names)
     assert np.array_equal(adata.X.data, np.round(adata.X.data))
     sizes = adata.obs.groupby("sample", observed=True).size()

@@ -165,8 +165,13 @@ def _columns_ready(X):
 
 
 def gene_means(X) -> np.ndarray:
-    """Mean of each column, without densifying a sparse matrix."""
-    return np.asarray(X.mean(axis=0), dtype=float).ravel()
+    """Mean of each column in float64, without densifying a sparse matrix.
+
+    Dense input is summed through the same sparse (CSR) path, so dense and sparse storage
+    of the same values give bit-identical means and rank the genes identically.
+    """
+    X = X if sparse.issparse(X) else sparse.csr_matrix(X)
+    return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
 
 
 def detection_rates(X) -> np.ndarray:
