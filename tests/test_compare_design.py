@@ -255,3 +255,12 @@ def test_mpas_gates_when_both_pharmacodynamic_readouts_are_present():
     out, status = add_verdicts(table, 0.05)
     assert status.startswith("not confirmed: mapk_output_mpas in tumor")
     assert out.loc[0, "verdict"] == "consistent" and out.loc[0, "family"] == "pharmacodynamic"
+
+
+def test_inplace_false_leaves_adata_untouched():
+    adata = _random()
+    before = set(adata.uns)
+    table = tl.compare(adata, **SC, inplace=False, key_added="x")
+    assert set(adata.uns) == before and len(table)
+    tl.compare(adata, **SC, key_added="x")
+    assert set(adata.uns["x"]) >= {"parameters", "results", "samples", "composition"}

@@ -91,6 +91,7 @@ def compare(
     composition: bool = True,
     return_samples: bool = False,
     key_added: str = "mekscore_compare",
+    inplace: bool = True,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Test treated against control samples, per signature x compartment, with verdicts.
 
@@ -159,7 +160,11 @@ def compare(
     return_samples
         Also return the per-sample table (each treated sample's or pair's change).
     key_added
-        ``adata.uns`` key storing ``parameters``, ``results`` and ``samples``.
+        ``adata.uns`` key storing ``parameters``, ``results``, ``samples`` and (single-cell
+        with ``compartment_key``) ``composition``; :func:`mekscore.report.write` reads it.
+    inplace
+        Store the comparison in ``adata.uns[key_added]``; ``False`` leaves ``adata``
+        untouched. The verdict table is returned either way, since it is the answer.
 
     Returns
     -------
@@ -221,9 +226,9 @@ def compare(
         design=design, testing=testing, aggregation=aggregation, scoring=scoring,
         source=source, compartments=compartments, in_all_cells=in_all_cells, pd_status=status,
     )  # fmt: skip
-    adata.uns[key_added] = {"parameters": params, "results": table, "samples": samples}
-    if shares is not None:
-        adata.uns[key_added]["composition"] = shares
+    if inplace:
+        stored = {"parameters": params, "results": table, "samples": samples}
+        adata.uns[key_added] = stored | ({} if shares is None else {"composition": shares})
     return (table, samples) if return_samples else table
 
 
