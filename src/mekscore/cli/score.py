@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,27 +156,54 @@ def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) ->
     reporter.paragraph(summary(adata, job, output))
 
 
-def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> dict:
+@dataclass(frozen=True)
+class ScoreJob:
+    """The parsed and checked options of one ``mekscore score`` run."""
+
+    method: Any  # mekscore.methods.Method (imported lazily, to keep --help fast)
+    params: dict[str, Any]
+    sigs: list
+    layer: str | None
+    use_raw: bool
+    log_normalize: str
+    gene_symbols: str | None
+    species: str
+    chunk_size: int | None
+    min_genes: int
+    duplicates: str
+    streamed: bool
+    force: bool
+
+
+def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> ScoreJob:
     """Check method, parameters, signatures and output before reading any data."""
     from ..errors import InputError
     from ..io.write import check_output, output_format
     from ..methods import get_method
     from ..sig import resolve
 
-    job = dict(options)
-    method = job.pop("method") or (SINGLE_CELL_METHOD if fmt in ("h5ad", "10x") else BULK_METHOD)
-    job["method"] = get_method(method)
-    given = {name: job.pop(name) for name in _PARAM_NAMES}
-    job["params"] = method_params(job["method"], {k: v for k, v in given.items() if v is not None})
-    job["sigs"] = resolve(job["signatures"])
+    options = dict(options)
+    name = options.pop("method") or (
+        SINGLE_CELL_METHOD if fmt in ("h5ad", "10x") else BULK_METHOD
+    )  # fmt: skip
+    method = get_method(name)
+    given = {key: options.pop(key) for key in _PARAM_NAMES}
+    params = method_params(method, {k: v for k, v in given.items() if v is not None})
+    sigs = resolve(options["signatures"])
     output_format(output)
-    check_output(output, force=job["force"], inputs=[input_path])
-    if job["layer"] and job["use_raw"]:
+    check_output(output, force=options["force"], inputs=[input_path])
+    if options["layer"] and options["use_raw"]:
         raise InputError("--layer and --use-raw both choose the matrix to score; give only one")
-    job["streamed"] = _streamed(input_path, fmt, job)
-    if job["streamed"] and output.suffix.lower() == ".h5ad":
+    streamed = _streamed(input_path, fmt, options["stream"], method, options["use_raw"])
+    if streamed and output.suffix.lower() == ".h5ad":
         _check_appendable(input_path)
-    return job
+    return ScoreJob(
+        method=method, params=params, sigs=sigs, layer=options["layer"],
+        use_raw=options["use_raw"], log_normalize=options["log_normalize"],
+        gene_symbols=options["gene_symbols"], species=options["species"],
+        chunk_size=options["chunk_size"], min_genes=options["min_genes"],
+        duplicates=options["duplicates"], streamed=streamed, force=options["force"],
+    )  # fmt: skip
 
 
 def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
@@ -208,23 +236,17 @@ def _flag(name: str) -> str:
     return "--normalize/--no-normalize" if name == "normalize" else "--" + name.replace("_", "-")
 
 
-def _streamed(input_path: Path, fmt: str, job: dict) -> bool:
+def _streamed(input_path: Path, fmt: str, mode: str, method, use_raw: bool) -> bool:
     from ..errors import InputError
     from ..io.backed import should_stream
 
-    mode = job["stream"]
     if mode == "never":
         return False
-    if mode == "always" and (fmt != "h5ad" or job["use_raw"]):
+    if mode == "always" and (fmt != "h5ad" or use_raw):
         raise InputError("--stream always needs an .h5ad input scored without --use-raw")
     if mode == "always":
         return True
-    return (
-        fmt == "h5ad"
-        and job["method"].row_wise
-        and not job["use_raw"]
-        and should_stream(input_path)
-    )
+    return fmt == "h5ad" and method.row_wise and not use_raw and should_stream(input_path)
 
 
 def _check_appendable(path: Path) -> None:
@@ -242,37 +264,33 @@ def _check_appendable(path: Path) -> None:
         )
 
 
-def _read(input_path: Path, fmt: str, job: dict):
+def _read(input_path: Path, fmt: str, job: ScoreJob):
     from ..io.read import read_h5ad, read_input
 
-    if job["streamed"]:
+    if job.streamed:
         return read_h5ad(input_path, backed=True)
-    return read_input(input_path, fmt=fmt, duplicates=job["duplicates"])
+    return read_input(input_path, fmt=fmt, duplicates=job.duplicates)
 
 
-def run_scoring(adata: AnnData, job: dict, reporter: Reporter) -> None:
-    """Score ``adata`` in place as the parsed command line asks.
-
-    ``job`` holds the parsed options (``method``, ``sigs``, ``layer``, ``use_raw``...);
-    ``log_normalize`` may be absent (then ``auto``).
-    """
+def run_scoring(adata: AnnData, job: ScoreJob, reporter: Reporter) -> None:
+    """Score ``adata`` in place as the parsed command line asks."""
     from .. import tl
 
     tl.score(
         adata,
-        job["sigs"],
-        job["method"].name,
-        layer=job["layer"],
-        use_raw=job["use_raw"],
-        log_normalize=LOG_NORMALIZE[job.get("log_normalize", "auto")],
-        gene_symbols=job["gene_symbols"],
-        species=job["species"],
-        chunk_size=job["chunk_size"],
-        min_genes=job["min_genes"],
+        job.sigs,
+        job.method.name,
+        layer=job.layer,
+        use_raw=job.use_raw,
+        log_normalize=LOG_NORMALIZE[job.log_normalize],
+        gene_symbols=job.gene_symbols,
+        species=job.species,
+        chunk_size=job.chunk_size,
+        min_genes=job.min_genes,
         progress=reporter.progress,
-        **job["params"],
+        **job.params,
     )
-    prov = adata.uns["mekscore"][f"mekscore_{job['method'].name}"]
+    prov = adata.uns["mekscore"][f"mekscore_{job.method.name}"]
     prov["cli"] = {
         "command": " ".join(["mekscore", *sys.argv[1:]]),
         "matrix": prov["matrix"],
@@ -280,40 +298,40 @@ def run_scoring(adata: AnnData, job: dict, reporter: Reporter) -> None:
     }
 
 
-def _write(adata, input_path: Path, output: Path, job: dict) -> None:
+def _write(adata, input_path: Path, output: Path, job: ScoreJob) -> None:
     from ..io.backed import write_scores_into_copy
     from ..io.write import write_atomic, write_h5ad, write_table
 
-    method = job["method"].name
+    method = job.method.name
     key = f"mekscore_{method}"
     obsm = {k: v for k, v in adata.obsm.items() if k == key or k.startswith(key + "_")}
     uns = {key: adata.uns["mekscore"][key]}
     if output.suffix.lower() != ".h5ad":
-        write_table(obsm[key].rename_axis("obs"), output, force=job["force"])
-    elif job["streamed"]:
+        write_table(obsm[key].rename_axis("obs"), output, force=job.force)
+    elif job.streamed:
         write_atomic(
             output,
             lambda tmp: write_scores_into_copy(input_path, tmp, obsm, uns),
-            force=job["force"],
+            force=job.force,
         )
     else:
-        write_h5ad(adata, output, force=job["force"])
+        write_h5ad(adata, output, force=job.force)
 
 
-def summary(adata, job: dict, output: Path) -> str:
+def summary(adata, job: ScoreJob, output: Path) -> str:
     """The end-of-run paragraph: what was scored, what was skipped, where it went."""
-    method = job["method"].name
+    method = job.method.name
     prov = adata.uns["mekscore"][f"mekscore_{method}"]
     sigs = prov["signatures"]
     skipped = [s for s, info in sigs.items() if not info["scored"]]
-    n_vars = adata.raw.n_vars if job["use_raw"] else adata.n_vars
+    n_vars = adata.raw.n_vars if job.use_raw else adata.n_vars
     text = (
         f"Scored {adata.n_obs} observations x {n_vars} genes ({prov['matrix']}, "
         f"{prov['species']} genes) with {method}: {len(sigs) - len(skipped)} of {len(sigs)} "
         "signatures scored"
     )
     if skipped:
-        text += f", skipped (fewer than {job['min_genes']} genes found): {', '.join(skipped)}"
+        text += f", skipped (fewer than {job.min_genes} genes found): {', '.join(skipped)}"
     text += f". Genes missing: {_missing_genes(sigs)}. Wrote {output}."
     return textwrap.fill(text, width=100)
 

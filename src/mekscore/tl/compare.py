@@ -203,16 +203,11 @@ def compare(
             results[target] = _evaluate(
                 target, aggregated, design, compartment_key, testing, context
             )
-    shares = None
-    if composition and labels is not None and not design.bulk:
-        shares, abundance = _composition(adata.obs, design, compartment_key, labels, testing)
-        targets += list(abundance)
-        results.update(abundance)
-    elif composition and context is not None:
-        proxies = proxy_values(context)
-        for target in proxy_targets(context):
-            targets.append(target)
-            results[target] = _evaluate(target, proxies, design, None, testing, context)
+    shares, abundance = None, {}
+    if composition:
+        shares, abundance = _abundance(adata.obs, design, compartment_key, labels, testing, context)
+    targets += list(abundance)
+    results.update(abundance)
     rows, changes = zip(*(results[t] for t in targets), strict=True)
     table, status = add_verdicts(pd.DataFrame(list(rows)), testing.alpha)
     table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
@@ -236,7 +231,7 @@ def compare(
 
 
 def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
-    from ._design import test_name
+    from ._design import resolve_test
 
     if not 0 < alpha < 1:
         raise InputError(f"alpha={alpha} is not a probability; pass a value in (0, 1), e.g. 0.05")
@@ -245,12 +240,25 @@ def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
         raise InputError(f"confidence={confidence} must be in (0, 1), e.g. 0.95")
     if min_cells < 1:
         raise InputError(f"min_cells={min_cells} must be at least 1")
-    return Testing(test_name(test, paired), float(alpha), float(confidence), int(min_cells))
+    return Testing(resolve_test(test, paired), float(alpha), float(confidence), int(min_cells))
 
 
 def _bulk(design: Design, labels) -> bool:
     """Bulk samples without cell labels: the case for marker-gene context."""
     return design.bulk and labels is None
+
+
+def _abundance(obs, design: Design, compartment_key, labels, testing: Testing, context):
+    """Abundance rows: cell shares (single-cell) or marker proxies (bulk); and the shares."""
+    if labels is not None and not design.bulk:
+        return _composition(obs, design, compartment_key, labels, testing)
+    if context is None:
+        return None, {}
+    proxies = proxy_values(context)
+    rows = {
+        t: _evaluate(t, proxies, design, None, testing, context) for t in proxy_targets(context)
+    }
+    return None, rows
 
 
 def _composition(obs, design: Design, compartment_key: str, labels, testing: Testing):
