@@ -160,3 +160,18 @@ def test_bad_verdict_table_is_refused():
     verdict, samples = _tables()
     with pytest.raises(ValueError, match="lacks column.*q_value"):
         render_report(verdict.drop(columns="q_value"), samples, parameters=PARAMS)
+
+
+def test_report_shows_evidence_scrolls_wide_tables_and_says_a_common_caution_once():
+    verdict, samples = _tables()
+    verdict["flag"] = "PD not confirmed"
+    verdict.loc[0, "flag"] = "PD not confirmed; compartment not isolated (bulk)"
+    html = render_report(verdict, samples, parameters=PARAMS)
+    assert "Evidence for the expected directions" in html
+    assert (
+        "doi:10.1158/0008-5472.CAN-16-1308" in html or "doi:10.1158/2326-6066.CIR-16-0177" in html
+    )
+    assert 'class="scroll"' in html and "position: sticky" in html
+    assert html.count("Caution for most rows: PD not confirmed") == 1
+    assert "Caution: compartment not isolated (bulk)." in html  # the row's own flag stays
+    assert html.count("Caution: PD not confirmed") == 0
