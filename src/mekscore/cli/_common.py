@@ -290,6 +290,10 @@ def _fail(err: BaseException, reporter: Reporter) -> None:
     sys.exit(code)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C carried past click's own handler, which would print a blank line first."""
+
+
 class Group(click.Group):
     """A click group whose usage errors are one ``error:`` line (exit 2), like all bad input.
 
@@ -310,6 +314,13 @@ class Group(click.Group):
     ["error: Invalid value for '--n': 'x' is not a valid integer (see 'cli run --help')"]
     """
 
+    def invoke(self, ctx):
+        """Run the subcommand; Ctrl-C leaves as :class:`_Interrupted` (from the interrupt)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            raise _Interrupted from err
+
     def main(self, args=None, prog_name=None, complete_var=None, **extra):
         """Run the command line and exit with its code (0, 1, 2 or 130).
 
@@ -325,7 +336,7 @@ class Group(click.Group):
         except _NO_ARGS as err:
             err.show()
             code = err.exit_code
-        except (click.ClickException, click.Abort, KeyboardInterrupt) as err:
+        except (click.ClickException, click.Abort, KeyboardInterrupt, _Interrupted) as err:
             message, code = failure(err)
             click.echo(f"error: {message}", err=True)
         if args is None:  # the process's own command line: a late Ctrl-C cannot undo the run
