@@ -11,12 +11,11 @@ from __future__ import annotations
 import importlib
 import runpy
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sphinx.application import Sphinx
-from sphinx.config import Config
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:  # Sphinx is needed to build the docs, not to generate the pages (tests)
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
@@ -43,7 +42,7 @@ import mekscore as mk
 The namespaces follow scanpy: `mk.tl` computes and stores results on the `AnnData`
 (`.obsm`, `.uns`), `mk.pp` prepares data, `mk.pl` draws from the stored results. Each
 entry below is generated from the function's docstring; bad input raises
-`mekscore.io.checks.InputError` with a one-line message naming the fix.
+`mekscore.errors.InputError` with a one-line message naming the fix.
 """
 
 
@@ -82,8 +81,11 @@ def write_if_changed(path: Path, text: str) -> None:
 
 def check_biology_page() -> None:
     """Warn (an error under ``-W``) when docs/biology.md differs from the library."""
+    from sphinx.util import logging
+
     script = runpy.run_path(str(ROOT / "scripts" / "update_readme.py"))
     if (DOCS / "biology.md").read_text(encoding="utf-8") != script["biology_page"]():
+        logger = logging.getLogger(__name__)
         logger.warning("docs/biology.md is stale: run python scripts/update_readme.py")
 
 
