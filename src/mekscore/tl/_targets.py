@@ -78,7 +78,12 @@ def cell_mask(target: Target, obs: pd.DataFrame, compartment_key: str | None) ->
     """Boolean mask of the observations a target is tested on."""
     if compartment_key is None:
         return np.ones(len(obs), dtype=bool)
-    return obs[compartment_key].astype(str).isin(target.labels).to_numpy()
+    column = obs[compartment_key]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # decide per category, not per cell
+        wanted = np.asarray(column.cat.categories.astype(str).isin(target.labels))
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes >= 0, wanted[np.maximum(codes, 0)], False)
+    return column.astype(str).isin(target.labels).to_numpy()
 
 
 def tested_in(target: Target, compartment_key: str | None) -> str:
