@@ -7,7 +7,14 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from ._style import VERDICT_COLORS, new_axes, require_columns, row_label, verdict_legend
+from ._style import (
+    VERDICT_COLORS,
+    measure_names,
+    new_axes,
+    require_columns,
+    row_label,
+    verdict_legend,
+)
 
 _COLUMNS = ("signature", "compartment", "expected", "effect_size", "ci_low", "ci_high", "verdict")
 _EXPECTED_MARKERS = {"up": ">", "down": "<"}
@@ -91,18 +98,9 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-_MEASURES = {
-    "hedges_g_av": "Hedges' g",
-    "hedges_g_z": "Hedges' g_z",
-    "hodges_lehmann": "Hodges-Lehmann shift (score units)",
-}
-
-
 def _axis_label(verdict: pd.DataFrame) -> str:
     """Name the effect measure (and the interval) on the x axis."""
-    measures = verdict.get("effect_measure", pd.Series(dtype=str)).dropna().unique()
-    names = " / ".join(_MEASURES.get(m, m) for m in measures) or "effect size"
-    return f"{names}, treated vs control, with its interval"
+    return f"{measure_names(verdict)}, treated vs control, with its interval"
 
 
 def _interval(verdict: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

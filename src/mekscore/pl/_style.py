@@ -20,6 +20,26 @@ VERDICT_COLORS: dict[str, str] = {
 CONDITION_COLORS = ("#8C8C8C", "#CC79A7")
 """Control, treated."""
 
+MEASURE_NAMES: dict[str, str] = {
+    "hedges_g_av": "Hedges' g",
+    "hedges_g_z": "Hedges' g_z",
+    "adjusted_g": "composition-adjusted g",
+    "hodges_lehmann": "Hodges-Lehmann shift (score units)",
+}
+"""``effect_measure`` of :func:`mekscore.tl.compare` -> its name in figures and reports."""
+
+
+def measure_names(verdict: pd.DataFrame) -> str:
+    """The effect measures of a verdict table, named (``"Hedges' g"``), joined by ``/``.
+
+    Examples
+    --------
+    >>> measure_names(pd.DataFrame({"effect_measure": ["hedges_g_av", "adjusted_g"]}))
+    "Hedges' g / composition-adjusted g"
+    """
+    measures = verdict.get("effect_measure", pd.Series(dtype=str)).dropna().unique()
+    return " / ".join(MEASURE_NAMES.get(m, m) for m in measures) or "effect size"
+
 
 def new_axes(ax: Axes | None, width: float, height: float) -> Axes:
     """``ax`` itself, or the Axes of a new pyplot figure of the given size (inches)."""

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..pl._style import measure_names
 from ..sig import load_library
 from ..sig.abundance import load_abundance
 from . import _html as h
@@ -97,13 +98,10 @@ def render_report(
 
 def _axis_label(verdict: pd.DataFrame, parameters: Mapping[str, Any]) -> str:
     """The forest plot's axis: the effect measure, the interval level and the scores."""
-    measures = {"hedges_g_av": "Hedges' g", "hedges_g_z": "Hedges' g_z",
-                "hodges_lehmann": "Hodges-Lehmann shift (score units)"}  # fmt: skip
-    measure = " / ".join(measures.get(m, m) for m in verdict["effect_measure"].dropna().unique())
     level = f"{100 * float(parameters.get('confidence', 0.95)):g}%"
     method = parameters.get("method") or "stored scores"
     return (
-        f"{measure or 'effect size'}, treated vs control, {level} interval; "
+        f"{measure_names(verdict)}, treated vs control, {level} interval; "
         f"{parameters.get('aggregate', '')} {method} scores"
     )
 

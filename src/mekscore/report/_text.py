@@ -8,17 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..pl._style import MEASURE_NAMES
+
 TEST_NAMES = {
     "welch": "Welch's t-test",
     "mannwhitney": "the Mann-Whitney U test",
     "paired-t": "the paired t-test",
     "wilcoxon": "the Wilcoxon signed-rank test",
 }
-EFFECT_NAMES = {
-    "hedges_g_av": "Hedges' g",
-    "hedges_g_z": "Hedges' g_z",
-    "hodges_lehmann": "Hodges-Lehmann shift",
-}
+EFFECT_NAMES = {k: v.removesuffix(" (score units)") for k, v in MEASURE_NAMES.items()}
 
 
 def number(value: float) -> str:
