@@ -140,10 +140,3 @@ def adjustment(context: BulkContext, target: Target, samples: pd.Index) -> pd.Se
     if name is None:
         return None
     return context.proxies[name].reindex(samples).rename(name)
-
-
-def paired_differences(values: pd.Series, sheet: pd.DataFrame) -> pd.Series:
-    """Treated minus control value per pair (pairs with both samples)."""
-    frame = pd.DataFrame({"value": values, "pair": sheet["pair"], "arm": sheet["arm"]})
-    wide = frame.pivot_table(index="pair", columns="arm", values="value").dropna()
-    return wide["treated"] - wide["control"]

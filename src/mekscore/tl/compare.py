@@ -26,7 +26,6 @@ from ._bulk_context import (
     adjustment,
     bulk_context,
     not_detected,
-    paired_differences,
     proxy_targets,
     proxy_values,
 )
@@ -344,7 +343,7 @@ def _adjusted(row: dict, result, kept: pd.Series, covariate: pd.Series, design, 
     sheet = design.sheet.loc[kept.index]
     row["p_value_unadjusted"], row["effect_size_unadjusted"] = result.p_value, result.effect_size
     if design.paired:
-        y, z = paired_differences(kept, sheet), paired_differences(covariate, sheet)
+        y, z = _pair_differences(kept, sheet), _pair_differences(covariate, sheet)
         separable = z.min() <= 0 <= z.max()  # some pairs without a composition change
         adjusted = _stats.adjusted_contrast(y.to_numpy(), z.to_numpy(), None, testing.confidence)
     else:
@@ -441,6 +440,13 @@ def _matched(ctrl: pd.Series, trt: pd.Series, sheet: pd.DataFrame):
     t = trt.set_axis(sheet.loc[trt.index, "pair"].to_numpy())
     pairs = c.index.intersection(t.index).sort_values()
     return c[pairs], t[pairs]
+
+
+def _pair_differences(values: pd.Series, sheet: pd.DataFrame) -> pd.Series:
+    """Treated minus control value per pair (complete pairs, sorted), as the tests use."""
+    arm = sheet.loc[values.index, "arm"]
+    control, treated = _matched(values[arm == "control"], values[arm == "treated"], sheet)
+    return treated - control
 
 
 def _shortage(row: dict, paired: bool) -> str:
