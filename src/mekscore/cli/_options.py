@@ -34,4 +34,11 @@ duplicates = click.option(
     show_default=True,
     help="Repeated gene names in a table: refuse, or aggregate them.",
 )
+stream = click.option(
+    "--stream",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Read a big .h5ad from disk in row chunks, X and layers left there (auto: over 1 GiB).",
+)
 force_file = click.option("--force", is_flag=True, help="Overwrite an existing output file.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from . import _options as opt
 from ._common import Reporter, command
 
 TESTS = ("welch", "mannwhitney", "paired-t", "wilcoxon")
@@ -105,13 +106,7 @@ Examples:
     show_default=True,
     help="Layer with raw counts for --aggregate pseudobulk (X is used if it holds counts).",
 )
-@click.option(
-    "--stream",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Read a big .h5ad from disk in row chunks, X and layers (auto: over 1 GiB).",
-)
+@opt.stream
 @click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
 @command

@@ -129,13 +129,7 @@ def _method_options(func):
 )
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Rows scored at a time.")
 @opt.duplicates
-@click.option(
-    "--stream",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Read a big .h5ad from disk in row chunks (auto: over 1 GiB).",
-)
+@opt.stream
 @opt.force_file
 @_method_options
 @command
