@@ -94,9 +94,19 @@ def sample_means(
     >>> m["a"].tolist(), n.tolist()
     ([2.0, 5.0], [2, 1])
     """
-    keys = np.asarray(samples)[mask]
-    grouped = scores.iloc[mask].groupby(pd.Index(keys), sort=True)
-    return grouped.mean(), grouped.size()
+    codes, names = pd.factorize(samples[mask], sort=True)
+    labelled = codes >= 0
+    codes = codes[labelled]
+    values = scores.iloc[mask].to_numpy(dtype=np.float64)[labelled]
+    present = ~np.isnan(values)
+    indicator = sparse.csr_matrix(
+        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(names), len(codes))
+    )  # samples x cells: one product sums every column per sample, NaN left out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (indicator @ np.where(present, values, 0.0)) / (indicator @ present.astype(float))
+    index = pd.Index(np.asarray(names), dtype=object)
+    n_cells = pd.Series(np.bincount(codes, minlength=len(names)), index=index)
+    return pd.DataFrame(means, index=index, columns=scores.columns), n_cells
 
 
 class SampleSums:

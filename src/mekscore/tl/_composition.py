@@ -36,18 +36,20 @@ def composition_counts(
     >>> counts.to_dict("index"), totals.to_dict()
     ({'a': {'tumor': 2, 'cd8_t': 1}, 'b': {'tumor': 1, 'cd8_t': 0}}, {'a': 3, 'b': 1})
     """
-    samples = design.samples
-    keep = samples.isin(design.sheet.index).to_numpy()
-    cell_types = obs[compartment_key].astype(str).to_numpy()[keep]
-    by_sample = pd.Index(samples.to_numpy()[keep])
-    totals = pd.Series(1, index=by_sample).groupby(level=0).size().reindex(design.sheet.index)
+    sheet_row = np.append(design.sheet.index.get_indexer(design.samples.cat.categories), -1)
+    row = sheet_row[design.samples.cat.codes.to_numpy()]  # each cell's sample in the sheet
+    types, names = pd.factorize(obs[compartment_key])
+    type_of = {comp: np.append(pd.Index(names).astype(str).isin(members), False)[types]
+               for comp, members in labels.items()}  # fmt: skip
+    n_samples = len(design.sheet)
+    in_design = row >= 0
     counts = pd.DataFrame(
-        {
-            comp: pd.Series(np.isin(cell_types, members), index=by_sample).groupby(level=0).sum()
-            for comp, members in labels.items()
-        }
-    )
-    return counts.reindex(design.sheet.index).fillna(0).astype(int), totals.fillna(0).astype(int)
+        {comp: np.bincount(row[in_design & cells], minlength=n_samples)
+         for comp, cells in type_of.items()},
+        index=design.sheet.index,
+    )  # fmt: skip
+    totals = pd.Series(np.bincount(row[in_design], minlength=n_samples), index=design.sheet.index)
+    return counts.astype(int), totals.astype(int)
 
 
 def logit_shares(counts: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:

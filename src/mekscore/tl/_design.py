@@ -33,7 +33,7 @@ class Design:
         One row per sample in the comparison (sorted), columns ``arm``
         (``control``/``treated``), ``condition`` and ``pair`` (``""`` if unpaired).
     samples
-        Each observation's sample label (``NaN`` for observations left out).
+        Each observation's sample label, categorical (``NaN`` for observations left out).
     paired
         Whether a ``pair_key`` was given.
     bulk
@@ -94,7 +94,7 @@ def build_design(
     condition = _labels(obs[condition_key])
     _check_arms(condition, condition_key, control, treated)
     arm = condition.map({str(control): "control", str(treated): "treated"})
-    pair = _labels(obs[pair_key]) if paired else pd.Series("", index=obs.index)
+    pair = _labels(obs[pair_key]) if paired else pd.Series("", index=obs.index, dtype="category")
     sheet, dropped = _sheet(samples, condition, arm, pair, sample_key)
     if paired:
         sheet, dropped = _complete_pairs(sheet, dropped, pair_key)
@@ -134,22 +134,23 @@ def _describe(dropped: dict[str, str]) -> str:
 
 
 def _labels(column: pd.Series) -> pd.Series:
-    """Labels as strings, with missing and blank labels as ``NaN``.
+    """Labels as a categorical of stripped strings, missing and blank labels as ``NaN``.
 
     The distinct labels are cleaned once and mapped back by code, so a million cells
-    from a few samples cost a factorisation, not a million string operations.
+    from a few samples cost a factorisation, not a million string operations; the
+    categorical result keeps later masks, counts and groupings per category too.
 
     Examples
     --------
-    >>> _labels(pd.Series(["a ", "", None, "b"])).tolist()
-    ['a', nan, nan, 'b']
+    >>> _labels(pd.Series(["a ", "", None, "b", "a"])).tolist()
+    ['a', nan, nan, 'b', 'a']
     """
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     text = pd.Series(uniques, dtype="string").str.strip()
-    cleaned = text.mask(text == "").astype(object).to_numpy()
-    values = np.where(codes >= 0, cleaned[np.maximum(codes, 0)] if len(cleaned) else None, None)
-    out = pd.Series(values, index=column.index, dtype=object)
-    return out.where(out.notna(), np.nan)
+    merged, names = pd.factorize(text.mask(text == "").astype(object), sort=True)
+    merged = np.append(merged, -1)  # code -1 (a missing label) stays missing
+    labels = pd.Categorical.from_codes(merged[codes], categories=pd.Index(names, dtype=object))
+    return pd.Series(labels, index=column.index)
 
 
 def _sample_labels(obs: pd.DataFrame, sample_key: str | None, bulk: bool):
@@ -160,7 +161,7 @@ def _sample_labels(obs: pd.DataFrame, sample_key: str | None, bulk: bool):
                 f"pass sample_key=<obs column naming each cell's sample>{_likely_columns(obs)} "
                 "(for bulk data where each observation is one sample pass bulk=True)"
             )
-        return pd.Series(obs.index.astype(str), index=obs.index), ()
+        return pd.Series(pd.Categorical(obs.index.astype(str)), index=obs.index), ()
     samples = _labels(obs[sample_key])
     missing = int(samples.isna().sum())
     if not missing:
@@ -174,7 +175,7 @@ def _likely_columns(obs: pd.DataFrame) -> str:
 
 
 def _check_arms(condition: pd.Series, condition_key: str, control: str, treated: str) -> None:
-    present = sorted(condition.dropna().unique())
+    present = sorted(condition.cat.categories)  # every category of _labels is observed
     for label in (control, treated):
         if str(label) not in present:
             raise InputError(
@@ -189,6 +190,7 @@ def _sheet(samples, condition, arm, pair, sample_key) -> tuple[pd.DataFrame, dic
     """One row per sample of the two arms; samples without a condition are dropped."""
     frame = pd.DataFrame({"sample": samples, "arm": arm, "condition": condition, "pair": pair})
     frame = frame[frame["sample"].notna()].drop_duplicates()  # one row per distinct labelling
+    frame = frame.astype(object)  # a few rows now: plain labels from here on
     per_sample = frame.groupby("sample", sort=True).agg(
         arms=("arm", "nunique"),
         conditions=("condition", "nunique"),

@@ -40,7 +40,8 @@ def compartment_map(obs: pd.DataFrame, compartment_key, compartments) -> dict | 
         if compartments:
             raise InputError("compartments needs compartment_key (the obs column it maps)")
         return None
-    return compartment_labels(obs[compartment_key].dropna().astype(str).unique(), compartments)
+    present = pd.Series(obs[compartment_key].unique()).dropna().astype(str).unique()
+    return compartment_labels(present, compartments)
 
 
 def make_targets(meta, labels, in_all_cells: bool, bulk: bool) -> list[Target]:
