@@ -356,3 +356,33 @@ def test_competitive_view_finds_planted_programs():
         direct.loc["mapk_output_mpas", "ES"]
     )
     assert table.loc["mhc1_apm", "nes"] == pytest.approx(direct.loc["mhc1_apm", "NES"], rel=0.05)
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "pseudobulk"])
+def test_genes_scored_here_are_stored_and_reported(aggregate, tmp_path):
+    from mekscore import report
+
+    adata = _simulated()
+    mhc1 = get("mhc1_apm")
+    adata = adata[:, [g for g in adata.var_names if g != mhc1.up[0]]].copy()  # one gene missing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tl.compare(adata, aggregate=aggregate, method="mean", **SC)
+        tl.score(adata, method="mean")
+    genes = adata.uns["mekscore_compare"]["genes"]
+    assert genes == adata.uns["mekscore"]["mekscore_mean"]["signatures"]  # what score records
+    assert mhc1.up[0] in genes["mhc1_apm"]["genes_missing"]
+    html = report.write(adata, tmp_path / "r.html").read_text()
+    assert "Genes found and missing" in html and mhc1.up[0] in html
+    adata.write_h5ad(tmp_path / "a.h5ad")  # the stored matching is h5ad-writable
+
+
+def test_stored_scores_bring_their_genes_and_a_dataframe_none():
+    adata = _simulated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tl.score(adata, SIGS, method="mean")
+        tl.compare(adata, signatures=SIGS[:2], **SC)
+        assert list(adata.uns["mekscore_compare"]["genes"]) == SIGS[:2]
+        tl.compare(adata, scores=adata.obsm["mekscore_mean"], **SC)
+    assert "genes" not in adata.uns["mekscore_compare"]

@@ -174,7 +174,7 @@ def compare(
     parameters = dict(stored["parameters"], input=str(input_path), signatures=signatures)
     view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
     results = with_competitive(verdict, view)
-    genes = _match_provenance(adata, parameters.get("scores") or None)
+    genes = stored.get("genes")
     qc = None if adata.isbacked else tl.signature_qc(
         adata, signatures, layer=layer, use_raw=use_raw
     )  # fmt: skip
@@ -358,14 +358,6 @@ def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.Data
     obs = sheet.set_index(sheet[sample_key].to_numpy()).loc[listed]
     obs.index = pd.Index(listed, name=None)
     return obs
-
-
-def _match_provenance(adata, scores_key: str | None) -> dict | None:
-    """Genes used/missing per signature, from the provenance of the score set used."""
-    entries = adata.uns.get("mekscore", {}).values()
-    keys = [scores_key] if scores_key else [k for k in adata.obsm if k.startswith("mekscore_")]
-    found = [p["signatures"] for p in entries if p.get("obsm_key") in keys and "signatures" in p]
-    return found[0] if len(found) == 1 else None
 
 
 def with_competitive(verdict: pd.DataFrame, view: pd.DataFrame | None) -> pd.DataFrame:

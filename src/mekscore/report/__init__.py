@@ -99,9 +99,8 @@ def write(
     The same report as ``mekscore compare`` writes, built from ``adata.uns[key]``:
     its ``parameters``, ``results`` (the verdict table), ``samples`` and, when
     present, ``composition``, ``qc`` (the table of :func:`mekscore.tl.signature_qc`)
-    and ``competitive`` (the table of :func:`mekscore.tl.competitive`). The genes
-    found and missing come from the provenance of the scores compared
-    (``adata.uns["mekscore"][<obsm key>]``), when there is one set of them.
+    and ``competitive`` (the table of :func:`mekscore.tl.competitive`), and the genes
+    found and missing per signature from ``genes``.
 
     Parameters
     ----------
@@ -138,7 +137,7 @@ def write(
         stored["results"],
         stored["samples"],
         parameters=parameters,
-        match_report=genes_used(adata, parameters.get("scores") or None),
+        match_report=stored.get("genes"),
         competitive=stored.get("competitive"),
         composition=stored.get("composition"),
         qc=stored.get("qc"),

@@ -26,7 +26,7 @@ from ..sig import load_library, resolve
 from ..sig.gmt import SignatureSpec
 from ._aggregate import SampleSums, sample_means
 from ._design import Design
-from .score import score
+from .score import gene_matching, score
 
 AGGREGATIONS = ("auto", "pseudobulk", "mean")
 CELL_METHOD, PROFILE_METHOD = "ucell", "mean"
@@ -61,22 +61,36 @@ class Scoring:
         is given: with UCell's single-cell default of 1,500 most signatures would score
         0 in every sample.
         """
-        kwargs = dict(self.kwargs) if cells else {
-            k: v for k, v in self.kwargs.items() if k not in _CELL_ONLY
-        }  # fmt: skip
+        kwargs = self._settings(cells)
         method = self.method or default_method
         if not cells and method == "ucell":
             kwargs.setdefault("max_rank", adata.n_vars)
         return score(adata, signatures, method=method, inplace=False, **kwargs)
 
+    def genes(self, adata: AnnData, cells: bool) -> dict[str, Any]:
+        """The gene matching of :meth:`run` (signature -> genes used and missing)."""
+        return gene_matching(adata, self.signatures, **self._settings(cells))
+
+    def _settings(self, cells: bool) -> dict[str, Any]:
+        """The score settings for cells, or for profiles (no cell-matrix settings)."""
+        if cells:
+            return dict(self.kwargs)
+        return {k: v for k, v in self.kwargs.items() if k not in _CELL_ONLY}
+
 
 @dataclass(frozen=True)
 class Source:
-    """Sample-level values: ``values(mask, ids) -> (samples x ids, cells per sample)``."""
+    """Sample-level values: ``values(mask, ids) -> (samples x ids, cells per sample)``.
+
+    ``genes`` is the gene matching of the scores (signature -> ``genes_used``,
+    ``genes_missing``...), as :func:`mekscore.tl.score` records it; empty for scores
+    given as a DataFrame or stored without provenance.
+    """
 
     signature_ids: list[str]
     values: Callable[[np.ndarray, list[str]], tuple[pd.DataFrame, pd.Series]]
     provenance: dict[str, Any]
+    genes: dict[str, Any] = field(default_factory=dict)
 
 
 def choose_aggregation(
@@ -123,13 +137,13 @@ def make_source(
         if counts_matrix(adata, counts_layer) is not None:
             return _pseudobulk_source(adata, design, scoring, counts_layer, 1, None)
     default = PROFILE_METHOD if aggregation == "none" else CELL_METHOD
-    cell_scores, provenance = _cell_scores(adata, scores, scoring, default)
+    cell_scores, provenance, genes = _cell_scores(adata, scores, scoring, default)
 
     def means(mask, ids):
         labelled = mask & design.samples.notna().to_numpy()
         return sample_means(cell_scores[ids], design.samples, labelled)
 
-    return Source(list(map(str, cell_scores.columns)), means, provenance)
+    return Source(list(map(str, cell_scores.columns)), means, provenance, genes)
 
 
 def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]:
@@ -162,24 +176,30 @@ def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]
 
 
 def _cell_scores(adata, scores, scoring: Scoring, default: str):
-    """Stored scores (filtered by ``scoring.signatures``) or scores computed here."""
+    """Stored scores (filtered by ``scoring.signatures``) or scores computed here.
+
+    Returns ``(cells x signatures scores, provenance, gene matching)``.
+    """
     if isinstance(scores, pd.DataFrame):
         if not scores.index.equals(adata.obs_names):
             raise InputError("scores must be indexed by adata.obs_names; reindex it first")
-        return _selected(scores, scoring.signatures), {"scores": "DataFrame", "method": ""}
+        return _selected(scores, scoring.signatures), {"scores": "DataFrame", "method": ""}, {}
     if _scores_here(adata, scores, scoring):
         frame = scoring.run(adata, scoring.signatures, default, cells=True)
         method = scoring.method or default
-        return frame, {"scores": "", "method": method, "score_settings": _plain(scoring.kwargs)}
+        provenance = {"scores": "", "method": method, "score_settings": _plain(scoring.kwargs)}
+        return frame, provenance, scoring.genes(adata, cells=True)
     key = scores if scores is not None else _only_stored_key(adata)
     if key not in adata.obsm:
         raise InputError(
             f"no scores in adata.obsm[{key!r}] (obsm keys: {', '.join(adata.obsm) or 'none'}); "
             "run mekscore.tl.score first, or pass method=... to score here"
         )
-    stored = pd.DataFrame(adata.obsm[key], index=adata.obs_names)
-    method = adata.uns.get("mekscore", {}).get(key, {}).get("method", "")
-    return _selected(stored, scoring.signatures), {"scores": key, "method": method}
+    stored = _selected(pd.DataFrame(adata.obsm[key], index=adata.obs_names), scoring.signatures)
+    recorded = adata.uns.get("mekscore", {}).get(key, {})
+    genes = recorded.get("signatures", {})
+    genes = {str(s): genes[s] for s in stored.columns if s in genes}
+    return stored, {"scores": key, "method": recorded.get("method", "")}, genes
 
 
 def _scores_here(adata: AnnData, scores, scoring: Scoring) -> bool:
@@ -252,7 +272,7 @@ def _pseudobulk_source(
         "counts": counts_layer if counts_layer in adata.layers else "X",
         "score_settings": _plain(scoring.kwargs),
     }
-    return Source(list(sigs), profiles, provenance)
+    return Source(list(sigs), profiles, provenance, scoring.genes(AnnData(var=var), cells=False))
 
 
 def counts_matrix(adata: AnnData, counts_layer: str | None):

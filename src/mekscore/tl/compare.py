@@ -159,8 +159,10 @@ def compare(
     return_samples
         Also return the per-sample table (each treated sample's or pair's change).
     key_added
-        ``adata.uns`` key storing ``parameters``, ``results``, ``samples`` and (single-cell
-        with ``compartment_key``) ``composition``; :func:`mekscore.report.write` reads it.
+        ``adata.uns`` key storing ``parameters``, ``results``, ``samples``, ``genes``
+        (per signature, the genes used and missing, as :func:`mekscore.tl.score`
+        records them; absent for scores passed as a DataFrame) and (single-cell with
+        ``compartment_key``) ``composition``; :func:`mekscore.report.write` reads it.
     inplace
         Store the comparison in ``adata.uns[key_added]``; ``False`` leaves ``adata``
         untouched. The verdict table is returned either way, since it is the answer.
@@ -222,7 +224,8 @@ def compare(
     )  # fmt: skip
     if inplace:
         stored = {"parameters": params, "results": table, "samples": samples}
-        adata.uns[key_added] = stored | ({} if shares is None else {"composition": shares})
+        stored |= {} if shares is None else {"composition": shares}
+        adata.uns[key_added] = stored | ({"genes": source.genes} if source.genes else {})
     return (table, samples) if return_samples else table
 
 

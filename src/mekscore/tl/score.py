@@ -332,15 +332,50 @@ def _provenance(
         "species": species,
         "min_genes": min_genes,
         "aliases": aliases,
-        "signatures": {
-            m.signature.id: {
-                "version": m.signature.version,
-                "scored": bool(_enough(m, min_genes)),
-                "genes_used": list(m.found.values()),
-                "genes_missing": list(m.missing),
-            }
-            for m in matches
-        },
+        "signatures": _matching(matches, min_genes),
+    }
+
+
+def gene_matching(
+    adata: AnnData,
+    signatures: SignatureSpec = "all",
+    *,
+    use_raw: bool = False,
+    gene_symbols: str | None = None,
+    species: str = "auto",
+    aliases: bool = True,
+    min_genes: int = 3,
+    **_: Any,
+) -> dict[str, dict[str, Any]]:
+    """Per signature, the genes :func:`score` uses and misses in ``adata``, and whether it scores.
+
+    The same entries as ``adata.uns["mekscore"][key]["signatures"]`` after
+    :func:`score`, without scoring. Other keyword arguments of :func:`score` are
+    accepted and ignored, so one settings dict serves both.
+
+    Examples
+    --------
+    >>> import scanpy as sc
+    >>> adata = sc.datasets.pbmc68k_reduced()
+    >>> t = gene_matching(adata, {"T": ["CD3D", "CD3E", "NOTAGENE"]}, use_raw=True)["T"]
+    >>> t["genes_used"], t["genes_missing"], t["scored"]  # 2 genes < min_genes=3
+    (['CD3D', 'CD3E'], ['NOTAGENE'], False)
+    """
+    source = adata.raw if use_raw and adata.raw is not None else adata
+    names = _gene_names(source, gene_symbols)
+    matches, _species = match_signatures(resolve(signatures), names, species, aliases=aliases)
+    return _matching(matches, min_genes)
+
+
+def _matching(matches: Sequence[SignatureMatch], min_genes: int) -> dict[str, dict[str, Any]]:
+    return {
+        m.signature.id: {
+            "version": m.signature.version,
+            "scored": bool(_enough(m, min_genes)),
+            "genes_used": list(m.found.values()),
+            "genes_missing": list(m.missing),
+        }
+        for m in matches
     }
 
 
