@@ -37,7 +37,7 @@ def _tumour_culture(seed: int = 0) -> ad.AnnData:
     )  # fmt: skip
     culture = ad.concat([bulk, zeros], axis=1, merge="first")
     culture.obs = bulk.obs.copy()
-    culture[:, [g for g in markers if g in bulk.var_names]].X = 0
+    culture.X[:, culture.var_names.get_indexer([g for g in markers if g in bulk.var_names])] = 0
     return culture
 
 
