@@ -230,3 +230,22 @@ def test_library_progeny_mapk_is_the_human_top100_table():
     weights = pd.Series(dict(footprint.weights))[mapk.index]
     np.testing.assert_allclose(weights, mapk.abs(), rtol=1e-15)
     assert footprint.source["licence"].startswith("Apache-2.0")
+
+
+#: Symbols of PROGENy's mouse top-100 table that MGI has since renamed (old -> current).
+PROGENY_MOUSE_RENAMED = {"1700123L14Rik": "Nup50l", "C77080": "Nhsl3", "Mpp6": "Pals2"}
+
+
+@pytest.mark.contract
+def test_library_progeny_mapk_mouse_weights_are_progenys_mouse_weights():
+    # a human gene with two mouse orthologs gives each half its weight, as PROGENy's mouse
+    # table does (HMGA1 -> Hmga1, Hmga1b; NUP50, PBLD, PNP likewise)
+    table = pd.read_csv(reference_path("progeny", "progeny_mouse_model_top100.tsv"), sep="\t")
+    mapk = table.set_index("gene")["MAPK"]
+    mapk = mapk[mapk != 0].rename(index=lambda g: PROGENY_MOUSE_RENAMED.get(g, g))
+    up, down, weights = sig.get("progeny_mapk").for_species("mouse")
+    signed = pd.Series({g: weights[g] for g in up} | {g: -weights[g] for g in down})
+    common = signed.index.intersection(mapk.index)
+    assert len(common) >= 95  # the rest: genes outside one of the two top-100 selections
+    np.testing.assert_allclose(signed[common], mapk[common], rtol=1e-9)
+    assert weights["Hmga1"] == weights["Hmga1b"] == sig.get("progeny_mapk").weights["HMGA1"] / 2

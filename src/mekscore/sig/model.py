@@ -124,6 +124,15 @@ class Signature:
 
         For mouse, each human gene is replaced by its curated MGI symbols; genes
         without a mouse ortholog are dropped and duplicates keep their first place.
+        A weighted gene with several mouse orthologs splits its weight equally among
+        them, as PROGENy's mouse model does, so it does not count several times.
+
+        Examples
+        --------
+        >>> s = Signature("s", "s", up=("A", "B"), weights={"A": 2.0, "B": 1.0},
+        ...               mouse={"A": ("Aa", "Ab"), "B": ("Bb",)})
+        >>> s.for_species("mouse")
+        (('Aa', 'Ab', 'Bb'), (), {'Aa': 1.0, 'Ab': 1.0, 'Bb': 1.0})
         """
         if species == "human" or not self.mouse:
             return self.up, self.down, dict(self.weights)
@@ -140,7 +149,7 @@ class Signature:
                         seen.add(m)
                         out.append(m)
                         if gene in self.weights:
-                            weights[m] = self.weights[gene]
+                            weights[m] = self.weights[gene] / len(self.mouse[gene])
             return tuple(out)
 
         return translate(self.up), translate(self.down), weights
