@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from scipy import sparse
+from scipy import sparse, stats
 
 import mekscore as mk
 from mekscore.cli import main
 from mekscore.datasets import simulate_study
 from mekscore.errors import InputError
 from mekscore.report._qc import qc_section
-from mekscore.tl.qc import QC_COLUMNS, coherence, gene_means, matched_random_sets
+from mekscore.tl.qc import QC_COLUMNS, RankedColumns, gene_means, matched_random_sets
 
 from .conftest import reference_path
 
@@ -90,9 +90,34 @@ def test_detection_rate_is_the_mean_fraction_of_nonzero_observations():
 
 def test_coherence_is_the_mean_pairwise_spearman_correlation():
     x = np.arange(20.0)
+
+    def coherence(block):
+        return RankedColumns(block).coherence(range(block.shape[1]))
+
     assert coherence(np.column_stack([x, np.exp(x)])) == pytest.approx(1.0)
     assert coherence(np.column_stack([x, -x, x])) == pytest.approx(-1 / 3)
     assert np.isnan(coherence(np.column_stack([x, np.ones(20)])))
+    assert np.isnan(coherence(np.column_stack([x, np.zeros(20)])))
+
+
+@pytest.mark.parametrize("negative", [False, True])
+def test_ranked_columns_equal_scipy_spearman_with_zeros_ties_and_negatives(negative):
+    rng = np.random.default_rng(0)
+    dense = rng.poisson(0.7, (300, 8)).astype(float)  # many zeros, many tied counts
+    if negative:
+        dense -= rng.poisson(0.5, dense.shape)  # scaled-like: values below zero too
+    dense[:, 3] = 0.0  # constant: left out
+    dense[:, 5] = 2.0  # constant and non-zero: left out
+    varying = [0, 1, 2, 4, 6, 7]
+    rho = stats.spearmanr(dense[:, varying]).statistic
+    expected = rho[np.triu_indices_from(rho, k=1)].mean()
+    score = rng.normal(size=300)
+    with_score = [stats.spearmanr(score, dense[:, c]).statistic for c in varying]
+    for X in (dense, sparse.csc_matrix(dense)):
+        ranked = RankedColumns(X)
+        assert ranked.coherence(range(8)) == pytest.approx(expected, abs=1e-12)
+        got = ranked.correlations(score, range(8))
+        np.testing.assert_allclose(got, with_score, rtol=0, atol=1e-12)
 
 
 def test_matched_random_sets_match_expression_bins_and_skip_members():

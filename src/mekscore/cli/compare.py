@@ -175,9 +175,7 @@ def compare(
     view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
     results = with_competitive(verdict, view)
     genes = stored.get("genes")
-    qc = None if adata.isbacked else tl.signature_qc(
-        adata, signatures, layer=layer, use_raw=use_raw
-    )  # fmt: skip
+    qc = tl.signature_qc(adata, signatures, layer=layer, use_raw=use_raw)  # max_obs rows only
     html = render_report(
         verdict, samples, parameters=parameters, match_report=genes, competitive=view,
         composition=stored.get("composition"), qc=qc,

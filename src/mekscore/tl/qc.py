@@ -124,8 +124,9 @@ def signature_qc(
     detection = detection_rates(sub)
     rng = np.random.default_rng(seed)
     scores = _scores(source[rows], matches, method, layer, species)
+    ranked = RankedColumns(sub)
     table = [
-        _qc_row(m, sub, means, detection, scores, rng, n_random, min_detection, alpha, n_bins)
+        _qc_row(m, ranked, means, detection, scores, rng, n_random, min_detection, alpha, n_bins)
         for m in matches
     ]
     return pd.DataFrame(table, index=pd.Index([m.signature.id for m in matches], name="id"))[
@@ -266,30 +267,83 @@ def matched_random_sets(
     return out
 
 
-def coherence(block: np.ndarray) -> float:
-    """Mean pairwise Spearman correlation of the columns of ``block``.
+class RankedColumns:
+    """Columns of a matrix as average ranks, ranked once each and kept as sparse as the data.
 
-    Constant columns (no correlation defined) are left out; NaN if fewer than two remain.
+    Spearman's correlation is Pearson's on average ranks. In one column every zero
+    has the same rank, and subtracting it leaves a vector that is zero wherever the
+    column is zero, with the same correlations: so a column is ranked by sorting its
+    non-zero values only, and kept as its non-zero entries. Ranks are cached, so a
+    gene drawn into many random sets is ranked once.
 
     Examples
     --------
     >>> x = np.arange(10.0)
-    >>> float(coherence(np.column_stack([x, x**2, -x])))
+    >>> ranked = RankedColumns(np.column_stack([x, x**2, -x]))
+    >>> float(ranked.coherence([0, 1, 2]))
     -0.3333333333333333
     """
-    block = np.asarray(block, dtype=float)
-    block = block[:, np.ptp(block, axis=0) > 0]
-    if block.shape[1] < 2:
-        return float("nan")
-    ranks = stats.rankdata(block, axis=0)
-    corr = np.corrcoef(ranks, rowvar=False)
-    upper = corr[np.triu_indices_from(corr, k=1)]
-    return float(np.mean(upper))
+
+    def __init__(self, X) -> None:
+        self._X = X
+        self._n = X.shape[0]
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, bool]] = {}
+
+    def coherence(self, cols) -> float:
+        """Mean pairwise Spearman correlation of ``cols``; constant columns left out.
+
+        NaN if fewer than two non-constant columns remain.
+        """
+        cols = [c for c in map(int, cols) if not self._column(c)[2]]
+        if len(cols) < 2:
+            return float("nan")
+        S = self._block(cols)
+        mean = S.mean(axis=0)
+        cov = S.T @ S / self._n - np.outer(mean, mean)
+        sd = np.sqrt(np.diag(cov))
+        corr = cov / np.outer(sd, sd)
+        return float(np.mean(corr[np.triu_indices_from(corr, k=1)]))
+
+    def correlations(self, values: np.ndarray, cols) -> np.ndarray:
+        """Spearman correlation of ``values`` (one per row) with each non-constant column."""
+        cols = [c for c in map(int, cols) if not self._column(c)[2]]
+        centred = stats.rankdata(values) - (self._n + 1) / 2
+        S = self._block(cols)
+        sd = np.sqrt(np.mean(S**2, axis=0) - S.mean(axis=0) ** 2)
+        cov = S.T @ centred / self._n
+        return cov / (sd * np.sqrt(np.mean(centred**2)))
+
+    def _block(self, cols: list[int]) -> np.ndarray:
+        """Observations x ``cols`` (a few signature columns, so dense is small and fast)."""
+        block = np.zeros((self._n, len(cols)))
+        for j, col in enumerate(cols):
+            rows, values, _ = self._column(col)
+            block[rows, j] = values
+        return block
+
+    def _column(self, col: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        """``(rows of non-zeros, their rank minus the zeros' rank, constant)``."""
+        if col not in self._cache:
+            rows, values = _nonzeros(self._X, col)
+            ranks = stats.rankdata(values)
+            n_zero = self._n - len(values)
+            ranks[values > 0] += n_zero  # zeros rank above negatives, below positives
+            zero_rank = np.sum(values < 0) + (n_zero + 1) / 2
+            constant = len(values) == 0 or (n_zero == 0 and np.ptp(values) == 0)
+            self._cache[col] = (rows, ranks - zero_rank, bool(constant))
+        return self._cache[col]
 
 
-def _dense_columns(X, cols: np.ndarray) -> np.ndarray:
-    block = X[:, cols]
-    return block.toarray() if sparse.issparse(block) else np.asarray(block)
+def _nonzeros(X, col: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices and values of the non-zero entries of column ``col`` (CSC or dense)."""
+    if sparse.issparse(X):
+        start, stop = X.indptr[col], X.indptr[col + 1]
+        rows, values = X.indices[start:stop], np.asarray(X.data[start:stop], dtype=float)
+    else:
+        values = np.asarray(X[:, col], dtype=float)
+        rows = np.arange(len(values))
+    keep = values != 0
+    return rows[keep], values[keep]
 
 
 def _scores(source: AnnData, matches, method: str, layer, species) -> pd.DataFrame | None:
@@ -306,7 +360,7 @@ def _scores(source: AnnData, matches, method: str, layer, species) -> pd.DataFra
 
 def _qc_row(
     match: SignatureMatch,
-    X,
+    ranked: RankedColumns,
     means: np.ndarray,
     detection: np.ndarray,
     scores: pd.DataFrame | None,
@@ -333,10 +387,10 @@ def _qc_row(
     }
     if len(expressed) < 2:
         return row
-    observed = coherence(_dense_columns(X, expressed))
+    observed = ranked.coherence(expressed)
     random = np.array(
         [
-            coherence(_dense_columns(X, s))
+            ranked.coherence(s)
             for s in matched_random_sets(means, expressed, n_random, seed=rng, n_bins=n_bins)
         ]
     )
@@ -346,20 +400,20 @@ def _qc_row(
         coherence=observed,
         coherence_random_median=float(np.median(random)) if len(random) else np.nan,
         coherence_p=float(p),
-        score_gene_r=_score_gene_r(X, expressed, scores, match.signature.id),
+        score_gene_r=_score_gene_r(ranked, expressed, scores, match.signature.id),
         status="coherent" if np.isfinite(observed) and p <= alpha else "weak",
     )
     return row
 
 
-def _score_gene_r(X, cols: np.ndarray, scores: pd.DataFrame | None, sig_id: str) -> float:
+def _score_gene_r(
+    ranked: RankedColumns, cols: np.ndarray, scores: pd.DataFrame | None, sig_id: str
+) -> float:
     """Mean Spearman correlation of each gene with the signature's score."""
     if scores is None or sig_id not in scores:
         return float("nan")
     values = scores[sig_id].to_numpy(float)
     if not np.isfinite(values).all() or np.ptp(values) == 0:
         return float("nan")
-    genes = _dense_columns(X, cols)
-    genes = genes[:, np.ptp(genes, axis=0) > 0]
-    ranks = stats.rankdata(np.column_stack([values, genes]), axis=0)
-    return float(np.mean(np.corrcoef(ranks, rowvar=False)[0, 1:]))
+    correlations = ranked.correlations(values, cols)
+    return float(np.mean(correlations)) if len(correlations) else float("nan")
