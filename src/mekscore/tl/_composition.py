@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..sig.abundance import load_abundance
 from ._design import Design
-from ._targets import Target
+from ._targets import Target, label_mask
 
 TRANSFORM = "logit((k + 0.5) / (n + 1))"
 
@@ -38,9 +38,7 @@ def composition_counts(
     """
     sheet_row = np.append(design.sheet.index.get_indexer(design.samples.cat.categories), -1)
     row = sheet_row[design.samples.cat.codes.to_numpy()]  # each cell's sample in the sheet
-    types, names = pd.factorize(obs[compartment_key])
-    type_of = {comp: np.append(pd.Index(names).astype(str).isin(members), False)[types]
-               for comp, members in labels.items()}  # fmt: skip
+    type_of = {comp: label_mask(obs[compartment_key], members) for comp, members in labels.items()}
     n_samples = len(design.sheet)
     in_design = row >= 0
     counts = pd.DataFrame(

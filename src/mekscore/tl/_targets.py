@@ -79,12 +79,22 @@ def cell_mask(target: Target, obs: pd.DataFrame, compartment_key: str | None) ->
     """Boolean mask of the observations a target is tested on."""
     if compartment_key is None:
         return np.ones(len(obs), dtype=bool)
-    column = obs[compartment_key]
-    if isinstance(column.dtype, pd.CategoricalDtype):  # decide per category, not per cell
-        wanted = np.asarray(column.cat.categories.astype(str).isin(target.labels))
-        codes = column.cat.codes.to_numpy()
-        return np.where(codes >= 0, wanted[np.maximum(codes, 0)], False)
-    return column.astype(str).isin(target.labels).to_numpy()
+    return label_mask(obs[compartment_key], target.labels)
+
+
+def label_mask(column: pd.Series, labels) -> np.ndarray:
+    """Whether each value of ``column`` (as a string) is one of ``labels``; missing: False.
+
+    Decided per distinct value, not per cell (a categorical column costs nothing more).
+
+    Examples
+    --------
+    >>> label_mask(pd.Series(["T", None, "B", "T"]), ["T"]).tolist()
+    [True, False, False, True]
+    """
+    codes, values = pd.factorize(column)
+    wanted = np.append(pd.Index(values).astype(str).isin(labels), False)  # code -1: missing
+    return wanted[codes]
 
 
 def tested_in(target: Target, compartment_key: str | None) -> str:
