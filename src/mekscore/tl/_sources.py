@@ -9,6 +9,7 @@ is applied the same way in both paths and recorded.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from .score import gene_matching, score
 AGGREGATIONS = ("auto", "pseudobulk", "mean")
 CELL_METHOD, PROFILE_METHOD = "ucell", "mean"
 _CELL_ONLY = ("layer", "use_raw", "chunk_size", "progress")  # settings about the cell matrix
+#: The score settings that decide which genes match: those gene_matching takes.
+_MATCHING_SETTINGS = tuple(inspect.signature(gene_matching).parameters)[2:]
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class Scoring:
 
     def genes(self, adata: AnnData, cells: bool) -> dict[str, Any]:
         """The gene matching of :meth:`run` (signature -> genes used and missing)."""
-        return gene_matching(adata, self.signatures, **self._settings(cells))
+        settings = self._settings(cells)
+        matching = {k: settings[k] for k in _MATCHING_SETTINGS if k in settings}
+        return gene_matching(adata, self.signatures, **matching)
 
     def _settings(self, cells: bool) -> dict[str, Any]:
         """The score settings for cells, or for profiles (no cell-matrix settings)."""

@@ -345,13 +345,11 @@ def gene_matching(
     species: str = "auto",
     aliases: bool = True,
     min_genes: int = 3,
-    **_: Any,
 ) -> dict[str, dict[str, Any]]:
     """Per signature, the genes :func:`score` uses and misses in ``adata``, and whether it scores.
 
     The same entries as ``adata.uns["mekscore"][key]["signatures"]`` after
-    :func:`score`, without scoring. Other keyword arguments of :func:`score` are
-    accepted and ignored, so one settings dict serves both.
+    :func:`score` with these settings, without scoring.
 
     Examples
     --------
