@@ -1,4 +1,4 @@
-"""Shared test helpers: reference data and the ``contract`` marker.
+"""Shared test helpers: reference data, the ``contract`` marker, and Dask-backed data.
 
 Reference files are looked up in ``tests/data`` (vendored, see ``tests/data/SOURCES.md``),
 then in ``../shared/reference`` beside the checkout (``MEKSCORE_REFERENCE_DIR`` overrides that
@@ -15,9 +15,14 @@ import importlib.resources
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import anndata as ad
+import h5py
 import pytest
+from anndata.experimental import read_elem_lazy
 
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -104,3 +109,28 @@ def pytest_runtest_makereport(item, call):
             "available (MEKSCORE_REQUIRE_CONTRACTS=0 lets them skip)"
         )
     return report
+
+
+def dask_adata(path: Path, rows_per_block: int, layers: tuple[str, ...] = ()) -> ad.AnnData:
+    """The ``.h5ad`` at ``path`` with X (and ``layers``) as lazily read Dask arrays."""
+    f = h5py.File(path)  # left open: the Dask graph reads from it
+
+    def lazy(key: str):
+        return read_elem_lazy(f[key], chunks=(rows_per_block, -1))
+
+    obs, var = ad.io.read_elem(f["obs"]), ad.io.read_elem(f["var"])
+    layered = {k: lazy(f"layers/{k}") for k in layers}
+    return ad.AnnData(X=lazy("X"), obs=obs, var=var, layers=layered)
+
+
+@contextmanager
+def two_worker_cluster() -> Iterator[None]:
+    """A ``distributed.LocalCluster`` of 2 processes (1 thread each) as the active scheduler."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        yield

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import anndata as ad
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from anndata.experimental import read_elem_lazy
 
 import mekscore as mk
 from mekscore.io.backed import open_backed
 from mekscore.tl._aggregate import SampleSums
+
+from .conftest import dask_adata, two_worker_cluster
 
 DESIGN = dict(
     condition_key="condition", control="vehicle", treated="trametinib",
@@ -35,13 +35,6 @@ def in_memory(study_file):
     return {agg: mk.tl.compare(adata, aggregate=agg, **DESIGN) for agg in PATHS}
 
 
-def _dask_adata(path, rows_per_block):
-    f = h5py.File(path)
-    lazy = {k: read_elem_lazy(f[k], chunks=(rows_per_block, -1)) for k in ("X", "layers/counts")}
-    obs, var = ad.io.read_elem(f["obs"]), ad.io.read_elem(f["var"])
-    return ad.AnnData(X=lazy["X"], obs=obs, var=var, layers={"counts": lazy["layers/counts"]})
-
-
 @pytest.mark.parametrize("aggregate", PATHS)
 def test_backed_file_gives_the_in_memory_verdicts(study_file, in_memory, aggregate):
     backed = open_backed(study_file)
@@ -51,20 +44,15 @@ def test_backed_file_gives_the_in_memory_verdicts(study_file, in_memory, aggrega
 
 @pytest.mark.parametrize("aggregate", PATHS)
 def test_dask_arrays_give_the_in_memory_verdicts(study_file, in_memory, aggregate):
-    table = mk.tl.compare(_dask_adata(study_file, 700), aggregate=aggregate, **DESIGN)
+    table = mk.tl.compare(dask_adata(study_file, 700, ("counts",)), aggregate=aggregate, **DESIGN)
     pd.testing.assert_frame_equal(table, in_memory[aggregate], atol=1e-9, rtol=0)
 
 
 def test_dask_on_a_local_cluster_with_two_workers(study_file, in_memory):
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-    ):
+    with two_worker_cluster():
         for aggregate in PATHS:
-            table = mk.tl.compare(_dask_adata(study_file, 600), aggregate=aggregate, **DESIGN)
+            lazy = dask_adata(study_file, 600, ("counts",))
+            table = mk.tl.compare(lazy, aggregate=aggregate, **DESIGN)
             pd.testing.assert_frame_equal(table, in_memory[aggregate], atol=1e-9, rtol=0)
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import anndata as ad
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from anndata.experimental import read_elem_lazy
 from scipy import sparse
 
 import mekscore as mk
 from mekscore.io import InputError
+
+from .conftest import dask_adata, two_worker_cluster
 
 STREAMABLE = ["mean", "ucell", "aucell", "singscore", "ssgsea", "zscore", "scanpy"]
 
@@ -53,30 +53,16 @@ def test_backed_refuses_methods_that_need_all_rows(h5ad_file):
     backed.file.close()
 
 
-def _dask_adata(path, rows_per_block):
-    with h5py.File(path) as f:
-        obs = ad.io.read_elem(f["obs"])
-        var = ad.io.read_elem(f["var"])
-    X = read_elem_lazy(h5py.File(path)["X"], chunks=(rows_per_block, -1))
-    return ad.AnnData(X=X, obs=obs, var=var)
-
-
 @pytest.mark.parametrize("method", ["mean", "ucell", "singscore", "zscore", "scanpy"])
 def test_dask_equals_in_memory(h5ad_file, method):
-    lazy = _dask_adata(h5ad_file, 800)
+    lazy = dask_adata(h5ad_file, 800)
     res = mk.tl.score(lazy, SIGS, method=method, inplace=False)
     pd.testing.assert_frame_equal(res, _in_memory(h5ad_file, method), atol=1e-9, rtol=0)
 
 
 def test_dask_on_a_local_cluster_with_two_workers(h5ad_file):
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-    ):
-        lazy = _dask_adata(h5ad_file, 500)
+    with two_worker_cluster():
+        lazy = dask_adata(h5ad_file, 500)
         res = mk.tl.score(lazy, SIGS, method="ucell", inplace=False)
     pd.testing.assert_frame_equal(res, _in_memory(h5ad_file, "ucell"), atol=1e-9, rtol=0)
 
