@@ -27,7 +27,7 @@ import mekscore as mk
 from mekscore.genes import match_signatures
 from mekscore.io.read import read_input
 from mekscore.sig import Signature, load_library
-from mekscore.tl.qc import gene_means, matched_random_sets
+from mekscore.tl._qc import gene_means, matched_random_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "validation.md"

@@ -18,7 +18,6 @@ import mekscore as mk
 from mekscore.cli import main
 from mekscore.io import InputError
 from mekscore.sig import SignatureError, from_gmt, gmt_lines
-from mekscore.tl.competitive import competitive, welch_ranking
 
 from .conftest import reference_path
 
@@ -60,7 +59,7 @@ def test_provenance_is_keyed_by_key_added_so_two_runs_keep_theirs(pbmc):
 
 def test_none_parameters_are_left_out_and_survive_h5ad(tmp_path):
     # no bundled method has a None default today; a parameter set to None is left out
-    from mekscore.tl.score import _provenance
+    from mekscore.tl._score import _provenance
 
     params = {"ctrl_size": 20, "random_state": None, "seed": np.int64(3)}
     adata = ad.AnnData(np.ones((2, 2)))
@@ -124,10 +123,14 @@ def test_report_gene_table_has_its_own_name():
     assert mk.genes.gene_table().__class__.__name__ == "GeneTable"
 
 
-def test_tl_competitive_is_the_function_and_its_module_stays_importable():
-    assert mk.tl.competitive is competitive and callable(welch_ranking)
-    assert importlib.import_module("mekscore.tl.competitive").competitive is competitive
-    assert "competitive" in mk.tl.__all__
+@pytest.mark.parametrize("name", ["score", "compare", "competitive", "compare_methods"])
+def test_tl_functions_live_in_private_modules(name):
+    """No public function shares its module's name, so importing never shadows it."""
+    function = getattr(mk.tl, name)
+    assert callable(function) and name in mk.tl.__all__
+    assert function.__module__.split(".")[-1].startswith("_")
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(f"mekscore.tl.{name}")
 
 
 def test_importing_tl_does_not_import_gseapy():

@@ -14,7 +14,7 @@ from mekscore.cli import main
 from mekscore.cli.compare import parse_compartment_map
 from mekscore.datasets._simulate import simulate_study
 from mekscore.errors import InputError
-from mekscore.tl.compare import COLUMNS
+from mekscore.tl._compare import COLUMNS
 
 BASE = ["--condition-key", "condition", "--control", "vehicle", "--treated", "trametinib",
         "--sample-key", "sample"]  # fmt: skip

@@ -16,8 +16,8 @@ from mekscore.datasets import log_normalise, simulate_study
 from mekscore.errors import InputError
 from mekscore.sig import get
 from mekscore.tl import _stats
+from mekscore.tl._competitive import competitive, welch_ranking
 from mekscore.tl._targets import FLAG_BULK
-from mekscore.tl.competitive import competitive, welch_ranking
 
 ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib"}
 SC = {**ARMS, "sample_key": "sample", "compartment_key": "cell_type"}

@@ -14,7 +14,7 @@ from mekscore.cli import main
 from mekscore.datasets import simulate_study
 from mekscore.errors import InputError
 from mekscore.report._qc import qc_section
-from mekscore.tl.qc import QC_COLUMNS, RankedColumns, gene_means, matched_random_sets
+from mekscore.tl._qc import QC_COLUMNS, RankedColumns, gene_means, matched_random_sets
 
 from .conftest import reference_path
 

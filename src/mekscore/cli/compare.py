@@ -143,7 +143,7 @@ def compare(
     """
     from .. import tl
     from ..report import render_report
-    from ..tl.competitive import competitive as competitive_view
+    from ..tl._competitive import competitive as competitive_view
 
     check_outdir(outdir, force)
     compartments = parse_compartment_map(compartment_map, compartment_key)

@@ -67,6 +67,7 @@ def qc(input_path: Path, output: Path, reporter: Reporter, **options) -> None:
     from ..errors import InputError
     from ..io.read import detect_format, read_input
     from ..io.write import check_output, write_table
+    from ..tl._qc import STATUSES
 
     check_output(output, force=options["force"], inputs=[input_path])
     if output.suffix.lower() == ".h5ad":
@@ -90,5 +91,5 @@ def qc(input_path: Path, output: Path, reporter: Reporter, **options) -> None:
     counts = table["status"].value_counts()
     reporter.paragraph(
         f"wrote {output}: {len(table)} signatures, "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in tl.qc.STATUSES)
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
     )

@@ -1,13 +1,13 @@
 """Tools: scoring and treated-vs-control comparison.
 
-``mekscore.tl.competitive`` is the function :func:`~mekscore.tl.competitive.competitive`;
-its module stays importable as ``from mekscore.tl.competitive import ...``.
+Every function lives in a private module (``_score.py`` holds :func:`score`), so no public
+name is shadowed by its module.
 """
 
+from ._compare import compare
+from ._competitive import competitive
 from ._consensus import compare_methods
-from .compare import compare
-from .competitive import competitive
-from .qc import signature_qc
-from .score import score
+from ._qc import signature_qc
+from ._score import score
 
 __all__ = ["compare", "compare_methods", "competitive", "score", "signature_qc"]

@@ -76,7 +76,7 @@ def bulk_context(adata: AnnData, design: Design, score_kwargs) -> BulkContext | 
     """
     if adata.X is None and not score_kwargs.get("layer"):
         return None
-    from .score import score
+    from ._score import score
 
     sets = load_markers().markers
     signatures = [Signature.custom(name, up=genes) for name, genes in sets.items()]

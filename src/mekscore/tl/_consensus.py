@@ -17,7 +17,7 @@ from anndata import AnnData
 
 from ..errors import InputError
 from ..methods import METHOD_NAMES
-from .compare import compare
+from ._compare import compare
 
 RANK_BASED = ("ucell", "aucell", "singscore", "ssgsea")
 STANDARDISED = ("zscore", "gsva", "plage", "scanpy", "mean")

@@ -27,7 +27,7 @@ from ..sig import load_library, resolve
 from ..sig.gmt import SignatureSpec
 from ._aggregate import SampleSums, sample_means
 from ._design import Design
-from .score import gene_matching, score
+from ._score import gene_matching, score
 
 AGGREGATIONS = ("auto", "pseudobulk", "mean")
 CELL_METHOD, PROFILE_METHOD = "ucell", "mean"

@@ -17,7 +17,7 @@ from ..io.matrix import as_scorable, get_matrix
 from ..methods import get_method
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
-from .score import score
+from ._score import score
 
 #: Plain-words statuses, from best to worst.
 STATUSES = ("coherent", "weak", "not expressed")
