@@ -289,17 +289,22 @@ def test_compare_outputs_are_written_as_one_folder(tmp_path, monkeypatch):
 
     cli_compare = importlib.import_module("mekscore.cli.compare")
 
+    from mekscore.tl._record import Comparison
+
     out = tmp_path / "out"
     frame = pd.DataFrame({"a": [1]})
-    cli_compare.write_outputs(out, {"x": 1}, frame, frame, "<html>")
+    first = Comparison(parameters={"x": 1}, results=frame, samples=frame)
+    cli_compare.write_outputs(out, first, "<html>", input_path=Path("in.h5ad"))
     assert sorted(p.name for p in out.iterdir()) == sorted(cli_compare.OUTPUTS)
-    assert json.loads((out / "verdict.json").read_text())["parameters"] == {"x": 1}
+    written = json.loads((out / "verdict.json").read_text())["parameters"]
+    assert written == {"x": 1, "input": "in.h5ad"}
 
     def crash(self, *args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", crash)
     with pytest.raises(OSError, match="disk full"):
-        cli_compare.write_outputs(out, {"x": 2}, frame, frame, "<html>", force=True)
-    assert json.loads((out / "verdict.json").read_text())["parameters"] == {"x": 1}
+        second = Comparison(parameters={"x": 2}, results=frame, samples=frame)
+        cli_compare.write_outputs(out, second, "<html>", input_path=Path("in.h5ad"), force=True)
+    assert json.loads((out / "verdict.json").read_text())["parameters"] == written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

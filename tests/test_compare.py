@@ -265,10 +265,26 @@ def test_method_scores_here_when_scores_are_missing():
         warnings.simplefilter("ignore", UserWarning)
         table = tl.compare(adata, method="mean", aggregate="mean", **SC)
         tl.score(adata, method="mean")
-        again = tl.compare(adata, **SC)  # finds the stored scores by provenance
+        again = tl.compare(adata, aggregate="mean", **SC)  # finds the stored scores
     assert adata.uns["mekscore_compare"]["parameters"]["aggregate"] == "mean"
+    assert adata.uns["mekscore_compare"]["parameters"]["scores"] == "mekscore_mean"
     pd.testing.assert_frame_equal(table, again)
     assert _row(table, "mapk_output_mpas")["verdict"] == "consistent"
+
+
+def test_stored_scores_never_change_the_auto_aggregation():
+    """Scoring first (or not) gives the same verdicts unless stored scores are asked for."""
+    adata = _simulated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        before = tl.compare(adata, qc=False, **SC)
+        tl.score(adata, method="ucell")
+        tl.score(adata, method="mean")  # two stored sets: auto must not care
+        after = tl.compare(adata, qc=False, **SC)
+    assert adata.uns["mekscore_compare"]["parameters"]["aggregate"] == "pseudobulk"
+    pd.testing.assert_frame_equal(before, after)
+    with pytest.raises(InputError, match="several score sets.*scores=.*method="):
+        tl.compare(adata, aggregate="mean", **SC)
 
 
 def test_pseudobulk_aggregation_scores_summed_counts():

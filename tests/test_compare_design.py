@@ -79,7 +79,7 @@ def test_missing_sample_and_condition_labels_are_dropped_and_named():
     adata.obs.loc[adata.obs_names[:3], "sample"] = np.nan  # 3 cells of v0 lose their sample
     adata.obs["condition"] = adata.obs["condition"].astype(object)
     adata.obs.loc[adata.obs["sample"] == "v3", "condition"] = ""  # a sample without condition
-    table = tl.compare(adata, **SC, min_cells=5)
+    table = tl.compare(adata, **SC, min_cells=5, qc=False)
     row = _row(table, "mhc1_apm")
     assert row["n_control"] == 3 and row["dropped"] == "v3 (no condition)"
     assert "nan" not in set(adata.uns["mekscore_compare"]["samples"]["sample"])
@@ -240,7 +240,7 @@ def test_score_settings_reach_the_pseudobulk_path_and_are_recorded():
     assert params["aggregate"] == "pseudobulk" and params["normalization"] == "log1p(CP10k)"
     assert params["score_settings"] == {"gene_symbols": "symbol"}
     assert table["difference"].iloc[0] != pytest.approx(default["difference"].iloc[0])
-    with pytest.raises(InputError, match="score_kwargs cannot set method"):
+    with pytest.raises(InputError, match="score settings cannot set method"):
         tl.compare(adata, **SC, score_kwargs={"method": "mean"})
 
 
@@ -264,3 +264,34 @@ def test_inplace_false_leaves_adata_untouched():
     assert set(adata.uns) == before and len(table)
     tl.compare(adata, **SC, key_added="x")
     assert set(adata.uns["x"]) >= {"parameters", "results", "samples", "composition"}
+
+
+def test_one_sample_per_arm_is_refused_before_any_scoring():
+    adata = _random(n_per_arm=3)
+    one = adata[adata.obs["sample"].isin(["v0", "t0", "t1"])].copy()
+    with pytest.raises(InputError, match=r"too few samples per arm \(vehicle: 1, trametinib: 2\)"):
+        tl.compare(one, **SC)
+    paired = adata[adata.obs["sample"].isin(["v0", "t0", "v1"])].copy()
+    with pytest.raises(InputError, match=r"1 complete pair\(s\).*at least 2 pairs"):
+        tl.compare(paired, **SC, pair_key="patient")
+
+
+def test_cells_without_a_condition_are_left_out_and_noted():
+    adata = _random(n_per_arm=4)
+    adata.obs["condition"] = adata.obs["condition"].astype(object)
+    adata.obs.loc[adata.obs_names[adata.obs["sample"] == "v0"][:1], "condition"] = np.nan
+    table = tl.compare(adata, **SC, min_cells=1, qc=False)
+    notes = adata.uns["mekscore_compare"]["parameters"]["notes"]
+    assert any(n.startswith("1 observation(s) without a 'condition' label left out") for n in notes)
+    assert _row(table, "mhc1_apm")["n_control"] == 4
+
+
+def test_every_warning_of_a_run_is_a_note_in_the_record():
+    adata = simulate_study(seed=4, n_genes=300, n_cells_mean=30)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        tl.compare(adata, **SC, method="mean", aggregate="mean", qc=False)
+    notes = adata.uns["mekscore_compare"]["parameters"]["notes"]
+    raw_counts = [n for n in notes if "looks like raw counts" in n]
+    assert raw_counts, notes
+    assert any("looks like raw counts" in str(w.message) for w in shown)  # still warned

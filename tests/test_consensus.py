@@ -50,9 +50,10 @@ def test_a_rank_saturated_program_is_method_dependent():
     assert row["verdict_zscore"] == "consistent"
     assert row["verdict_ucell"] == "not testable"
     assert row["consensus"] == "method-dependent"
-    stored = bulk.uns["mekscore_compare_methods"]
-    assert stored["methods"] == ["ucell", "zscore"]
-    assert "mekscore_compare_methods_ucell" in bulk.uns
+    stored = bulk.uns["mekscore_compare"]  # one record: the first method's verdicts + consensus
+    assert stored["parameters"]["methods"] == ["ucell", "zscore"]
+    assert stored["parameters"]["method"] == "ucell"
+    pd.testing.assert_frame_equal(stored["methods"], table)
 
 
 def test_methods_that_agree_give_their_verdict():

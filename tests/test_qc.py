@@ -135,7 +135,7 @@ def test_matched_random_sets_match_expression_bins_and_skip_members():
     ("kwargs", "message"),
     [
         (dict(n_random=5), "n_random=5 is too few"),
-        (dict(use_raw=True), "adata.raw is empty"),
+        (dict(use_raw=True), "adata has no .raw"),
         (dict(layer="counts"), "layer 'counts' not found"),
         (dict(alpha=1.5), "alpha=1.5 must be in"),
         (dict(min_detection=1.0), "min_detection=1.0 must be in"),

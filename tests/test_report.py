@@ -6,16 +6,19 @@ import base64
 import io
 import re
 
+import anndata as ad
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
 
+import mekscore as mk
 from mekscore.errors import InputError
 from mekscore.genes import match_report, match_signatures
-from mekscore.report import genes_used_table, render_report, write_report
+from mekscore.report import genes_used_table, render_report
 from mekscore.report._text import summary_sentence
 from mekscore.sig import get
+from mekscore.tl._record import Comparison
 
 PARAMS = {
     "design": "unpaired",
@@ -95,6 +98,12 @@ def test_summary_sentence_unpaired_and_paired():
     )
 
 
+def _record(verdict, samples, **parts) -> Comparison:
+    return Comparison(
+        parameters=parts.pop("parameters", PARAMS), results=verdict, samples=samples, **parts
+    )
+
+
 def test_summary_sentence_not_testable_gives_the_reason():
     row = _tables()[0].iloc[2].to_dict()
     assert summary_sentence(row, "NK", False, "hedges_g") == (
@@ -105,7 +114,7 @@ def test_summary_sentence_not_testable_gives_the_reason():
 def test_report_is_self_contained_and_escaped():
     verdict, samples = _tables()
     verdict.loc[0, "reason"] = '<script>alert("x")</script>'
-    html = render_report(verdict, samples, parameters=PARAMS)
+    html = render_report(_record(verdict, samples))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "<link" not in html
@@ -126,7 +135,7 @@ def test_competitive_view_is_shown_next_to_the_verdict():
     competitive = pd.DataFrame(
         {"signature": ["mhc1_apm"], "compartment": ["tumor"], "nes": [1.91], "fdr": [0.004]}
     )
-    html = render_report(verdict, samples, parameters=PARAMS, competitive=competitive)
+    html = render_report(_record(verdict, samples, competitive=competitive))
     assert "<th>competitive NES</th>" in html and ">1.91<" in html
     assert "do the signature&#x27;s genes change more than the other genes" in html
 
@@ -144,29 +153,32 @@ def test_genes_used_table_from_provenance_and_from_match_report():
     assert table.loc[0, "missing"] == ", ".join(sig.up[-2:])
 
 
-def test_write_report_is_atomic_and_refuses_to_overwrite(tmp_path):
+def test_write_is_atomic_and_refuses_to_overwrite(tmp_path):
     verdict, samples = _tables()
+    adata = ad.AnnData(np.zeros((2, 2)))
+    _record(verdict, samples).store(adata, "mekscore_compare")
     out = tmp_path / "report.html"
-    assert write_report(out, verdict, samples, parameters=PARAMS) == out
+    assert mk.report.write(adata, out) == out
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
     with pytest.raises(InputError, match="exists; pass --force"):
-        write_report(out, verdict, samples, parameters=PARAMS)
-    write_report(out, verdict, samples, parameters=dict(PARAMS, test="mannwhitney"), force=True)
+        mk.report.write(adata, out)
+    _record(verdict, samples, parameters=dict(PARAMS, test="mannwhitney")).store(adata, "other")
+    mk.report.write(adata, out, "other", force=True)
     assert "Mann-Whitney" in out.read_text(encoding="utf-8")
 
 
 def test_bad_verdict_table_is_refused():
     verdict, samples = _tables()
-    with pytest.raises(ValueError, match="lacks column.*q_value"):
-        render_report(verdict.drop(columns="q_value"), samples, parameters=PARAMS)
+    with pytest.raises(InputError, match="lacks column.*q_value"):
+        render_report(_record(verdict.drop(columns="q_value"), samples))
 
 
 def test_report_shows_evidence_scrolls_wide_tables_and_says_a_common_caution_once():
     verdict, samples = _tables()
     verdict["flag"] = "PD not confirmed"
     verdict.loc[0, "flag"] = "PD not confirmed; compartment not isolated (bulk)"
-    html = render_report(verdict, samples, parameters=PARAMS)
+    html = render_report(_record(verdict, samples))
     assert "Evidence for the expected directions" in html
     assert (
         "doi:10.1158/0008-5472.CAN-16-1308" in html or "doi:10.1158/2326-6066.CIR-16-0177" in html

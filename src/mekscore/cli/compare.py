@@ -13,6 +13,7 @@ from ._common import Reporter, command
 
 TESTS = ("welch", "mannwhitney", "paired-t", "wilcoxon")
 OUTPUTS = ("verdict.json", "verdict.csv", "samples.csv", "report.html")
+KEY = "mekscore_compare"
 if TYPE_CHECKING:  # pandas is imported inside the commands, to keep --help fast
     import pandas as pd
 
@@ -143,45 +144,56 @@ def compare(
     """
     from .. import tl
     from ..report import render_report
-    from ..tl._competitive import competitive as competitive_view
+    from ..tl._record import Comparison
 
     check_outdir(outdir, force)
     compartments = parse_compartment_map(compartment_map, compartment_key)
     adata, bulk_table = load_study(input_path, sheet, sample_key, reporter, stream, use_raw)
     score_kwargs = {k: v for k, v in (("layer", layer), ("use_raw", use_raw)) if v}
     score_kwargs.update(progress_settings(reporter))
-    common = dict(condition_key=condition_key, control=control, treated=treated,
-                  sample_key=sample_key, compartment_key=compartment_key,
-                  compartments=compartments, bulk=bulk_table)  # fmt: skip
-    settings = dict(pair_key=pair_key, signatures=signatures, score_kwargs=score_kwargs,
-                    test=test, alpha=alpha, min_cells=min_cells, aggregate=aggregate,
-                    counts_layer=counts_layer)  # fmt: skip
-    extra, key = {}, "mekscore_compare"
-    if methods:
-        from ..errors import InputError
+    tl.compare(
+        adata,
+        condition_key=condition_key,
+        control=control,
+        treated=treated,
+        sample_key=sample_key,
+        compartment_key=compartment_key,
+        compartments=compartments,
+        bulk=bulk_table,
+        pair_key=pair_key,
+        method=chosen_methods(method, methods),
+        signatures=signatures,
+        score_kwargs=score_kwargs,
+        test=test,
+        alpha=alpha,
+        min_cells=min_cells,
+        aggregate=aggregate,
+        counts_layer=counts_layer,
+        competitive=competitive,
+        key_added=KEY,
+    )
+    comparison = Comparison.load(adata, KEY)
+    if comparison.methods is not None:
+        reporter.note(_method_dependence(comparison.methods, comparison.parameters["methods"]))
+    write_outputs(outdir, comparison, render_report(comparison), input_path=input_path, force=force)
+    reporter.paragraph(summary_lines(comparison.results, comparison.parameters, outdir))
 
-        if method:
-            raise InputError("--method and --methods exclude each other; give one")
-        names = [m.strip() for m in methods.split(",") if m.strip()]
-        table = tl.compare_methods(adata, names, **common, **settings)
-        extra["methods.csv"] = lambda p: table.to_csv(p, index=False)
-        key = f"mekscore_compare_methods_{names[0]}"
-        reporter.note(_method_dependence(table, names))
-    else:
-        tl.compare(adata, **common, **settings, method=method)
-    stored = adata.uns[key]
-    verdict, samples = stored["results"], stored["samples"]
-    parameters = dict(stored["parameters"], input=str(input_path), signatures=signatures)
-    view = competitive_view(adata, **common, min_cells=min_cells) if competitive else None
-    results = with_competitive(verdict, view)
-    genes = stored.get("genes")
-    qc = tl.signature_qc(adata, signatures, layer=layer, use_raw=use_raw)  # max_obs rows only
-    html = render_report(
-        verdict, samples, parameters=parameters, match_report=genes, competitive=view,
-        composition=stored.get("composition"), qc=qc,
-    )  # fmt: skip
-    write_outputs(outdir, parameters, results, samples, html, force=force, extra=extra)
-    reporter.paragraph(summary_lines(verdict, parameters, outdir))
+
+def chosen_methods(method: str | None, methods: str | None) -> str | list[str] | None:
+    """``--method`` or the list of ``--methods`` (they exclude each other).
+
+    Examples
+    --------
+    >>> chosen_methods(None, "singscore, mean")
+    ['singscore', 'mean']
+    """
+    from ..errors import InputError
+
+    if method and methods:
+        raise InputError("--method and --methods exclude each other; give one")
+    if methods:
+        return [m.strip() for m in methods.split(",") if m.strip()]
+    return method
 
 
 def _method_dependence(table: pd.DataFrame, methods: list[str]) -> str:
@@ -196,14 +208,23 @@ def _method_dependence(table: pd.DataFrame, methods: list[str]) -> str:
 
 def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Path) -> str:
     """The end-of-run summary: PD status first, then the verdict counts and what was dropped."""
+    from ..report._text import aggregation_sentence
+
     counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
-    lines = [f"pharmacodynamic control: {parameters['pd_status']}"]
+    lines = [f"sample values: {aggregation_sentence(parameters)}"]
+    lines.append(f"pharmacodynamic control: {parameters['pd_status']}")
     lines.append(
         f"{len(verdict)} rows of programs and abundances ({parameters['aggregate']}, "
         f"{parameters['method'] or 'stored scores'}, {parameters['test']}): {counts}."
     )
     if parameters["dropped"]:
         lines.append(f"dropped from every test: {parameters['dropped']}")
+    thin = verdict[verdict["flag"].str.contains("signature genes (fewer than half)", regex=False)]
+    if len(thin):
+        parts = ", ".join(
+            f"{r.signature} ({r.n_genes_used} of {r.n_genes})" for r in thin.itertuples()
+        )
+        lines.append(f"rows resting on fewer than half of their signature's genes: {parts}")
     lines += list(parameters["notes"])
     lines.append(f"Wrote {outdir}/")
     return "\n".join(lines)
@@ -358,29 +379,20 @@ def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.Data
     return obs
 
 
-def with_competitive(verdict: pd.DataFrame, view: pd.DataFrame | None) -> pd.DataFrame:
-    """The verdict table with the competitive NES/FDR beside it (when computed)."""
-    if view is None:
-        return verdict
-    extra = view[["signature", "compartment", "n_genes", "nes", "fdr"]].rename(
-        columns={c: f"competitive_{c}" for c in ("n_genes", "nes", "fdr")}
-    )
-    return verdict.merge(extra, on=["signature", "compartment"], how="left")
-
-
 def write_outputs(
-    outdir: Path,
-    parameters: dict[str, Any],
-    results: pd.DataFrame,
-    samples: pd.DataFrame,
-    html: str,
-    *,
-    force: bool = False,
-    extra: dict | None = None,
+    outdir: Path, comparison, html: str, *, input_path: Path, force: bool = False
 ) -> None:
-    """Write the outputs (and ``extra``: name -> writer) in a temporary folder renamed to outdir."""
+    """Write the record's files in a temporary folder renamed to ``outdir``.
+
+    ``verdict.json`` holds the parameters (with the input file) and the verdict table,
+    ``verdict.csv`` the table (with the competitive NES/FDR when computed),
+    ``samples.csv`` the per-sample view, ``methods.csv`` the per-method verdicts when
+    several methods were compared, and ``report.html`` the report.
+    """
     from ..io.write import write_folder
 
+    results = comparison.verdict_table()
+    parameters = dict(comparison.parameters, input=str(input_path))
     payload = {
         "parameters": parameters,
         "results": json.loads(results.to_json(orient="records", double_precision=15)),
@@ -389,12 +401,12 @@ def write_outputs(
     writers = {
         "verdict.json": lambda p: p.write_text(text + "\n", encoding="utf-8"),
         "verdict.csv": lambda p: results.to_csv(p, index=False),
-        "samples.csv": lambda p: samples.to_csv(p, index=False),
+        "samples.csv": lambda p: comparison.samples.to_csv(p, index=False),
         "report.html": lambda p: p.write_text(html, encoding="utf-8"),
     }
-    write_folder(
-        outdir, {**{name: writers[name] for name in OUTPUTS}, **(extra or {})}, force=force
-    )
+    if comparison.methods is not None:
+        writers["methods.csv"] = lambda p: comparison.methods.to_csv(p, index=False)
+    write_folder(outdir, writers, force=force)
 
 
 def _json_value(value: Any) -> Any:

@@ -12,13 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..pl._style import measure_names
 from ..sig import load_library
 from ..sig.abundance import load_abundance
+from ..tl._record import Comparison
 from . import _html as h
 from ._figures import composition_figure, effect_figure, heatmap_figure, sample_figure
 from ._qc import qc_section
-from ._text import COMPETITIVE_NOTE, statistics_note, summary_sentence
+from ._text import COMPETITIVE_NOTE, aggregation_sentence, statistics_note, summary_sentence
 
 VERSIONED = ("mekscore", "scanpy", "anndata", "numpy", "scipy", "pandas", "matplotlib")
 _VERDICT_COLUMNS = (
@@ -29,34 +31,27 @@ _VERDICT_COLUMNS = (
 _COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
 
 
-def render_report(
-    verdict: pd.DataFrame,
-    samples: pd.DataFrame,
-    *,
-    parameters: Mapping[str, Any],
-    match_report: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
-    competitive: pd.DataFrame | None = None,
-    composition: pd.DataFrame | None = None,
-    qc: pd.DataFrame | None = None,
-    title: str = "mekscore: treated vs control",
-) -> str:
-    """The report as one HTML string (see :func:`mekscore.report.write_report`).
+def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs control") -> str:
+    """The report of a comparison record as one HTML string (see :func:`mekscore.report.write`).
 
     Examples
     --------
     >>> import mekscore as mk
+    >>> from mekscore.tl._record import Comparison
     >>> adata = mk.datasets.load_example_scrna()
-    >>> verdict, samples = mk.tl.compare(adata, condition_key="condition", control="vehicle",
+    >>> _ = mk.tl.compare(adata, condition_key="condition", control="vehicle",
     ...     treated="trametinib", sample_key="sample", compartment_key="cell_type",
-    ...     method="mean", return_samples=True)
-    >>> params = adata.uns["mekscore_compare"]["parameters"]
-    >>> html = render_report(verdict, samples, parameters=params)
+    ...     method="mean", qc=False)
+    >>> html = render_report(Comparison.load(adata))
     >>> "data:image/png;base64," in html
     True
     """
+    verdict, samples, parameters = comparison.results, comparison.samples, comparison.parameters
+    competitive, composition, qc = comparison.competitive, comparison.composition, comparison.qc
+    match_report = comparison.genes
     missing = [c for c in _VERDICT_COLUMNS if c not in verdict.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"verdict lacks column(s) {', '.join(missing)}; pass the table of mekscore.tl.compare"
         )
     names = _names(verdict["signature"])
@@ -143,9 +138,12 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
         for _, row in verdict.iterrows()
     )
     caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
+    notes = "".join(f"<li>{h.esc(note)}</li>" for note in parameters.get("notes", []))
     return h.section(
         "Summary",
         f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
+        f"<p>Sample values: {h.esc(aggregation_sentence(parameters))}.</p>",
+        f"<p>Notes from this run:</p><ul>{notes}</ul>" if notes else "",
         f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
         caution,
         f'<ul class="summary">{items}</ul>',

@@ -24,6 +24,39 @@ def number(value: float) -> str:
     return f"{value:.2g}" if np.isfinite(value) else str(value)
 
 
+def aggregation_sentence(parameters: Mapping[str, Any]) -> str:
+    """How each sample's value was made, in words (the first thing a reader must know).
+
+    Examples
+    --------
+    >>> aggregation_sentence({"aggregate": "pseudobulk", "counts": "counts", "method": "mean"})
+    "pseudobulk: each sample's raw counts (layer 'counts') summed per compartment, normalised to log1p CP10k and scored with mean"
+    >>> aggregation_sentence({"aggregate": "mean", "scores": "mekscore_ucell", "method": "ucell"})
+    "mean of the cells' stored ucell scores (adata.obsm['mekscore_ucell']) per sample and compartment"
+    """  # noqa: E501
+    method, aggregate = parameters.get("method") or "stored", parameters.get("aggregate")
+    counts = parameters.get("counts", "X")
+    where = "X" if counts == "X" else f"layer {counts!r}"
+    if aggregate == "pseudobulk":
+        return (
+            f"pseudobulk: each sample's raw counts ({where}) summed per compartment, normalised "
+            f"to log1p CP10k and scored with {method}"
+        )
+    stored = parameters.get("scores")
+    if aggregate == "mean":
+        if stored:
+            return (
+                f"mean of the cells' stored {method} scores (adata.obsm[{stored!r}]) per sample "
+                "and compartment"
+            )
+        return f"mean of the cells' {method} scores (scored here) per sample and compartment"
+    if stored:
+        return f"each bulk sample's stored {method} score (adata.obsm[{stored!r}])"
+    if parameters.get("normalization"):
+        return f"each bulk sample's counts ({where}) as log1p CP10k, scored with {method}"
+    return f"each bulk sample scored with {method} as given"
+
+
 def summary_sentence(row: Mapping[str, Any], name: str, paired: bool, effect: str) -> str:
     """One sentence stating expectation, observation, statistics and verdict of a row.
 

@@ -20,7 +20,7 @@ of its marker genes (Danaher et al. 2017, ``signatures/abundance/markers.yaml``)
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from anndata import AnnData
@@ -29,12 +29,13 @@ from ..errors import InputError
 from ..sig import Signature
 from ..sig.abundance import load_abundance, load_markers
 from ._design import Design
+from ._score import score_with
+from ._settings import ScoreSettings
 from ._targets import Target
 
 DETECTION = 0.1
 """Median proxy (mean log1p CP10k of the markers) an arm needs for a population to count."""
 FLAG_PROXY = "abundance proxy from marker genes (Danaher et al. 2017), not a cell count"
-_SETTINGS = ("layer", "use_raw", "gene_symbols", "species", "aliases")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class BulkContext:
         return name
 
 
-def bulk_context(adata: AnnData, design: Design, score_kwargs) -> BulkContext | None:
+def bulk_context(adata: AnnData, design: Design, settings: ScoreSettings) -> BulkContext | None:
     """Marker proxies of every sample (``None`` without an expression matrix or marker genes).
 
     Examples
@@ -70,21 +71,21 @@ def bulk_context(adata: AnnData, design: Design, score_kwargs) -> BulkContext | 
     >>> bulk = simulate_study(seed=0, n_genes=400, bulk=True)
     >>> design = build_design(bulk.obs, condition_key="condition", control="vehicle",
     ...     treated="trametinib", sample_key="sample", pair_key=None, test=None)
-    >>> context = bulk_context(bulk, design, {})
+    >>> context = bulk_context(bulk, design, ScoreSettings())
     >>> bool(context.detected["cd8_t_cells"])
     True
     """
-    if adata.X is None and not score_kwargs.get("layer"):
+    if adata.X is None and settings.matrix.layer is None:
         return None
-    from ._score import score
-
     sets = load_markers().markers
     signatures = [Signature.custom(name, up=genes) for name, genes in sets.items()]
-    kwargs = {k: v for k, v in score_kwargs.items() if k in _SETTINGS}
+    proxy_settings = ScoreSettings(
+        matrix=settings.matrix, matching=replace(settings.matching, min_genes=1)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # markers not in the data; counts normalised
         try:
-            values = score(adata, signatures, method="mean", inplace=False, min_genes=1, **kwargs)
+            values = score_with(adata, signatures, "mean", proxy_settings).frames["score"]
         except InputError:  # no marker gene in the data: nothing to say about composition
             return None
     labelled = design.samples.notna().to_numpy()

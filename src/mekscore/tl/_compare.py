@@ -5,14 +5,19 @@ The data flow, one module per step:
 1. the design (:mod:`._design`): samples, arms, pairs; validated before any scoring;
 2. aggregation (:mod:`._sources`): one value per sample x compartment, from the
    summed counts of the sample's cells (pseudobulk) or the mean of its cell scores;
-3. statistics (:mod:`._stats`): a sample-level test with exact intervals;
-4. the verdict (:mod:`._verdict`): families, the PD gatekeeper, verdict words.
+3. one row per target (:mod:`._rows`): a sample-level test with exact intervals
+   (:mod:`._stats`), in bulk data read in its context (:mod:`._bulk_context`);
+4. the verdict (:mod:`._verdict`): families, the PD gatekeeper, verdict words;
+5. the record (:mod:`._record`): verdicts, samples, composition, QC, the competitive
+   view and every parameter, stored under one key for the report and the CLI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,49 +25,60 @@ import pandas as pd
 from anndata import AnnData
 
 from ..errors import InputError
+from ..sig import resolve
 from ..sig.gmt import SignatureSpec
 from . import _stats
-from ._bulk_context import (
-    adjustment,
-    bulk_context,
-    not_detected,
-    proxy_targets,
-    proxy_values,
-)
+from ._bulk_context import bulk_context, proxy_targets, proxy_values
 from ._composition import composition_counts, composition_targets, logit_shares
-from ._design import Design, build_design, check_keys, describe_dropped
-from ._sources import Scoring, choose_aggregation, make_source, signature_meta
-from ._targets import (
-    Target,
-    absent_reason,
-    by_cells,
-    cell_mask,
-    compartment_map,
-    make_targets,
-    tested_in,
-)
-from ._verdict import VERDICTS, add_verdicts, family
+from ._consensus import check_methods, consensus
+from ._design import Design, build_design, describe_dropped, resolve_test
+from ._qc import signature_qc
+from ._record import Comparison
+from ._rows import COLUMNS, Evaluated, RowContext, Testing, evaluate
+from ._settings import ScoreSettings
+from ._sources import SampleValues, Scoring, Setup, choose_aggregation, make_source, signature_meta
+from ._targets import Compartments
+from ._verdict import VERDICTS, add_verdicts
 
 __all__ = ["COLUMNS", "VERDICTS", "compare"]
 
-COLUMNS = (
-    "signature", "kind", "compartment", "tested_in", "family", "expected", "observed", "test",
-    "n_control", "n_treated", "n_pairs", "difference", "difference_low", "difference_high",
-    "effect_measure", "effect_size", "ci_low", "ci_high", "rank_biserial", "p_value",
-    "q_value", "verdict", "reason", "adjusted_for", "p_value_unadjusted",
-    "effect_size_unadjusted", "n_moved_expected", "n_moved_total", "isolated", "flag",
-    "n_dropped", "dropped",
-)  # fmt: skip
+SAMPLE_COLUMNS = (
+    "signature",
+    "kind",
+    "compartment",
+    "sample",
+    "condition",
+    "pair",
+    "n_cells",
+    "score",
+    "change",
+    "change_type",
+    "moved",
+    "moved_expected",
+)
 
 
-@dataclass(frozen=True)
-class Testing:
-    """How rows are tested: the test, its levels, and the cells a sample needs."""
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """Everything one comparison was asked to do, checked once."""
 
-    test: str
-    alpha: float
-    confidence: float
-    min_cells: int
+    condition_key: str
+    control: str
+    treated: str
+    sample_key: str | None
+    pair_key: str | None
+    bulk: bool
+    compartment_key: str | None
+    compartments: Mapping[str, str | Sequence[str]] | None
+    scoring: Scoring
+    scores: str | pd.DataFrame | None
+    aggregate: str
+    counts_layer: str | None
+    testing: Testing
+    in_all_cells: bool
+    composition: bool
+    qc: bool
+    competitive: bool
 
 
 def compare(
@@ -77,7 +93,7 @@ def compare(
     pair_key: str | None = None,
     bulk: bool = False,
     scores: str | pd.DataFrame | None = None,
-    method: str | None = None,
+    method: str | Sequence[str] | None = None,
     signatures: SignatureSpec = "all",
     aggregate: str = "auto",
     counts_layer: str | None = "counts",
@@ -88,6 +104,9 @@ def compare(
     min_cells: int = 10,
     in_all_cells: bool = False,
     composition: bool = True,
+    pd_control: bool = True,
+    qc: bool = True,
+    competitive: bool = False,
     return_samples: bool = False,
     key_added: str = "mekscore_compare",
     inplace: bool = True,
@@ -122,22 +141,26 @@ def compare(
         Each observation is one sample (no ``sample_key`` needed).
     scores
         ``obsm`` key (or a cells x signatures DataFrame) of stored cell scores from
-        :func:`mekscore.tl.score`; used with ``aggregate="mean"``.
+        :func:`mekscore.tl.score`: the mean of these per sample is compared.
     method
-        Scoring method when scoring here (cells, pseudobulk profiles or bulk
-        samples). Default: ``mean`` (mean log-expression of the signature genes) for pseudobulk
-        profiles and bulk samples, ``ucell`` for cells.
+        Scoring method when scoring here (pseudobulk profiles, bulk samples or cells).
+        Default: ``mean`` (mean log-expression of the signature genes) for pseudobulk
+        profiles and bulk samples, ``ucell`` for cells. Several methods (a rank-based
+        and a standardised one, e.g. ``["singscore", "mean"]``) compare once per method:
+        the record keeps the first method's verdicts and every method's verdict with
+        their consensus under ``methods`` (see :func:`mekscore.tl.compare_methods`).
     signatures
         Signatures to test (default: the bundled library); also filters stored scores.
     aggregate
-        ``"auto"`` (pseudobulk when raw counts are available and no stored cell
-        scores are given, else the mean of cell scores), ``"pseudobulk"`` (sum the
-        counts of each sample's cells, normalise with :func:`mekscore.pp.log_normalize`
-        and score) or ``"mean"`` (mean of cell scores). Bulk data need none.
+        ``"auto"`` (pseudobulk whenever raw counts exist, unless ``scores`` is given; else
+        the mean of cell scores), ``"pseudobulk"`` (sum the counts of each sample's cells,
+        normalise with :func:`mekscore.pp.log_normalize` and score) or ``"mean"`` (mean of
+        cell scores: the stored ones when no ``method`` is given). What is stored in
+        ``adata.obsm`` never changes ``"auto"``. Bulk data need none.
     counts_layer
         Layer of raw counts for pseudobulk (``X`` when it holds counts).
     score_kwargs
-        Scoring settings passed to :func:`mekscore.tl.score` in every path, e.g.
+        Settings of :func:`mekscore.tl.score` applied in every scoring path, e.g.
         ``{"layer": "log", "gene_symbols": "symbol", "max_rank": 1000}``.
     test
         Unpaired: ``"welch"`` (default) or ``"mannwhitney"``. Paired: ``"paired-t"``
@@ -154,17 +177,26 @@ def compare(
     composition
         Single-cell data with ``compartment_key``: also test each compartment's share
         of the sample's cells (rows with ``kind = "abundance"``, see
-        :mod:`mekscore.tl._composition`); the shares are stored in
-        ``adata.uns[key_added]["composition"]``.
+        :mod:`mekscore.tl._composition`).
+    pd_control
+        Add the pharmacodynamic control (MAPK output, ``mapk_output_mpas``) to a selection
+        of signatures that has none, so the gate is tested (``False``: leave it out; every
+        other row is then flagged ``PD not confirmed``).
+    qc
+        Check how each signature holds together in these data
+        (:func:`mekscore.tl.signature_qc`), shown in the report.
+    competitive
+        Also run the competitive view (:func:`mekscore.tl.competitive`, pre-ranked GSEA
+        of per-gene Welch statistics; needs raw counts).
     return_samples
         Also return the per-sample table (each treated sample's or pair's change).
     key_added
-        ``adata.uns`` key storing ``parameters``, ``results``, ``samples``, ``genes``
-        (per signature, the genes used and missing, as :func:`mekscore.tl.score`
-        records them; absent for scores passed as a DataFrame) and (single-cell with
-        ``compartment_key``) ``composition``; :func:`mekscore.report.write` reads it.
+        ``adata.uns`` key of the comparison record (:class:`mekscore.tl._record.Comparison`:
+        ``parameters``, ``results``, ``samples``, ``genes`` and, when computed,
+        ``composition``, ``qc``, ``competitive``, ``methods``); :func:`mekscore.report.write`
+        renders it.
     inplace
-        Store the comparison in ``adata.uns[key_added]``; ``False`` leaves ``adata``
+        Store the record in ``adata.uns[key_added]``; ``False`` leaves ``adata``
         untouched. The verdict table is returned either way, since it is the answer.
 
     Returns
@@ -180,61 +212,59 @@ def compare(
     ...     treated="trametinib", sample_key="sample",
     ...     compartment_key="cell_type")  # doctest: +SKIP
     """
-    testing = _testing(test, alpha, confidence, min_cells, pair_key is not None)
-    design = build_design(
-        adata.obs, condition_key=condition_key, control=control, treated=treated,
-        sample_key=sample_key, pair_key=pair_key, test=testing.test, bulk=bulk,
-    )  # fmt: skip
-    check_keys(adata.obs, compartment_key)
-    labels = compartment_map(adata.obs, compartment_key, compartments)
-    scoring = Scoring.make(method, signatures, score_kwargs)
-    aggregation = choose_aggregation(adata, aggregate, design, scores, scoring, counts_layer)
-    cell_types = adata.obs[compartment_key] if compartment_key is not None else None
-    source = make_source(
-        adata, aggregation, design, scores, scoring, counts_layer, min_cells, groups=cell_types
-    )
-    meta = signature_meta(source.signature_ids, signatures)
-    targets = make_targets(meta, labels, in_all_cells, design.bulk)
-    context = bulk_context(adata, design, scoring.kwargs) if _bulk(design, labels) else None
-    results = {}
-    for group in by_cells(targets):
-        mask = cell_mask(group[0], adata.obs, compartment_key)
-        aggregated = source.values(mask, [t.signature for t in group]) if mask.any() else None
-        for target in group:
-            results[target] = _evaluate(
-                target, aggregated, design, compartment_key, testing, context
-            )
-    shares, abundance = None, {}
-    if composition:
-        shares, abundance = _abundance(adata.obs, design, compartment_key, labels, testing, context)
-    targets += list(abundance)
-    results.update(abundance)
-    rows, changes = zip(*(results[t] for t in targets), strict=True)
-    table, status = add_verdicts(pd.DataFrame(list(rows)), testing.alpha)
-    table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
-    table = table[list(COLUMNS)]
-    samples = _sample_table(changes, control, treated)
-    params = _parameters(
-        locals_=dict(
-            condition_key=condition_key, control=str(control), treated=str(treated),
-            sample_key=sample_key, compartment_key=compartment_key, pair_key=pair_key,
+    methods = [method] if method is None or isinstance(method, str) else check_methods(method)
+    request = Request(
+        condition_key=condition_key,
+        control=control,
+        treated=treated,
+        sample_key=sample_key,
+        pair_key=pair_key,
+        bulk=bulk,
+        compartment_key=compartment_key,
+        compartments=compartments,
+        scoring=Scoring(
+            methods[0], signatures, ScoreSettings.from_keywords(score_kwargs), pd_control
         ),
-        design=design, testing=testing, aggregation=aggregation, scoring=scoring,
-        source=source, compartments=compartments, in_all_cells=in_all_cells, pd_status=status,
-    )  # fmt: skip
+        scores=scores,
+        aggregate=aggregate,
+        counts_layer=counts_layer,
+        testing=make_testing(test, alpha, confidence, min_cells, paired=pair_key is not None),
+        in_all_cells=in_all_cells,
+        composition=composition,
+        qc=qc,
+        competitive=competitive,
+    )
+    comparison = run(adata, request, methods=methods)
     if inplace:
-        stored = {"parameters": params, "results": table, "samples": samples}
-        stored |= {} if shares is None else {"composition": shares}
-        adata.uns[key_added] = stored | ({"genes": source.genes} if source.genes else {})
-    return (table, samples) if return_samples else table
+        comparison.store(adata, key_added)
+    table = comparison.results
+    return (table, comparison.samples) if return_samples else table
 
 
-# --- settings -----------------------------------------------------------------------
+def run(adata: AnnData, request: Request, *, methods: Sequence[str | None] = (None,)) -> Comparison:
+    """The :class:`Comparison` of ``request``; several ``methods`` add their consensus."""
+    if len(methods) == 1:
+        return _comparison(adata, request)
+    if request.scores is not None:
+        raise InputError("several methods score the data themselves; drop scores=")
+    runs = {
+        m: _comparison(adata, replace(request, scoring=replace(request.scoring, method=m)))
+        for m in methods
+    }
+    first = runs[methods[0]]
+    table = consensus({m: r.results for m, r in runs.items()})
+    parameters = dict(first.parameters, methods=list(methods))
+    return replace(first, parameters=parameters, methods=table)
 
 
-def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
-    from ._design import resolve_test
+def make_testing(test, alpha, confidence, min_cells, *, paired: bool) -> Testing:
+    """The checked test settings (``confidence`` defaults to ``1 - alpha``).
 
+    Examples
+    --------
+    >>> make_testing(None, 0.1, None, 10, paired=True)
+    Testing(test='paired-t', alpha=0.1, confidence=0.9, min_cells=10)
+    """
     if not 0 < alpha < 1:
         raise InputError(f"alpha={alpha} is not a probability; pass a value in (0, 1), e.g. 0.05")
     confidence = 1 - alpha if confidence is None else confidence
@@ -245,271 +275,148 @@ def _testing(test, alpha, confidence, min_cells, paired) -> Testing:
     return Testing(resolve_test(test, paired), float(alpha), float(confidence), int(min_cells))
 
 
-def _bulk(design: Design, labels) -> bool:
-    """Bulk samples without cell labels: the case for marker-gene context."""
-    return design.bulk and labels is None
+def _comparison(adata: AnnData, request: Request) -> Comparison:
+    design = build_design(
+        adata.obs,
+        condition_key=request.condition_key,
+        control=request.control,
+        treated=request.treated,
+        sample_key=request.sample_key,
+        pair_key=request.pair_key,
+        test=request.testing.test,
+        bulk=request.bulk,
+    )
+    compartments = Compartments.from_obs(adata.obs, request.compartment_key, request.compartments)
+    setup = Setup(
+        request.scoring, request.testing.min_cells, request.counts_layer, compartments.column
+    )
+    with recorded_warnings() as notes:
+        aggregation = choose_aggregation(
+            adata, request.aggregate, bulk=design.bulk, scores=request.scores, setup=setup
+        )
+        source = make_source(
+            adata, design.samples, aggregation=aggregation, scores=request.scores, setup=setup
+        )
+        context = None
+        if design.bulk and not compartments.labelled:
+            context = bulk_context(adata, design, request.scoring.settings)
+        ctx = RowContext(design, request.testing, compartments, source.genes, context)
+        meta = signature_meta(source.signature_ids, request.scoring.signatures)
+        targets = compartments.targets(meta, in_all_cells=request.in_all_cells, bulk=design.bulk)
+        evaluated = _programs(source, targets, ctx)
+        shares, abundance = _abundance(adata.obs, ctx, composition=request.composition)
+        evaluated += abundance
+        qc = _qc(adata, request) if request.qc else None
+        view = _competitive(adata, request) if request.competitive else None
+    table, status = add_verdicts(pd.DataFrame([e.row for e in evaluated]), request.testing.alpha)
+    for count in ("n_moved_expected", "n_genes_used", "n_genes"):
+        table[count] = table[count].astype("Int64")
+    parameters = _parameters(request, design, aggregation, source, status, list(design.notes))
+    parameters["notes"] = [*design.notes, *notes]
+    return Comparison(
+        parameters=parameters,
+        results=table[list(COLUMNS)],
+        samples=_sample_table([e.changes for e in evaluated], request.control, request.treated),
+        genes=source.genes,
+        composition=shares,
+        qc=qc,
+        competitive=view,
+    )
 
 
-def _abundance(obs, design: Design, compartment_key, labels, testing: Testing, context):
-    """Abundance rows: cell shares (single-cell) or marker proxies (bulk); and the shares."""
-    if labels is not None and not design.bulk:
-        return _composition(obs, design, compartment_key, labels, testing)
-    if context is None:
-        return None, {}
-    proxies = proxy_values(context)
-    rows = {
-        t: _evaluate(t, proxies, design, None, testing, context) for t in proxy_targets(context)
-    }
-    return None, rows
+def _programs(source, targets, ctx: RowContext) -> list[Evaluated]:
+    """Every program row, the cells of each compartment aggregated once."""
+    evaluated = {}
+    for group, mask in ctx.compartments.groups(targets):
+        values = source.values(mask, [t.signature for t in group]) if mask.any() else None
+        for target in group:
+            evaluated[target] = evaluate(target, values, ctx)
+    return [evaluated[t] for t in targets]
 
 
-def _composition(obs, design: Design, compartment_key: str, labels, testing: Testing):
+def _abundance(obs: pd.DataFrame, ctx: RowContext, *, composition: bool):
+    """Abundance rows (cell shares, or bulk marker proxies) and the per-sample shares."""
+    if not composition:
+        return None, []
+    if ctx.compartments.labelled and not ctx.design.bulk:
+        return _composition(obs, ctx)
+    if ctx.bulk is None:
+        return None, []
+    proxies = SampleValues(*proxy_values(ctx.bulk))
+    return None, [evaluate(t, proxies, ctx) for t in proxy_targets(ctx.bulk)]
+
+
+def _composition(obs: pd.DataFrame, ctx: RowContext):
     """Per-sample shares (samples x compartments, with ``condition``) and abundance rows."""
-    counts, totals = composition_counts(obs, design, compartment_key, labels)
+    design, labels = ctx.design, dict(ctx.compartments.labels)
+    counts, totals = composition_counts(obs, design, ctx.compartments.key, labels)
     targets = composition_targets(labels)
     logits = logit_shares(counts, totals).rename(
         columns={t.compartment: t.signature for t in targets}
     )
-    results = {t: _evaluate(t, (logits, totals), design, compartment_key, testing) for t in targets}
+    rows = [evaluate(t, SampleValues(logits, totals), ctx) for t in targets]
     shares = counts[[t.compartment for t in targets]].div(totals.replace(0, np.nan), axis=0)
     arms = design.sheet.drop_duplicates("arm").set_index("arm")["condition"]
     order = [arms.get("control"), arms.get("treated")]  # control first, in tables and plots
     condition = design.sheet["condition"].reindex(shares.index)
     shares.insert(0, "condition", pd.Categorical(condition, categories=order))
     shares.insert(1, "n_cells", totals)
-    return shares, results
+    return shares, rows
 
 
-# --- one row ------------------------------------------------------------------------
-
-
-def _evaluate(
-    target: Target, aggregated, design: Design, compartment_key, testing: Testing, context=None
-):
-    """The verdict-table row (before BH) and per-sample changes of one target.
-
-    ``aggregated`` is ``(samples x signatures values, cells per sample)`` of the
-    target's compartment, or ``None`` when the compartment has no cells. ``context``
-    (bulk data) decides whether the compartment is there and what to adjust for.
-    """
-    row = _blank_row(target, compartment_key, design)
-    if aggregated is None:
-        return _untestable(row, absent_reason(target, compartment_key)), pd.DataFrame()
-    absent = not_detected(context, target.compartment) if context is not None else ""
-    if absent and target.kind == "program":
-        return _untestable(row, absent), pd.DataFrame()
-    sample_values, n_cells = aggregated
-    column = sample_values[target.signature].astype(float)
-    if column.isna().all():
-        return _untestable(row, "signature not scored (too few of its genes)"), pd.DataFrame()
-    kept, dropped = _kept_samples(column, n_cells, design, testing.min_cells)
-    _record_dropped(row, design, dropped)
-    sheet = design.sheet.loc[kept.index]
-    ctrl, trt = kept[sheet["arm"] == "control"], kept[sheet["arm"] == "treated"]
-    row["n_control"], row["n_treated"] = len(ctrl), len(trt)
-    if design.paired:
-        ctrl, trt = _matched(ctrl, trt, sheet)
-        row["n_pairs"] = len(ctrl)
-    shortage = _shortage(row, design.paired)
-    if shortage:
-        return _untestable(row, shortage), pd.DataFrame()
-    if kept.nunique() == 1 and target.kind == "program":
-        reason = (
-            f"signature not expressed (or saturated): its score is {kept.iloc[0]:.3g} "
-            "in every sample"
+def _qc(adata: AnnData, request: Request) -> pd.DataFrame | None:
+    """The signature QC on the matrix the cells are scored on (``None`` without one)."""
+    settings = request.scoring.settings
+    if adata.X is None and settings.matrix.layer is None and not settings.matrix.use_raw:
+        warnings.warn(
+            "signature QC skipped: adata has no expression matrix (X is empty)",
+            UserWarning,
+            stacklevel=2,
         )
-        return _untestable(row, reason), pd.DataFrame()
-    run = _stats.compare_paired if design.paired else _stats.compare_unpaired
-    result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, testing.confidence, testing.alpha)
-    if result.untestable:
-        return _untestable(row, result.untestable), pd.DataFrame()
-    covariate = adjustment(context, target, kept.index) if context is not None else None
-    if covariate is not None and design.test in ("welch", "paired-t"):
-        result = _adjusted(row, result, kept, covariate, design, testing)
-        if result.untestable:
-            return _untestable(row, result.untestable), pd.DataFrame()
-    row.update(
-        observed=result.observed, difference=result.difference,
-        difference_low=result.difference_low, difference_high=result.difference_high,
-        effect_size=result.effect_size, ci_low=result.ci_low, ci_high=result.ci_high,
-        rank_biserial=result.rank_biserial, p_value=result.p_value,
-    )  # fmt: skip
-    change = _changes(kept, ctrl, trt, n_cells, design, target)
-    if target.expected in ("up", "down"):
-        row["n_moved_expected"] = int(change["moved_expected"].sum())
-    row["n_moved_total"] = int((change["moved"] != "").sum())
-    return row, change
-
-
-def _adjusted(row: dict, result, kept: pd.Series, covariate: pd.Series, design, testing):
-    """The composition-adjusted contrast (the unadjusted one recorded beside it)."""
-    sheet = design.sheet.loc[kept.index]
-    row["p_value_unadjusted"], row["effect_size_unadjusted"] = result.p_value, result.effect_size
-    if design.paired:
-        y, z = _pair_differences(kept, sheet), _pair_differences(covariate, sheet)
-        separable = z.min() <= 0 <= z.max()  # some pairs without a composition change
-        adjusted = _stats.adjusted_contrast(y.to_numpy(), z.to_numpy(), None, testing.confidence)
-    else:
-        treated = (sheet["arm"] == "treated").to_numpy()
-        arms = (covariate[~treated], covariate[treated])
-        separable = arms[0].max() >= arms[1].min() and arms[1].max() >= arms[0].min()
-        adjusted = _stats.adjusted_contrast(
-            kept.to_numpy(), covariate.to_numpy(), treated, testing.confidence
-        )
-    if not separable:
-        row["adjusted_for"] = f"{covariate.name} proxy"
-        return _stats.Contrast(
-            adjusted.test, adjusted.effect_measure, untestable=_inseparable(covariate.name)
-        )
-    if adjusted.untestable:
-        row["flag"] = "; ".join(
-            f for f in (row["flag"], f"not adjusted: {adjusted.untestable}") if f
-        )
-        return result
-    row["adjusted_for"] = f"{covariate.name} proxy"
-    row["test"], row["effect_measure"] = f"{design.test}, adjusted", adjusted.effect_measure
-    return adjusted
-
-
-def _inseparable(proxy: str) -> str:
-    return (
-        f"composition and regulation cannot be told apart: the {proxy} proxy does not overlap "
-        "between the arms (or changed in every pair), so a composition-adjusted test would "
-        "extrapolate"
+        return None
+    return signature_qc(
+        adata,
+        request.scoring.signatures,
+        layer=settings.matrix.layer,
+        use_raw=settings.matrix.use_raw,
+        species=settings.matching.species,
     )
 
 
-def _blank_row(target: Target, compartment_key: str | None, design: Design) -> dict:
-    return {
-        "signature": target.signature,
-        "compartment": target.compartment,
-        "tested_in": tested_in(target, compartment_key),
-        "kind": target.kind,
-        "family": family(
-            target.signature, target.compartment, target.primary, target.expected, target.kind
-        ),
-        "expected": target.expected,
-        "observed": "",
-        "test": design.test,
-        "n_control": 0, "n_treated": 0, "n_pairs": 0,
-        "difference": np.nan, "difference_low": np.nan, "difference_high": np.nan,
-        "effect_measure": _stats.EFFECT_MEASURES[design.test],
-        "effect_size": np.nan, "ci_low": np.nan, "ci_high": np.nan, "rank_biserial": np.nan,
-        "p_value": np.nan, "verdict": "", "reason": "",
-        "adjusted_for": "", "p_value_unadjusted": np.nan, "effect_size_unadjusted": np.nan,
-        "n_moved_expected": pd.NA, "n_moved_total": 0,
-        "isolated": not target.flag, "flag": target.flag,
-        "n_dropped": 0, "dropped": "",
-    }  # fmt: skip
+def _competitive(adata: AnnData, request: Request) -> pd.DataFrame:
+    from ._competitive import competitive
 
-
-def _untestable(row: dict, reason: str) -> dict:
-    note = f"; {row['n_dropped']} sample(s) dropped (see dropped)" if row["n_dropped"] else ""
-    row["reason"] = reason + note
-    row["verdict"] = "not testable"
-    return row
-
-
-def _kept_samples(column: pd.Series, n_cells: pd.Series, design: Design, min_cells: int):
-    """Values of the design's samples with enough cells, and ``sample -> reason`` dropped.
-
-    In a paired design a sample whose partner was dropped is dropped too.
-    """
-    in_design = design.sheet.index.intersection(n_cells.index)
-    dropped = {}
-    if not design.bulk:
-        dropped = {s: f"{n_cells[s]} cells" for s in in_design if n_cells[s] < min_cells}
-    kept = column.reindex(in_design.difference(list(dropped))).dropna()
-    absent = design.sheet.index.difference(n_cells.index)
-    dropped.update({s: "no cells in this compartment" for s in absent})
-    if design.paired:
-        sheet = design.sheet.loc[kept.index]
-        complete = sheet.groupby("pair")["arm"].transform("nunique") == 2
-        for sample in sheet.index[~complete]:
-            dropped[sample] = "its pair partner was dropped"
-        kept = kept[complete.to_numpy()]
-    return kept, dropped
-
-
-def _record_dropped(row: dict, design: Design, dropped: dict[str, str]) -> None:
-    everything = {**design.dropped, **dropped}
-    row["n_dropped"] = len(everything)
-    row["dropped"] = ", ".join(f"{s} ({why})" for s, why in everything.items())
-
-
-def _matched(ctrl: pd.Series, trt: pd.Series, sheet: pd.DataFrame):
-    """Control and treated values indexed by pair (complete pairs only, sorted)."""
-    c = ctrl.set_axis(sheet.loc[ctrl.index, "pair"].to_numpy())
-    t = trt.set_axis(sheet.loc[trt.index, "pair"].to_numpy())
-    pairs = c.index.intersection(t.index).sort_values()
-    return c[pairs], t[pairs]
-
-
-def _pair_differences(values: pd.Series, sheet: pd.DataFrame) -> pd.Series:
-    """Treated minus control value per pair (complete pairs, sorted), as the tests use."""
-    arm = sheet.loc[values.index, "arm"]
-    control, treated = _matched(values[arm == "control"], values[arm == "treated"], sheet)
-    return treated - control
-
-
-def _shortage(row: dict, paired: bool) -> str:
-    if paired and row["n_pairs"] < 2:
-        return f"too few pairs (n_pairs={row['n_pairs']}; need >= 2)"
-    if not paired and min(row["n_control"], row["n_treated"]) < 2:
-        return (
-            f"too few samples per arm (n_control={row['n_control']}, "
-            f"n_treated={row['n_treated']}; need >= 2)"
-        )
-    return ""
-
-
-def _direction(value: float) -> str:
-    return "up" if value > 0 else "down" if value < 0 else "none"
-
-
-def _changes(kept, ctrl, trt, n_cells, design: Design, target: Target) -> pd.DataFrame:
-    """Per-sample view: each sample's score; treated samples' change and direction.
-
-    The change is the paired difference (paired designs) or the standardised
-    distance from the control samples, ``(x - mean_control) / sd_control``.
-    """
-    sheet = design.sheet.loc[kept.index]
-    change = pd.Series(np.nan, index=kept.index)
-    if design.paired:
-        treated = sheet[sheet["arm"] == "treated"]
-        names = pd.Series(treated.index, index=treated["pair"])[trt.index]
-        change[names.to_numpy()] = trt.to_numpy() - ctrl.to_numpy()
-        kind = "paired difference"
-    else:
-        sd = float(ctrl.std(ddof=1))
-        change[trt.index] = [_stats.standardise(v - ctrl.mean(), sd) for v in trt]
-        kind = "standardised distance from control"
-    moved = ["" if np.isnan(v) else _direction(v) for v in change]
-    directional = target.expected in ("up", "down")
-    frame = pd.DataFrame(
-        {
-            "signature": target.signature,
-            "compartment": target.compartment,
-            "sample": kept.index.astype(str),
-            "condition": sheet["condition"].to_numpy(),
-            "pair": sheet["pair"].to_numpy(),
-            "n_cells": n_cells.reindex(kept.index).to_numpy(dtype=np.int64),
-            "score": kept.to_numpy(dtype=float),
-            "change": change.to_numpy(),
-            "change_type": np.where(change.notna(), kind, ""),
-            "moved": moved,
-        }
+    return competitive(
+        adata,
+        condition_key=request.condition_key,
+        control=request.control,
+        treated=request.treated,
+        sample_key=request.sample_key,
+        compartment_key=request.compartment_key,
+        compartments=request.compartments,
+        signatures=request.scoring.signatures,
+        counts_layer=request.counts_layer,
+        min_cells=request.testing.min_cells,
+        bulk=request.bulk,
     )
-    frame["moved_expected"] = pd.array(
-        [m == target.expected if m and directional else pd.NA for m in moved], dtype="boolean"
-    )
-    return frame
 
 
-SAMPLE_COLUMNS = (
-    "signature", "kind", "compartment", "sample", "condition", "pair", "n_cells", "score", "change",
-    "change_type", "moved", "moved_expected",
-)  # fmt: skip
+@contextmanager
+def recorded_warnings() -> Iterator[list[str]]:
+    """Collect the messages of every warning raised inside, then raise them again.
+
+    The messages become the comparison's ``notes``, so a warning printed while it
+    ran is also in the record, the JSON and the report.
+    """
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield notes
+    for item in caught:
+        text = " ".join(str(item.message).split())
+        if issubclass(item.category, UserWarning) and text not in notes:
+            notes.append(text)
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def _sample_table(changes, control, treated) -> pd.DataFrame:
@@ -517,13 +424,28 @@ def _sample_table(changes, control, treated) -> pd.DataFrame:
     samples = pd.concat([c for c in changes if len(c)] or [empty], ignore_index=True)
     order = [str(control), str(treated)]  # control first, in tables and plots
     samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
-    return samples
+    return samples[list(SAMPLE_COLUMNS)]
 
 
-def _parameters(
-    locals_, design, testing, aggregation, scoring, source, compartments, in_all_cells, pd_status
-) -> dict:
-    out: dict[str, Any] = {k: ("" if v is None else v) for k, v in locals_.items()}
+def _described(signatures: SignatureSpec) -> str:
+    """The signatures as given (``"all"``, ids, a GMT path) or the ids of the ones passed."""
+    if isinstance(signatures, str):
+        return signatures
+    return ",".join(s.id for s in resolve(signatures))
+
+
+def _parameters(request: Request, design: Design, aggregation: str, source, status, notes):
+    testing = request.testing
+    keys = {
+        "condition_key": request.condition_key,
+        "control": str(request.control),
+        "treated": str(request.treated),
+        "sample_key": request.sample_key,
+        "compartment_key": request.compartment_key,
+        "pair_key": request.pair_key,
+        "signatures": _described(request.scoring.signatures),
+    }
+    out: dict[str, Any] = {k: ("" if v is None else v) for k, v in keys.items()}
     out.update(
         design="paired" if design.paired else "unpaired",
         bulk=design.bulk,
@@ -533,13 +455,14 @@ def _parameters(
         confidence=testing.confidence,
         min_cells=testing.min_cells,
         aggregate=aggregation,
-        in_all_cells=in_all_cells,
-        pd_status=pd_status,
+        in_all_cells=request.in_all_cells,
+        pd_status=status,
         dropped=describe_dropped(design),
-        notes=list(design.notes),
+        notes=list(notes),
         **source.provenance,
     )
     out["compartments"] = {
-        k: [v] if isinstance(v, str) else list(map(str, v)) for k, v in (compartments or {}).items()
+        k: [v] if isinstance(v, str) else list(map(str, v))
+        for k, v in (request.compartments or {}).items()
     }
     return out

@@ -11,6 +11,7 @@ each signature's ``up`` genes against that ranking.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,23 +23,36 @@ from ..genes import match_signatures
 from ..pp import log_normalize
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
-from ._aggregate import pseudobulk
-from ._design import Design, build_design, check_keys
-from ._sources import counts_matrix
-from ._targets import (
-    Target,
-    absent_reason,
-    by_cells,
-    cell_mask,
-    compartment_map,
-    make_targets,
-    tested_in,
-)
+from ._aggregate import SampleSums
+from ._design import Design, build_design
+from ._rows import shortage_reason
+from ._settings import choose_counts
+from ._targets import Compartments, Target
 
 COLUMNS = (
-    "signature", "compartment", "tested_in", "n_control", "n_treated", "n_genes",
-    "es", "nes", "nom_p", "fdr", "lead_genes", "reason",
-)  # fmt: skip
+    "signature",
+    "compartment",
+    "tested_in",
+    "n_control",
+    "n_treated",
+    "n_genes",
+    "es",
+    "nes",
+    "nom_p",
+    "fdr",
+    "lead_genes",
+    "reason",
+)
+_GSEA_COLUMNS = {"ES": "es", "NES": "nes", "NOM p-val": "nom_p", "FDR q-val": "fdr"}
+
+
+@dataclass(frozen=True)
+class Gsea:
+    """Settings of the pre-ranked GSEA: smallest set, permutations, seed."""
+
+    min_size: int = 3
+    permutation_num: int = 200
+    seed: int = 0
 
 
 def competitive(
@@ -56,7 +70,9 @@ def competitive(
     min_size: int = 3,
     permutation_num: int = 200,
     seed: int = 0,
+    gene_symbols: str | None = None,
     species: str = "auto",
+    aliases: bool = True,
     bulk: bool = False,
 ) -> pd.DataFrame:
     """Pre-ranked GSEA (NES, FDR) per signature x compartment of treated vs control samples.
@@ -77,8 +93,8 @@ def competitive(
         Signatures with fewer genes among the ranked genes are not tested.
     permutation_num, seed
         Gene-set permutations and their seed (``gseapy.prerank``, one thread).
-    species
-        ``"human"``, ``"mouse"`` or ``"auto"``, for translating library signatures.
+    gene_symbols, species, aliases
+        Gene matching, as in :func:`mekscore.tl.score`.
     bulk
         Each observation is one sample (no ``sample_key`` needed).
 
@@ -97,36 +113,70 @@ def competitive(
     ...     compartment_key="cell_type")  # doctest: +SKIP
     """
     design = build_design(
-        adata.obs, condition_key=condition_key, control=control, treated=treated,
-        sample_key=sample_key, pair_key=None, test=None, bulk=bulk,
-    )  # fmt: skip
-    check_keys(adata.obs, compartment_key)
-    labels = compartment_map(adata.obs, compartment_key, compartments)
-    sigs = {s.id: s for s in resolve(signatures)}
-    matches, _ = match_signatures(list(sigs.values()), adata.var_names.astype(str), species)
-    gene_sets = {
-        m.signature.id: adata.var_names[m.gene_set.up].astype(str).tolist() for m in matches
-    }
-    meta = {sid: (s.compartment, s.expected) for sid, s in sigs.items()}
-    targets = make_targets(meta, labels, False, design.bulk)
-    counts = counts_matrix(adata, counts_layer)
+        adata.obs,
+        condition_key=condition_key,
+        control=control,
+        treated=treated,
+        sample_key=sample_key,
+        pair_key=None,
+        test=None,
+        bulk=bulk,
+    )
+    cells = Compartments.from_obs(adata.obs, compartment_key, compartments)
+    counts = choose_counts(adata, counts_layer)
     if counts is None:
         raise InputError(
             f"the competitive view needs raw counts: layer {counts_layer!r} is absent and X "
             "does not look like counts; pass counts_layer=<layer with counts>"
         )
-    rows = []
-    for group in by_cells(targets):
-        mask = cell_mask(group[0], adata.obs, compartment_key) & design.samples.notna().to_numpy()
-        base = [_row(t, compartment_key) for t in group]
-        if not mask.any():
-            rows += [dict(r, reason=absent_reason(group[0], compartment_key)) for r in base]
-            continue
-        rows += _compartment_rows(base, group, counts, mask, design, gene_sets, adata.var_names,
-                                  min_cells, min_size, permutation_num, seed)  # fmt: skip
-    by_target = {(r["signature"], r["compartment"]): r for r in rows}
-    ordered = [by_target[(t.signature, t.compartment)] for t in targets]
-    return pd.DataFrame(ordered, columns=list(COLUMNS))
+    names = counts.gene_names(gene_symbols)
+    sigs = resolve(signatures)
+    matches, _ = match_signatures(sigs, names, species, aliases=aliases)
+    gene_sets = {m.signature.id: names[m.gene_set.up].tolist() for m in matches}
+    meta = {s.id: (s.compartment, s.expected) for s in sigs}
+    targets = cells.targets(meta, in_all_cells=False, bulk=design.bulk)
+    rankings = Rankings(SampleSums(counts.X, design.samples, cells.column), design, names)
+    gsea = Gsea(min_size, permutation_num, seed)
+    rows = {}
+    for group, mask in cells.groups(targets):
+        found = _group_rows(
+            group, mask, rankings, cells, gene_sets=gene_sets, gsea=gsea, min_cells=min_cells
+        )
+        rows.update({(r["signature"], r["compartment"]): r for r in found})
+    return pd.DataFrame([rows[(t.signature, t.compartment)] for t in targets], columns=COLUMNS)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The genes of one cell mask ranked by treated-vs-control Welch t (``None``: too few)."""
+
+    ranking: pd.Series | None
+    n_control: int
+    n_treated: int
+    reason: str = ""
+
+
+class Rankings:
+    """Per-gene Welch t rankings of the samples' pseudobulk profiles, by cell mask."""
+
+    def __init__(self, sums: SampleSums, design: Design, genes: pd.Index) -> None:
+        self._sums, self._design, self._genes = sums, design, list(genes)
+
+    def __call__(self, mask: np.ndarray, *, min_cells: int) -> Ranked:
+        """The ranking of the masked cells' pseudobulk profiles (samples with enough cells)."""
+        sums, n_cells = self._sums(mask)
+        keep = n_cells.index.isin(self._design.sheet.index)
+        if not self._design.bulk:
+            keep &= (n_cells >= min_cells).to_numpy()
+        arms = self._design.sheet.loc[n_cells.index[keep], "arm"].to_numpy()
+        n_control, n_treated = int((arms == "control").sum()), int((arms == "treated").sum())
+        reason = shortage_reason(n_control, n_treated, 0, paired=False)
+        if reason:
+            return Ranked(None, n_control, n_treated, reason)
+        log_expr = log_normalize(sums[keep])
+        log_expr = log_expr.toarray() if sparse.issparse(log_expr) else log_expr  # a few samples
+        ranking = welch_ranking(log_expr, self._genes, arms == "treated")
+        return Ranked(ranking, n_control, n_treated)
 
 
 def welch_ranking(log_cpm: np.ndarray, genes: Sequence[str], treated: np.ndarray) -> pd.Series:
@@ -143,63 +193,66 @@ def welch_ranking(log_cpm: np.ndarray, genes: Sequence[str], treated: np.ndarray
     return ranking.sort_values(ascending=False)
 
 
-def _compartment_rows(base, group, counts, mask, design: Design, gene_sets, var_names,
-                      min_cells, min_size, permutation_num, seed) -> list[dict]:  # fmt: skip
-    sums, n_cells = pseudobulk(counts, design.samples, mask)
-    keep = n_cells.index.isin(design.sheet.index)
-    if not design.bulk:
-        keep &= (n_cells >= min_cells).to_numpy()
-    arms = design.sheet.loc[n_cells.index[keep], "arm"].to_numpy()
-    n_control, n_treated = int((arms == "control").sum()), int((arms == "treated").sum())
-    base = [dict(r, n_control=n_control, n_treated=n_treated) for r in base]
-    if min(n_control, n_treated) < 2:
-        reason = (
-            f"too few samples per arm (n_control={n_control}, n_treated={n_treated}; need >= 2)"
-        )
-        return [dict(r, reason=reason) for r in base]
-    log_expr = log_normalize(sums[keep])
-    log_expr = log_expr.toarray() if sparse.issparse(log_expr) else log_expr  # a few samples
-    ranking = welch_ranking(log_expr, list(var_names), arms == "treated")
-    sets = {t.signature: [g for g in gene_sets[t.signature] if g in ranking.index] for t in group}
-    testable = {k: v for k, v in sets.items() if len(v) >= min_size}
-    results = _prerank(ranking, testable, min_size, permutation_num, seed)
-    out = []
-    for row, target in zip(base, group, strict=True):
-        row["n_genes"] = len(sets[target.signature])
-        if target.signature in results.index:
-            res = results.loc[target.signature]
-            row.update(es=res["ES"], nes=res["NES"], nom_p=res["NOM p-val"],
-                       fdr=res["FDR q-val"], lead_genes=res["Lead_genes"])  # fmt: skip
+def _group_rows(group, mask, rankings: Rankings, cells: Compartments, **options) -> list[dict]:
+    """Rows of the targets tested on one set of cells (``options``: gene_sets, gsea, min_cells)."""
+    if not mask.any():
+        return [_row(t, cells) | {"reason": cells.absent_reason(t)} for t in group]
+    ranked = rankings(mask, min_cells=options["min_cells"])
+    base = [
+        _row(t, cells) | {"n_control": ranked.n_control, "n_treated": ranked.n_treated}
+        for t in group
+    ]
+    if ranked.ranking is None:
+        return [row | {"reason": ranked.reason} for row in base]
+    sets = {
+        t.signature: [g for g in options["gene_sets"][t.signature] if g in ranked.ranking.index]
+        for t in group
+    }
+    gsea = options["gsea"]
+    results = _prerank(
+        ranked.ranking, {k: v for k, v in sets.items() if len(v) >= gsea.min_size}, gsea
+    )
+    for row in base:
+        row["n_genes"] = len(sets[row["signature"]])
+        if row["signature"] in results.index:
+            found = results.loc[row["signature"]]
+            row |= {ours: found[theirs] for theirs, ours in _GSEA_COLUMNS.items()}
+            row["lead_genes"] = found["Lead_genes"]
         else:
-            row["reason"] = f"fewer than {min_size} signature genes ranked"
-        out.append(row)
-    return out
+            row["reason"] = f"fewer than {gsea.min_size} signature genes ranked"
+    return base
 
 
-def _row(target: Target, compartment_key: str | None) -> dict:
+def _row(target: Target, cells: Compartments) -> dict:
     return {
         "signature": target.signature,
         "compartment": target.compartment,
-        "tested_in": tested_in(target, compartment_key),
-        "n_control": 0, "n_treated": 0, "n_genes": 0,
-        "es": np.nan, "nes": np.nan, "nom_p": np.nan, "fdr": np.nan,
-        "lead_genes": "", "reason": "",
-    }  # fmt: skip
+        "tested_in": cells.tested_in(target),
+        "n_control": 0,
+        "n_treated": 0,
+        "n_genes": 0,
+        "es": np.nan,
+        "nes": np.nan,
+        "nom_p": np.nan,
+        "fdr": np.nan,
+        "lead_genes": "",
+        "reason": "",
+    }
 
 
-def _prerank(ranking, gene_sets, min_size, permutation_num, seed) -> pd.DataFrame:
+def _prerank(ranking: pd.Series, gene_sets: dict, gsea: Gsea) -> pd.DataFrame:
     """The prerank table of gseapy, which (slow to import) is imported only here."""
     if not gene_sets:
-        return pd.DataFrame(columns=["ES", "NES", "NOM p-val", "FDR q-val", "Lead_genes"])
+        return pd.DataFrame(columns=[*_GSEA_COLUMNS, "Lead_genes"])
     import gseapy
 
     res = gseapy.prerank(
         rnk=ranking,
         gene_sets=gene_sets,
-        min_size=min_size,
+        min_size=gsea.min_size,
         max_size=max(len(v) for v in gene_sets.values()),
-        permutation_num=permutation_num,
-        seed=seed,
+        permutation_num=gsea.permutation_num,
+        seed=gsea.seed,
         threads=1,
         outdir=None,
         no_plot=True,

@@ -17,7 +17,6 @@ from anndata import AnnData
 
 from ..errors import InputError
 from ..methods import METHOD_NAMES
-from ._compare import compare
 
 RANK_BASED = ("ucell", "aucell", "singscore", "ssgsea")
 STANDARDISED = ("zscore", "gsva", "plage", "scanpy", "mean")
@@ -29,10 +28,14 @@ def compare_methods(
     adata: AnnData,
     methods: Sequence[str] = ("singscore", "mean"),
     *,
-    key_added: str = "mekscore_compare_methods",
+    key_added: str = "mekscore_compare",
     **compare_kwargs: Any,
 ) -> pd.DataFrame:
     """Run :func:`mekscore.tl.compare` once per scoring method and report the consensus.
+
+    The same as ``compare(adata, method=methods, ...)``: the comparison record under
+    ``adata.uns[key_added]`` holds the first method's verdicts (what the report shows)
+    and, under ``methods``, the table returned here.
 
     Parameters
     ----------
@@ -42,8 +45,7 @@ def compare_methods(
         Two or more scoring methods; include a rank-based and a standardised one
         (the default: ``singscore`` and ``mean``) so the consensus spans both kinds.
     key_added
-        ``adata.uns`` key for the merged table; each method's own comparison is stored
-        under ``<key_added>_<method>``.
+        ``adata.uns`` key of the comparison record.
     **compare_kwargs
         Everything else :func:`~mekscore.tl.compare` takes (not ``method`` or ``scores``).
 
@@ -59,17 +61,18 @@ def compare_methods(
     >>> import mekscore as mk
     >>> bulk = mk.datasets.simulate_study(seed=0, n_genes=500, bulk=True)
     >>> table = mk.tl.compare_methods(bulk, ["singscore", "zscore"], condition_key="condition",
-    ...     control="vehicle", treated="trametinib", sample_key="sample", composition=False)
+    ...     control="vehicle", treated="trametinib", sample_key="sample", composition=False,
+    ...     qc=False)
     >>> "consensus" in table and "verdict_zscore" in table
     True
     """
-    methods = _checked(methods, compare_kwargs)
-    tables = {
-        m: compare(adata, method=m, key_added=f"{key_added}_{m}", **compare_kwargs) for m in methods
-    }
-    merged = consensus(tables)
-    adata.uns[key_added] = {"methods": list(methods), "results": merged}
-    return merged
+    from ._compare import compare
+
+    clash = sorted({"method", "scores", "inplace"} & set(compare_kwargs))
+    if clash:
+        raise InputError(f"compare_methods scores with each method itself; drop {clash}")
+    compare(adata, method=list(methods), key_added=key_added, **compare_kwargs)
+    return adata.uns[key_added]["methods"]
 
 
 def consensus(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -94,16 +97,20 @@ def consensus(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return merged
 
 
-def _checked(methods: Sequence[str], compare_kwargs: dict) -> list[str]:
+def check_methods(methods: Sequence[str | None]) -> list[str]:
+    """The distinct methods, refused unless they are two or more of both kinds.
+
+    Examples
+    --------
+    >>> check_methods(["singscore", "mean", "mean"])
+    ['singscore', 'mean']
+    """
     methods = list(dict.fromkeys(methods))
     unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
         raise InputError(f"unknown method(s) {unknown}; use some of {', '.join(METHOD_NAMES)}")
     if len(methods) < 2:
-        raise InputError("compare_methods needs at least two methods, e.g. singscore and mean")
-    clash = sorted({"method", "scores"} & set(compare_kwargs))
-    if clash:
-        raise InputError(f"compare_methods scores with each method itself; drop {clash}")
+        raise InputError("comparing needs at least two methods, e.g. singscore and mean")
     if not (set(methods) & set(RANK_BASED) and set(methods) & set(STANDARDISED)):
         raise InputError(
             f"methods {methods} are all of one kind; include a rank-based one "

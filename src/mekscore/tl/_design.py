@@ -93,6 +93,8 @@ def build_design(
     samples, notes = _sample_labels(obs, sample_key, bulk)
     condition = _labels(obs[condition_key])
     _check_arms(condition, condition_key, control, treated)
+    samples, unlabelled = _without_condition(samples, condition, condition_key)
+    notes += unlabelled
     arm = condition.map({str(control): "control", str(treated): "treated"})
     pair = _labels(obs[pair_key]) if paired else pd.Series("", index=obs.index, dtype="category")
     sheet, dropped = _sheet(samples, condition, arm, pair, sample_key)
@@ -103,6 +105,7 @@ def build_design(
             f"no sample is left in the comparison of {control!r} and {treated!r} "
             f"(dropped: {_describe(dropped) or 'none'}); check the sample and condition labels"
         )
+    _check_replicates(sheet, paired, dropped, arms={"control": control, "treated": treated})
     one_per_sample = bool(samples.dropna().is_unique)
     return Design(sheet, samples, paired, bulk or one_per_sample, test, dropped, notes)
 
@@ -167,6 +170,45 @@ def _sample_labels(obs: pd.DataFrame, sample_key: str | None, bulk: bool):
     if not missing:
         return samples, ()
     return samples, (f"{missing} observation(s) without a {sample_key!r} label left out",)
+
+
+def _without_condition(samples: pd.Series, condition: pd.Series, condition_key: str):
+    """Observations without a condition in samples that have one elsewhere are left out.
+
+    Their sample's arm is known from its other observations, but a cell or row whose own
+    label is missing is not silently counted in it. Returns the samples and a note.
+    """
+    labelled = samples[condition.notna()].dropna().unique()
+    stray = condition.isna().to_numpy() & samples.isin(labelled).to_numpy()
+    if not stray.any():
+        return samples, ()
+    note = (
+        f"{int(stray.sum())} observation(s) without a {condition_key!r} label left out "
+        "(their sample's other observations have one)"
+    )
+    return samples.where(~stray), (note,)
+
+
+def _check_replicates(
+    sheet: pd.DataFrame, paired: bool, dropped: dict[str, str], *, arms: dict[str, str]
+) -> None:
+    """Refuse, before any scoring, a design that leaves an arm with fewer than 2 samples."""
+    left = f" (dropped: {_describe(dropped)})" if dropped else ""
+    if paired:
+        n_pairs = sheet["pair"].nunique()
+        if n_pairs < 2:
+            raise InputError(
+                f"{n_pairs} complete pair(s){left}: a paired test needs at least 2 pairs; "
+                "add pairs or drop the pair key"
+            )
+        return
+    per_arm = sheet.groupby("arm").size().reindex(["control", "treated"], fill_value=0)
+    if per_arm.min() < 2:
+        counts = ", ".join(f"{arms[arm]}: {n}" for arm, n in per_arm.items())
+        raise InputError(
+            f"too few samples per arm ({counts}){left}: each arm needs at least 2 samples "
+            "(the sample, not the cell, is the replicate); check sample_key and the labels"
+        )
 
 
 def _likely_columns(obs: pd.DataFrame) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,11 +14,13 @@ from scipy import sparse, stats
 from ..errors import InputError
 from ..genes import SignatureMatch, match_signatures
 from ..io.checks import check_finite, check_not_empty
-from ..io.matrix import as_scorable, get_matrix
+from ..io.matrix import as_scorable
 from ..methods import get_method
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
-from ._score import score
+from ._execute import is_dask
+from ._score import score_with
+from ._settings import Matching, MatrixChoice, ScoreSettings, choose_matrix
 
 #: Plain-words statuses, from best to worst.
 STATUSES = ("coherent", "weak", "not expressed")
@@ -35,7 +38,9 @@ def signature_qc(
     *,
     layer: str | None = None,
     use_raw: bool = False,
+    gene_symbols: str | None = None,
     species: str = "auto",
+    aliases: bool = True,
     n_random: int = 100,
     seed: int = 0,
     max_obs: int = 10_000,
@@ -81,8 +86,8 @@ def signature_qc(
         Scoring method for ``score_gene_r`` (see :func:`mekscore.tl.score`).
     layer, use_raw
         Use ``adata.layers[layer]`` or ``adata.raw`` instead of ``adata.X``.
-    species
-        ``"human"``, ``"mouse"`` or ``"auto"``.
+    gene_symbols, species, aliases
+        Gene matching, as in :func:`mekscore.tl.score`.
     n_random
         Random gene sets per signature for the p-value (at least 20).
     seed
@@ -110,20 +115,25 @@ def signature_qc(
     """
     _check_options(n_random, max_obs, min_detection, alpha, n_bins)
     get_method(method)
-    sigs = resolve(signatures)
-    if use_raw and adata.raw is None:
-        raise InputError("use_raw=True but adata.raw is empty; drop use_raw or set adata.raw")
-    source = adata.raw.to_adata() if use_raw else adata
-    X = get_matrix(source, layer)
+    settings = ScoreSettings(
+        matrix=MatrixChoice(layer=layer, use_raw=use_raw),
+        matching=Matching(gene_symbols=gene_symbols, species=species, aliases=aliases),
+    )
+    matrix = choose_matrix(adata, settings.matrix)
+    X = matrix.X
     check_not_empty(X)
-    matches, _ = match_signatures(sigs, source.var_names.astype(str), species)
+    names = matrix.gene_names(gene_symbols)
+    matches, _ = match_signatures(resolve(signatures), names, species, aliases=aliases)
     rows = evenly_spaced(X.shape[0], max_obs)
-    sub = _columns_ready(as_scorable(X[rows]))
+    sampled = X[rows]
+    sampled = as_scorable(sampled.compute() if is_dask(sampled) else sampled)  # max_obs rows
+    sub = _columns_ready(sampled)
     check_finite(sub)
     means = gene_means(sub)
     detection = detection_rates(sub)
     rng = np.random.default_rng(seed)
-    scores = _scores(source[rows], matches, method, layer, species)
+    observations = AnnData(sampled, var=matrix.var)  # the chosen matrix, these rows only
+    scores = _scores(observations, matches, method, replace(settings, matrix=MatrixChoice()))
     ranked = RankedColumns(sub)
     table = [
         _qc_row(m, ranked, means, detection, scores, rng, n_random, min_detection, alpha, n_bins)
@@ -346,16 +356,17 @@ def _nonzeros(X, col: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[keep], values[keep]
 
 
-def _scores(source: AnnData, matches, method: str, layer, species) -> pd.DataFrame | None:
+def _scores(
+    observations: AnnData, matches, method: str, settings: ScoreSettings
+) -> pd.DataFrame | None:
     """Each signature's ``method`` score on the QC observations (NaN where not scorable)."""
     usable = [m.signature for m in matches if m.n_found >= 2]
     if not usable:
         return None
+    settings = replace(settings, matching=replace(settings.matching, min_genes=2))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="signature .* skipped")
-        return score(
-            source, usable, method, layer=layer, species=species, inplace=False, min_genes=2
-        )
+        return score_with(observations, usable, method, settings).frames["score"]
 
 
 def _qc_row(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -20,11 +22,19 @@ from ..io.checks import (
     value_kind,
     values_of,
 )
-from ..io.matrix import as_scorable, get_matrix
+from ..io.matrix import as_scorable
 from ..methods import Method, get_method
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
 from ._execute import in_memory, is_dask, run_method
+from ._settings import (
+    Execution,
+    Matching,
+    Matrix,
+    MatrixChoice,
+    ScoreSettings,
+    choose_matrix,
+)
 
 #: Methods that standardise every gene across observations first, so per-gene
 #: scaling (``sc.pp.scale``) does not change their scores.
@@ -129,59 +139,105 @@ def score(
     >>> adata.uns["mekscore"]["mekscore_ucell"]["method"]
     'ucell'
     """
-    meth = get_method(method)
-    params = meth.params(method_params)
-    sigs = resolve(signatures)
-    source, matrix = _source(adata, layer, use_raw)
-    X = get_matrix(source, layer)
-    check_not_empty(X)
-    names = _gene_names(source, gene_symbols)
-    matches, species_used = match_signatures(sigs, names, species, aliases=aliases)
-    scorable = _scorable(matches, min_genes, n_vars=len(names), example_names=names[:5])
-    if in_memory(X):
-        X = as_scorable(X)
-        check_finite(X)
-    raw_hint = adata.raw is not None and not use_raw
-    normalise = _check_values(X, meth, params, log_normalize, matrix, raw_hint)
-    gene_sets = [m.gene_set for m in scorable]
-    outputs = run_method(
-        meth,
-        X,
-        gene_sets,
-        params,
-        chunk_size=chunk_size,
-        progress=progress,
-        transform=pp.log_normalize if normalise else None,
+    settings = ScoreSettings(
+        matrix=MatrixChoice(layer=layer, use_raw=use_raw),
+        matching=Matching(
+            gene_symbols=gene_symbols, species=species, aliases=aliases, min_genes=min_genes
+        ),
+        execution=Execution(log_normalize=log_normalize, chunk_size=chunk_size, progress=progress),
+        method_params=MappingProxyType(method_params),
     )
-    frames = _to_frames(outputs, [m.signature.id for m in matches], scorable, adata.obs_names)
+    scored = score_with(adata, signatures, method, settings)
     if not inplace:
-        return frames["score"]
+        return scored.frames["score"]
     key = key_added or f"mekscore_{method}"
+    frames = dict(scored.frames)
     adata.obsm[key] = frames.pop("score")
     for extra, frame in frames.items():
         adata.obsm[f"{key}_{extra}"] = frame
-    adata.uns.setdefault("mekscore", {})[key] = {
-        **_provenance(
-            method, params, layer, gene_symbols, species_used, matches, min_genes, aliases, key
-        ),
-        "matrix": matrix,
-        "normalization": pp.LOG_CP10K if normalise else "none",
-    }
+    adata.uns.setdefault("mekscore", {})[key] = scored.provenance(key)
     return None
 
 
-def _source(adata: AnnData, layer: str | None, use_raw: bool):
-    """``(AnnData or its .raw, name of the matrix scored)``."""
-    if not use_raw:
-        return adata, layer or "X"
-    if layer is not None:
-        raise InputError("layer and use_raw both choose the matrix to score; give only one")
-    if adata.raw is None:
-        raise InputError("use_raw=True but adata has no .raw; drop use_raw or pass layer=...")
-    return adata.raw, "raw.X"
+@dataclass(frozen=True)
+class Scored:
+    """What one scoring run produced: the score frames and everything its provenance records."""
+
+    frames: dict[str, pd.DataFrame]
+    method: str
+    params: dict[str, Any]
+    settings: ScoreSettings
+    matrix: str
+    species: str
+    matches: list[SignatureMatch]
+    normalised: bool
+
+    @property
+    def genes(self) -> dict[str, dict[str, Any]]:
+        """Per signature: version, whether it scored, genes used and missing."""
+        return _matching(self.matches, self.settings.matching.min_genes)
+
+    def provenance(self, key: str) -> dict[str, Any]:
+        """The ``uns["mekscore"][key]`` entry of these scores."""
+        matching = self.settings.matching
+        return {
+            "method": self.method,
+            "params": {k: _plain(v) for k, v in self.params.items() if v is not None},
+            "obsm_key": key,
+            "version": __version__,
+            "layer": self.settings.matrix.layer or "X",
+            "gene_symbols": matching.gene_symbols or "var_names",
+            "species": self.species,
+            "min_genes": matching.min_genes,
+            "aliases": matching.aliases,
+            "signatures": self.genes,
+            "matrix": self.matrix,
+            "normalization": pp.LOG_CP10K if self.normalised else "none",
+        }
 
 
-def _check_values(X, meth: Method, params: dict, normalize, matrix: str, raw_hint: bool) -> bool:
+def score_with(
+    adata: AnnData, signatures: SignatureSpec, method: str, settings: ScoreSettings
+) -> Scored:
+    """Score ``adata`` with ``settings`` and return the scores with their provenance.
+
+    The engine behind :func:`score`; :func:`~mekscore.tl.compare` and
+    :func:`~mekscore.tl.signature_qc` call it with their own settings.
+    """
+    meth = get_method(method)
+    params = meth.params(dict(settings.method_params))
+    matrix = choose_matrix(adata, settings.matrix)
+    check_not_empty(matrix.X)
+    matches, species_used = _matches(matrix, signatures, settings.matching)
+    scorable = _scorable(matches, settings.matching.min_genes, matrix.var.index)
+    X = matrix.X
+    if in_memory(X):
+        X = as_scorable(X)
+        check_finite(X)
+    raw_hint = adata.raw is not None and not settings.matrix.use_raw
+    normalise = _check_values(
+        X, meth, params, settings.execution.log_normalize, where=(matrix.name, raw_hint)
+    )
+    outputs = run_method(
+        meth,
+        X,
+        [m.gene_set for m in scorable],
+        params,
+        chunk_size=settings.execution.chunk_size,
+        progress=settings.execution.progress,
+        transform=pp.log_normalize if normalise else None,
+    )
+    frames = _to_frames(outputs, [m.signature.id for m in matches], scorable, adata.obs_names)
+    return Scored(frames, method, params, settings, matrix.name, species_used, matches, normalise)
+
+
+def _matches(matrix: Matrix, signatures: SignatureSpec, matching: Matching):
+    """Signature genes matched to the matrix's genes: ``(matches, species used)``."""
+    names = matrix.gene_names(matching.gene_symbols)
+    return match_signatures(resolve(signatures), names, matching.species, aliases=matching.aliases)
+
+
+def _check_values(X, meth: Method, params: dict, normalize, *, where: tuple[str, bool]) -> bool:
     """Warn about what the values look like for ``meth``; whether to log-normalise them."""
     if normalize not in ("auto", True, False):
         raise InputError(f"log_normalize must be 'auto', True or False, got {normalize!r}")
@@ -189,7 +245,6 @@ def _check_values(X, meth: Method, params: dict, normalize, matrix: str, raw_hin
     kind = value_kind(sample)
     expects = _expects(meth, params)
     auto = normalize == "auto" and kind == "counts" and expects == "log"
-    where = (matrix, raw_hint)
     for message in (
         _empty_rows_message(X, sample),
         _values_message(kind, sample, meth.name, expects, normalize, where),
@@ -258,19 +313,8 @@ def _warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=4)
 
 
-def _gene_names(adata: AnnData, gene_symbols: str | None) -> pd.Index:
-    if gene_symbols is None:
-        return adata.var_names.astype(str)
-    if gene_symbols not in adata.var.columns:
-        raise InputError(
-            f"gene_symbols column {gene_symbols!r} not in adata.var "
-            f"(columns: {', '.join(map(str, adata.var.columns)) or 'none'})"
-        )
-    return pd.Index(adata.var[gene_symbols].astype(str))
-
-
 def _scorable(
-    matches: Sequence[SignatureMatch], min_genes: int, n_vars: int, example_names
+    matches: Sequence[SignatureMatch], min_genes: int, names: pd.Index
 ) -> list[SignatureMatch]:
     keep = [m for m in matches if _enough(m, min_genes)]
     for m in matches:
@@ -286,7 +330,7 @@ def _scorable(
     if not keep:
         raise InputError(
             f"no signature has at least {min_genes} of its genes in the data "
-            f"({n_vars} genes, e.g. {', '.join(map(str, example_names))}); if var_names are IDs "
+            f"({len(names)} genes, e.g. {', '.join(map(str, names[:5]))}); if var_names are IDs "
             "pass gene_symbols=<var column>, or set species='human'/'mouse'"
         )
     return keep
@@ -319,34 +363,10 @@ def _to_frames(outputs, ids, scorable, obs_names) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _provenance(
-    method, params, layer, gene_symbols, species, matches, min_genes, aliases, key
-) -> dict:
-    return {
-        "method": method,
-        "params": {k: _plain(v) for k, v in params.items() if v is not None},
-        "obsm_key": key,
-        "version": __version__,
-        "layer": layer or "X",
-        "gene_symbols": gene_symbols or "var_names",
-        "species": species,
-        "min_genes": min_genes,
-        "aliases": aliases,
-        "signatures": _matching(matches, min_genes),
-    }
-
-
 def gene_matching(
-    adata: AnnData,
-    signatures: SignatureSpec = "all",
-    *,
-    use_raw: bool = False,
-    gene_symbols: str | None = None,
-    species: str = "auto",
-    aliases: bool = True,
-    min_genes: int = 3,
+    matrix: Matrix, signatures: SignatureSpec, matching: Matching
 ) -> dict[str, dict[str, Any]]:
-    """Per signature, the genes :func:`score` uses and misses in ``adata``, and whether it scores.
+    """Per signature, the genes :func:`score` uses and misses in ``matrix``, and whether it scores.
 
     The same entries as ``adata.uns["mekscore"][key]["signatures"]`` after
     :func:`score` with these settings, without scoring.
@@ -355,14 +375,13 @@ def gene_matching(
     --------
     >>> import scanpy as sc
     >>> adata = sc.datasets.pbmc68k_reduced()
-    >>> t = gene_matching(adata, {"T": ["CD3D", "CD3E", "NOTAGENE"]}, use_raw=True)["T"]
+    >>> raw = choose_matrix(adata, MatrixChoice(use_raw=True))
+    >>> t = gene_matching(raw, {"T": ["CD3D", "CD3E", "NOTAGENE"]}, Matching())["T"]
     >>> t["genes_used"], t["genes_missing"], t["scored"]  # 2 genes < min_genes=3
     (['CD3D', 'CD3E'], ['NOTAGENE'], False)
     """
-    source = adata.raw if use_raw and adata.raw is not None else adata
-    names = _gene_names(source, gene_symbols)
-    matches, _species = match_signatures(resolve(signatures), names, species, aliases=aliases)
-    return _matching(matches, min_genes)
+    matches, _species = _matches(matrix, signatures, matching)
+    return _matching(matches, matching.min_genes)
 
 
 def _matching(matches: Sequence[SignatureMatch], min_genes: int) -> dict[str, dict[str, Any]]:

@@ -1,62 +1,61 @@
-"""Where the sample-level values of a comparison come from.
+"""Where the sample-level values of a comparison come from: one class per aggregation.
 
-A *source* turns a mask of cells and a list of signatures into one value per
-sample: the score of the sample's pseudobulk profile (summed counts of the masked
-cells, normalised with :func:`mekscore.pp.log_normalize`, scored with the method),
-or the mean of the masked cells' scores. Every scoring setting (:class:`Scoring`)
-is applied the same way in both paths and recorded.
+Every source answers ``values(mask, ids)``: one value per sample for the cells in
+``mask`` and the signatures ``ids``, with the number of cells behind each value.
+
+* :class:`Pseudobulk`: the counts of each sample's cells are summed, normalised with
+  :func:`mekscore.pp.log_normalize` and the profile is scored (single-cell with counts;
+  bulk counts too, one observation per sample);
+* :class:`CellMeans`: the mean of the cells' scores (stored by :func:`mekscore.tl.score`,
+  or computed here when there are no counts);
+* bulk samples without counts are scored as given, each observation its own sample
+  (:class:`CellMeans` over one observation per sample).
+
+How ``aggregate="auto"`` decides (:func:`choose_aggregation`) does not depend on what
+happens to be stored in ``adata``: pseudobulk whenever counts exist, unless stored scores
+are asked for (``scores=``, or ``aggregate="mean"`` with no ``method``). Stored scores are
+otherwise used only when there is no expression matrix to score.
 """
 
 from __future__ import annotations
 
-import inspect
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
 from ..errors import InputError
-from ..io.checks import looks_like_counts
-from ..io.matrix import get_matrix
 from ..pp import LOG_CP10K, log_normalize
-from ..sig import load_library, resolve
+from ..sig import get, load_library, resolve
 from ..sig.gmt import SignatureSpec
 from ._aggregate import SampleSums, sample_means
-from ._design import Design
-from ._score import gene_matching, score
+from ._score import gene_matching, score_with
+from ._settings import Matrix, ScoreSettings, choose_counts
+from ._verdict import PD_CONTROLS
 
 AGGREGATIONS = ("auto", "pseudobulk", "mean")
+_PD_GATE = next(iter(PD_CONTROLS))
 CELL_METHOD, PROFILE_METHOD = "ucell", "mean"
-_CELL_ONLY = ("layer", "use_raw", "chunk_size", "progress")  # settings about the cell matrix
-#: The score settings that decide which genes match: those gene_matching takes.
-_MATCHING_SETTINGS = tuple(inspect.signature(gene_matching).parameters)[2:]
 
 
 @dataclass(frozen=True)
 class Scoring:
-    """How signatures are scored: method, signatures and :func:`~mekscore.tl.score` settings."""
+    """How signatures are scored here: method (``None``: the default), signatures, settings."""
 
     method: str | None
     signatures: SignatureSpec
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    settings: ScoreSettings = field(default_factory=ScoreSettings)
+    pd_control: bool = True
 
-    @classmethod
-    def make(cls, method, signatures, kwargs) -> Scoring:
-        """Check ``kwargs`` (keyword arguments of :func:`~mekscore.tl.score`)."""
-        kwargs = dict(kwargs or {})
-        reserved = sorted({"signatures", "method", "inplace", "key_added"} & set(kwargs))
-        if reserved:
-            raise InputError(
-                f"score_kwargs cannot set {', '.join(reserved)}; pass method=/signatures= "
-                "to compare itself"
-            )
-        return cls(method, signatures, kwargs)
+    @property
+    def to_score(self) -> SignatureSpec:
+        """The signatures scored here: the user's, plus the pharmacodynamic control if asked."""
+        return with_pd_control(self.signatures) if self.pd_control else self.signatures
 
-    def run(self, adata: AnnData, signatures, default_method: str, cells: bool) -> pd.DataFrame:
+    def run(self, adata: AnnData, signatures, *, cells: bool) -> pd.DataFrame:
         """Scores of ``adata`` (observations x signatures), not stored.
 
         Profiles (``cells=False``: pseudobulk or bulk samples, with far more expressed
@@ -64,91 +63,188 @@ class Scoring:
         is given: with UCell's single-cell default of 1,500 most signatures would score
         0 in every sample.
         """
-        kwargs = self._settings(cells)
-        method = self.method or default_method
-        if not cells and method == "ucell":
-            kwargs.setdefault("max_rank", adata.n_vars)
-        return score(adata, signatures, method=method, inplace=False, **kwargs)
+        settings = self.settings if cells else self.settings.for_profiles()
+        method = self.method_for(cells=cells)
+        if not cells and method == "ucell" and "max_rank" not in settings.method_params:
+            params = MappingProxyType(dict(settings.method_params, max_rank=adata.n_vars))
+            settings = replace(settings, method_params=params)
+        return score_with(adata, signatures, method, settings).frames["score"]
 
-    def genes(self, adata: AnnData, cells: bool) -> dict[str, Any]:
-        """The gene matching of :meth:`run` (signature -> genes used and missing)."""
-        settings = self._settings(cells)
-        matching = {k: settings[k] for k in _MATCHING_SETTINGS if k in settings}
-        return gene_matching(adata, self.signatures, **matching)
-
-    def _settings(self, cells: bool) -> dict[str, Any]:
-        """The score settings for cells, or for profiles (no cell-matrix settings)."""
-        if cells:
-            return dict(self.kwargs)
-        return {k: v for k, v in self.kwargs.items() if k not in _CELL_ONLY}
+    def method_for(self, *, cells: bool) -> str:
+        """The method used on cells or on profiles."""
+        return self.method or (CELL_METHOD if cells else PROFILE_METHOD)
 
 
 @dataclass(frozen=True)
-class Source:
-    """Sample-level values: ``values(mask, ids) -> (samples x ids, cells per sample)``.
+class SampleValues:
+    """One value per sample and signature, and the cells behind each sample's values."""
 
-    ``genes`` is the gene matching of the scores (signature -> ``genes_used``,
-    ``genes_missing``...), as :func:`mekscore.tl.score` records it; empty for scores
-    given as a DataFrame or stored without provenance.
+    values: pd.DataFrame
+    n_cells: pd.Series
+
+
+class Pseudobulk:
+    """Score each sample's summed counts (per compartment), normalised to log1p CP10k.
+
+    ``groups`` (each cell's cell-type label) lets every compartment be summed in one
+    pass over the matrix; without it each mask takes a pass of its own.
     """
 
-    signature_ids: list[str]
-    values: Callable[[np.ndarray, list[str]], tuple[pd.DataFrame, pd.Series]]
-    provenance: dict[str, Any]
-    genes: dict[str, Any] = field(default_factory=dict)
+    aggregation = "pseudobulk"
+
+    def __init__(self, adata: AnnData, counts: Matrix, samples: pd.Series, *, setup: Setup):
+        execution = setup.scoring.settings.execution
+        self._sums = SampleSums(
+            counts.X,
+            samples,
+            setup.groups,
+            chunk_size=execution.chunk_size,
+            progress=execution.progress,
+        )
+        self._var, self._scoring, self._min_cells = adata.var.copy(), setup.scoring, setup.min_cells
+        self._sigs = {s.id: s for s in resolve(setup.scoring.to_score)}
+        self.signature_ids = list(self._sigs)
+        self.genes = gene_matching(counts, setup.scoring.to_score, setup.scoring.settings.matching)
+        self.provenance = {
+            "scores": "",
+            "method": setup.scoring.method_for(cells=False),
+            "normalization": LOG_CP10K,
+            "counts": counts.name,
+            "score_settings": setup.scoring.settings.recorded(),
+        }
+
+    def values(self, mask: np.ndarray, ids: list[str]) -> SampleValues:
+        """Pseudobulk scores of the cells in ``mask``; samples below ``min_cells`` are NaN."""
+        sums, n_cells = self._sums(mask)
+        keep = (n_cells >= self._min_cells).to_numpy()
+        if not keep.any():
+            return SampleValues(pd.DataFrame(np.nan, index=n_cells.index, columns=ids), n_cells)
+        profile = AnnData(log_normalize(sums[keep]), var=self._var)
+        profile.obs_names = n_cells.index[keep].astype(str)
+        scores = self._scoring.run(profile, [self._sigs[i] for i in ids], cells=False)
+        return SampleValues(scores, n_cells)
 
 
-def choose_aggregation(
-    adata: AnnData, aggregate: str, design: Design, scores, scoring: Scoring, counts_layer
-) -> str:
+class CellMeans:
+    """The mean score of each sample's cells (bulk: each sample's own score)."""
+
+    aggregation = "mean"
+
+    def __init__(self, scores: pd.DataFrame, samples: pd.Series, provenance, genes) -> None:
+        self._scores, self._samples = scores, samples
+        self.signature_ids = list(map(str, scores.columns))
+        self.provenance, self.genes = provenance, genes
+
+    @classmethod
+    def scored_here(cls, adata: AnnData, samples: pd.Series, scoring: Scoring, *, cells: bool):
+        """Score every observation with ``scoring`` (cells, or bulk samples as given)."""
+        settings = scoring.settings
+        method = scoring.method_for(cells=cells)
+        scored = score_with(adata, scoring.to_score, method, settings)
+        provenance = {"scores": "", "method": method, "score_settings": settings.recorded()}
+        return cls(scored.frames["score"], samples, provenance, scored.genes)
+
+    @classmethod
+    def stored(cls, adata: AnnData, samples: pd.Series, scores, scoring: Scoring):
+        """Scores stored in ``adata.obsm[scores]`` (or given as a cells x signatures frame).
+
+        The pharmacodynamic control is kept beside the signatures asked for when it was
+        stored too (``scoring.pd_control``).
+        """
+        signatures, keep = scoring.signatures, _PD_GATE if scoring.pd_control else None
+        if isinstance(scores, pd.DataFrame):
+            if not scores.index.equals(adata.obs_names):
+                raise InputError("scores must be indexed by adata.obs_names; reindex it first")
+            provenance = {"scores": "DataFrame", "method": ""}
+            return cls(_selected(scores, signatures, keep), samples, provenance, {})
+        if scores not in adata.obsm:
+            raise InputError(
+                f"no scores in adata.obsm[{scores!r}] (obsm keys: "
+                f"{', '.join(adata.obsm) or 'none'}); run mekscore.tl.score first, or pass "
+                "method=... to score here"
+            )
+        stored = pd.DataFrame(adata.obsm[scores], index=adata.obs_names)
+        frame = _selected(stored, signatures, keep)
+        recorded = adata.uns.get("mekscore", {}).get(scores, {})
+        genes = recorded.get("signatures", {})
+        genes = {str(s): genes[s] for s in frame.columns if s in genes}
+        provenance = {"scores": scores, "method": recorded.get("method", "")}
+        return cls(frame, samples, provenance, genes)
+
+    def values(self, mask: np.ndarray, ids: list[str]) -> SampleValues:
+        """Mean of the scores of the cells in ``mask`` per sample."""
+        labelled = mask & self._samples.notna().to_numpy()
+        means, n_cells = sample_means(self._scores[ids], self._samples, labelled)
+        return SampleValues(means, n_cells)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a source needs besides the data: how to score, which cells, where counts are."""
+
+    scoring: Scoring
+    min_cells: int
+    counts_layer: str | None
+    groups: pd.Series | None = None
+
+
+def choose_aggregation(adata: AnnData, aggregate: str, *, bulk: bool, scores, setup: Setup) -> str:
     """``"none"`` (bulk), ``"pseudobulk"`` or ``"mean"``, resolving ``"auto"``.
 
-    ``auto`` prefers pseudobulk when raw counts are available and the caller did
-    not point at stored cell scores (``scores=``, or stored scores and no method).
+    ``auto`` is pseudobulk whenever raw counts exist and no stored scores are named:
+    what happens to be stored in ``adata.obsm`` never changes the answer.
     """
     if aggregate not in AGGREGATIONS:
         raise InputError(f"aggregate={aggregate!r}: use one of {', '.join(AGGREGATIONS)}")
-    if design.bulk:
+    if bulk:
         return "none"
+    if scores is not None:
+        if aggregate == "pseudobulk":
+            raise InputError(
+                "scores= names stored cell scores, which pseudobulk does not use; drop scores= "
+                "or pass aggregate='mean'"
+            )
+        return "mean"
     if aggregate != "auto":
         return aggregate
-    if not _scores_here(adata, scores, scoring):
-        return "mean"
-    return "pseudobulk" if counts_matrix(adata, counts_layer) is not None else "mean"
+    has_counts = choose_counts(adata, setup.counts_layer) is not None
+    return "pseudobulk" if has_counts else "mean"
 
 
 def make_source(
-    adata: AnnData,
-    aggregation: str,
-    design: Design,
-    scores,
-    scoring: Scoring,
-    counts_layer: str | None,
-    min_cells: int,
-    groups: pd.Series | None = None,
-) -> Source:
-    """The :class:`Source` of the chosen aggregation.
+    adata: AnnData, samples: pd.Series, *, aggregation: str, scores, setup: Setup
+) -> Pseudobulk | CellMeans:
+    """The source of the chosen aggregation.
 
     Bulk counts scored here take the pseudobulk route with one observation per
-    sample, so they get the same normalisation as pseudobulk profiles. ``groups``
-    (each cell's cell-type label, ``obs[compartment_key]``) lets pseudobulk sum the
-    counts of every compartment in a single pass over the matrix; without it each
-    compartment's cells are summed in a pass of their own. ``chunk_size`` and
-    ``progress`` of ``scoring.kwargs`` also apply to that pass.
+    sample, so they get the same normalisation as pseudobulk profiles.
     """
+    counts = choose_counts(adata, setup.counts_layer)
     if aggregation == "pseudobulk":
-        return _pseudobulk_source(adata, design, scoring, counts_layer, min_cells, groups)
-    if aggregation == "none" and _scores_here(adata, scores, scoring):
-        if counts_matrix(adata, counts_layer) is not None:
-            return _pseudobulk_source(adata, design, scoring, counts_layer, 1, None)
-    default = PROFILE_METHOD if aggregation == "none" else CELL_METHOD
-    cell_scores, provenance, genes = _cell_scores(adata, scores, scoring, default)
+        if counts is None:
+            raise InputError(
+                f"pseudobulk needs raw counts: layer {setup.counts_layer!r} is absent and X does "
+                "not look like counts; pass counts_layer=<layer with counts>, or aggregate='mean'"
+            )
+        return Pseudobulk(adata, counts, samples, setup=setup)
+    if scores is not None:
+        return CellMeans.stored(adata, samples, scores, setup.scoring)
+    if setup.scoring.method is None and (aggregation == "mean" or not _has_matrix(adata, setup)):
+        stored = _only_stored_key(adata)
+        if stored is not None:
+            return CellMeans.stored(adata, samples, stored, setup.scoring)
+    if aggregation == "none":
+        if counts is not None and setup.scoring.settings.matrix.layer is None:
+            bulk_setup = Setup(setup.scoring, 1, setup.counts_layer)
+            return Pseudobulk(adata, counts, samples, setup=bulk_setup)
+        return CellMeans.scored_here(adata, samples, setup.scoring, cells=False)
+    return CellMeans.scored_here(adata, samples, setup.scoring, cells=True)
 
-    def means(mask, ids):
-        labelled = mask & design.samples.notna().to_numpy()
-        return sample_means(cell_scores[ids], design.samples, labelled)
 
-    return Source(list(map(str, cell_scores.columns)), means, provenance, genes)
+def _has_matrix(adata: AnnData, setup: Setup) -> bool:
+    """Whether there is an expression matrix to score (else only stored scores can be used)."""
+    matrix = setup.scoring.settings.matrix
+    return adata.X is not None or matrix.layer is not None or matrix.use_raw
 
 
 def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]:
@@ -177,46 +273,33 @@ def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]
     }
 
 
-# --- mean of cell scores --------------------------------------------------------------
+def with_pd_control(signatures: SignatureSpec) -> SignatureSpec:
+    """``signatures`` with the pharmacodynamic gate (MPAS) added when no PD control is in them.
 
+    Without it every other row of a custom selection would be flagged ``PD not confirmed``.
 
-def _cell_scores(adata, scores, scoring: Scoring, default: str):
-    """Stored scores (filtered by ``scoring.signatures``) or scores computed here.
-
-    Returns ``(cells x signatures scores, provenance, gene matching)``.
+    Examples
+    --------
+    >>> [s.id for s in with_pd_control(["mhc1_apm"])]
+    ['mhc1_apm', 'mapk_output_mpas']
+    >>> with_pd_control("all")
+    'all'
     """
-    if isinstance(scores, pd.DataFrame):
-        if not scores.index.equals(adata.obs_names):
-            raise InputError("scores must be indexed by adata.obs_names; reindex it first")
-        return _selected(scores, scoring.signatures), {"scores": "DataFrame", "method": ""}, {}
-    if _scores_here(adata, scores, scoring):
-        frame = scoring.run(adata, scoring.signatures, default, cells=True)
-        method = scoring.method or default
-        provenance = {"scores": "", "method": method, "score_settings": _plain(scoring.kwargs)}
-        return frame, provenance, scoring.genes(adata, cells=True)
-    key = scores if scores is not None else _only_stored_key(adata)
-    if key not in adata.obsm:
-        raise InputError(
-            f"no scores in adata.obsm[{key!r}] (obsm keys: {', '.join(adata.obsm) or 'none'}); "
-            "run mekscore.tl.score first, or pass method=... to score here"
-        )
-    stored = _selected(pd.DataFrame(adata.obsm[key], index=adata.obs_names), scoring.signatures)
-    recorded = adata.uns.get("mekscore", {}).get(key, {})
-    genes = recorded.get("signatures", {})
-    genes = {str(s): genes[s] for s in stored.columns if s in genes}
-    return stored, {"scores": key, "method": recorded.get("method", "")}, genes
+    if isinstance(signatures, str) and signatures == "all":
+        return signatures
+    sigs = resolve(signatures)
+    if any(s.id in PD_CONTROLS for s in sigs):
+        return sigs
+    return [*sigs, get(_PD_GATE)]
 
 
-def _scores_here(adata: AnnData, scores, scoring: Scoring) -> bool:
-    """Whether to score here: no stored scores named, and a method given or none stored."""
-    return scores is None and (scoring.method is not None or not _stored_keys(adata))
-
-
-def _selected(frame: pd.DataFrame, signatures: SignatureSpec) -> pd.DataFrame:
-    """The columns of ``signatures`` (all columns for ``"all"``); unknown ids refused."""
+def _selected(frame: pd.DataFrame, signatures: SignatureSpec, keep: str | None) -> pd.DataFrame:
+    """The columns of ``signatures`` (all for ``"all"``) and ``keep`` if stored; unknown refused."""
     if isinstance(signatures, str) and signatures == "all":
         return frame
     wanted = [s.id for s in resolve(signatures)]
+    if keep in frame.columns and keep not in wanted:
+        wanted.append(keep)
     absent = [s for s in wanted if s not in frame.columns]
     if absent:
         raise InputError(
@@ -226,78 +309,18 @@ def _selected(frame: pd.DataFrame, signatures: SignatureSpec) -> pd.DataFrame:
     return frame[wanted]
 
 
-def _stored_keys(adata: AnnData) -> list[str]:
+def stored_keys(adata: AnnData) -> list[str]:
+    """``obsm`` keys holding mekscore scores (with provenance, else named ``mekscore_*``)."""
     found = [k for k in adata.uns.get("mekscore", {}) if k in adata.obsm]
     return found or [k for k in adata.obsm if str(k).startswith("mekscore_")]
 
 
-def _only_stored_key(adata: AnnData) -> str:
-    found = _stored_keys(adata)
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise InputError(f"several score sets in adata.obsm ({', '.join(found)}); pass scores=")
-    raise InputError(
-        f"no scores found (obsm keys: {', '.join(adata.obsm) or 'none'}); run "
-        "mekscore.tl.score first, or pass method=... to score here"
-    )
-
-
-# --- pseudobulk ---------------------------------------------------------------------
-
-
-def _pseudobulk_source(
-    adata, design: Design, scoring: Scoring, counts_layer, min_cells, groups
-) -> Source:
-    counts = counts_matrix(adata, counts_layer)
-    if counts is None:
+def _only_stored_key(adata: AnnData) -> str | None:
+    """The one stored score set (``aggregate="mean"`` without a method), or ``None``."""
+    found = stored_keys(adata)
+    if len(found) > 1:
         raise InputError(
-            f"pseudobulk needs raw counts: layer {counts_layer!r} is absent and X does not look "
-            "like counts; pass counts_layer=<layer with counts>, or aggregate='mean'"
+            f"several score sets in adata.obsm ({', '.join(found)}); pass scores=<one of them>, "
+            "or method=... to score the cells here"
         )
-    sigs = {s.id: s for s in resolve(scoring.signatures)}
-    var = adata.var.copy()
-    passes = {k: scoring.kwargs[k] for k in ("chunk_size", "progress") if k in scoring.kwargs}
-    summed = SampleSums(counts, design.samples, groups, **passes)
-
-    def profiles(mask, ids):
-        sums, n_cells = summed(mask)
-        keep = (n_cells >= min_cells).to_numpy()
-        if not keep.any():
-            return pd.DataFrame(np.nan, index=n_cells.index, columns=ids), n_cells
-        profile = AnnData(log_normalize(sums[keep]), var=var)
-        profile.obs_names = n_cells.index[keep].astype(str)
-        values = scoring.run(profile, [sigs[i] for i in ids], PROFILE_METHOD, cells=False)
-        return values, n_cells
-
-    provenance = {
-        "scores": "",
-        "method": scoring.method or PROFILE_METHOD,
-        "normalization": LOG_CP10K,
-        "counts": counts_layer if counts_layer in adata.layers else "X",
-        "score_settings": _plain(scoring.kwargs),
-    }
-    return Source(list(sigs), profiles, provenance, scoring.genes(AnnData(var=var), cells=False))
-
-
-def counts_matrix(adata: AnnData, counts_layer: str | None):
-    """The raw-count matrix (``counts_layer``, else ``X`` if it holds counts), or ``None``."""
-    if counts_layer is not None and counts_layer in adata.layers:
-        return adata.layers[counts_layer]
-    if adata.X is None:
-        return None
-    X = get_matrix(adata)
-    head = X[: min(2000, X.shape[0])]
-    head = head.compute() if hasattr(head, "compute") else head  # a Dask block
-    return X if looks_like_counts(head) else None
-
-
-def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings as JSON/h5ad-writable values (``None`` as an empty string), without ``progress``.
-
-    Examples
-    --------
-    >>> _plain({"layer": None, "progress": True, "max_rank": 1000})
-    {'layer': '', 'max_rank': 1000}
-    """
-    return {k: ("" if v is None else v) for k, v in settings.items() if k != "progress"}
+    return found[0] if found else None

@@ -1,7 +1,8 @@
-"""What a comparison tests: one target per signature x compartment, and its cells."""
+"""What a comparison tests: one target per signature x compartment, and the cells of each."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,52 +35,107 @@ class Target:
     kind: str = "program"
 
 
-def compartment_map(obs: pd.DataFrame, compartment_key, compartments) -> dict | None:
-    """Compartment -> labels of ``obs[compartment_key]`` (``None`` without a key)."""
-    if compartment_key is None:
-        if compartments:
-            raise InputError("compartments needs compartment_key (the obs column it maps)")
-        return None
-    present = pd.Series(obs[compartment_key].unique()).dropna().astype(str).unique()
-    return compartment_labels(present, compartments)
+@dataclass(frozen=True)
+class Compartments:
+    """The cell-type column of a study and the labels each library compartment maps to.
 
-
-def make_targets(meta, labels, in_all_cells: bool, bulk: bool) -> list[Target]:
-    """Targets for ``meta`` (signature -> (compartment, expected)) under a compartment map.
+    ``key`` is ``None`` when there are no cell labels (bulk data, or single-cell data
+    tested on all cells); then every target is tested on every observation.
 
     Examples
     --------
-    >>> ts = make_targets({"mhc1_apm": ("tumor", "up")}, None, False, bulk=True)
-    >>> ts[0].compartment, ts[0].flag.startswith("compartment not isolated (bulk)")
-    ('tumor', True)
+    >>> obs = pd.DataFrame({"ct": ["Tumor", "CD8 T", "Mono"]})
+    >>> c = Compartments.from_obs(obs, "ct", {"myeloid": ["Mono"]})
+    >>> c.labels["myeloid"], c.mask(("Tumor",)).tolist()
+    (('Mono',), [True, False, False])
     """
-    if labels is None:
-        flag = FLAG_BULK if bulk else FLAG_ALL_CELLS
-        return [
-            Target(sid, comp, comp, expected, (), "" if comp == "any" else flag)
-            for sid, (comp, expected) in meta.items()
-        ]
-    targets = []
-    for sid, (comp, expected) in meta.items():
-        targets.append(Target(sid, comp, comp, expected, tuple(labels[comp]), ""))
-        if in_all_cells and comp != "any":
-            targets.append(Target(sid, "any", comp, expected, tuple(labels["any"]), ""))
-    return targets
 
+    key: str | None
+    column: pd.Series | None
+    labels: Mapping[str, tuple[str, ...]] | None
+    n_obs: int
 
-def by_cells(targets: list[Target]) -> list[list[Target]]:
-    """Targets grouped by the cells they are tested on (first-seen order)."""
-    groups: dict[tuple[str, ...], list[Target]] = {}
-    for target in targets:
-        groups.setdefault(target.labels, []).append(target)
-    return list(groups.values())
+    @classmethod
+    def from_obs(
+        cls, obs: pd.DataFrame, key: str | None, mapping: Mapping[str, str | Sequence[str]] | None
+    ) -> Compartments:
+        """Map every library compartment to the labels of ``obs[key]`` that belong to it."""
+        if key is None:
+            if mapping:
+                raise InputError("compartments needs compartment_key (the obs column it maps)")
+            return cls(None, None, None, len(obs))
+        if key not in obs.columns:
+            raise InputError(
+                f"column {key!r} not in adata.obs (columns: {', '.join(map(str, obs.columns))}); "
+                "pass an existing obs column as compartment_key"
+            )
+        present = pd.Series(obs[key].unique()).dropna().astype(str).unique()
+        labels = compartment_labels(present, mapping)
+        mapped = {comp: tuple(members) for comp, members in labels.items()}
+        return cls(key, obs[key], mapped, len(obs))
 
+    @property
+    def labelled(self) -> bool:
+        """Whether cells carry compartment labels."""
+        return self.labels is not None
 
-def cell_mask(target: Target, obs: pd.DataFrame, compartment_key: str | None) -> np.ndarray:
-    """Boolean mask of the observations a target is tested on."""
-    if compartment_key is None:
-        return np.ones(len(obs), dtype=bool)
-    return label_mask(obs[compartment_key], target.labels)
+    def targets(
+        self, meta: Mapping[str, tuple[str, str]], *, in_all_cells: bool, bulk: bool
+    ) -> list[Target]:
+        """Targets for ``meta`` (signature -> (compartment, expected)).
+
+        Examples
+        --------
+        >>> ts = Compartments(None, None, None, 1).targets(
+        ...     {"mhc1_apm": ("tumor", "up")}, in_all_cells=False, bulk=True)
+        >>> ts[0].compartment, ts[0].flag.startswith("compartment not isolated (bulk)")
+        ('tumor', True)
+        """
+        if self.labels is None:
+            flag = FLAG_BULK if bulk else FLAG_ALL_CELLS
+            return [
+                Target(sid, comp, comp, expected, (), "" if comp == "any" else flag)
+                for sid, (comp, expected) in meta.items()
+            ]
+        targets = []
+        for sid, (comp, expected) in meta.items():
+            targets.append(Target(sid, comp, comp, expected, self.labels[comp], ""))
+            if in_all_cells and comp != "any":
+                targets.append(Target(sid, "any", comp, expected, self.labels["any"], ""))
+        return targets
+
+    def groups(self, targets: Sequence[Target]) -> Iterator[tuple[list[Target], np.ndarray]]:
+        """Targets grouped by the cells they are tested on, with those cells' mask.
+
+        One mask per group, in first-seen order, so a compartment's cells are found once.
+        """
+        grouped: dict[tuple[str, ...], list[Target]] = {}
+        for target in targets:
+            grouped.setdefault(target.labels, []).append(target)
+        for labels, group in grouped.items():
+            yield group, self.mask(labels)
+
+    def mask(self, labels: tuple[str, ...]) -> np.ndarray:
+        """Boolean mask of the observations carrying one of ``labels`` (all without a key)."""
+        if self.column is None:
+            return np.ones(self.n_obs, dtype=bool)
+        return label_mask(self.column, labels)
+
+    def tested_in(self, target: Target) -> str:
+        """The cells of a target in words (``"all cells"``, ``"Tumor"``...)."""
+        if self.key is None:
+            return "all observations"
+        return "all cells" if target.compartment == "any" else ", ".join(target.labels)
+
+    def absent_reason(self, target: Target) -> str:
+        """Why a target's compartment has no cells."""
+        if not target.labels:
+            return (
+                f"compartment absent: no label of obs[{self.key!r}] maps to "
+                f"{target.compartment!r} (map one with compartments={{{target.compartment!r}: "
+                "[...]} or --compartment-map)"
+            )
+        return f"compartment absent: no cells labelled {', '.join(target.labels)}"
 
 
 def label_mask(column: pd.Series, labels) -> np.ndarray:
@@ -93,23 +149,5 @@ def label_mask(column: pd.Series, labels) -> np.ndarray:
     [True, False, False, True]
     """
     codes, values = pd.factorize(column)
-    wanted = np.append(pd.Index(values).astype(str).isin(labels), False)  # code -1: missing
+    wanted = np.append(pd.Index(values).astype(str).isin(list(labels)), False)  # code -1: missing
     return wanted[codes]
-
-
-def tested_in(target: Target, compartment_key: str | None) -> str:
-    """The cells of a target in words (``"all cells"``, ``"Tumor"``...)."""
-    if compartment_key is None:
-        return "all observations"
-    return "all cells" if target.compartment == "any" else ", ".join(target.labels)
-
-
-def absent_reason(target: Target, compartment_key: str) -> str:
-    """Why a target's compartment has no cells."""
-    if not target.labels:
-        return (
-            f"compartment absent: no label of obs[{compartment_key!r}] maps to "
-            f"{target.compartment!r} (map one with compartments={{{target.compartment!r}: [...]}}"
-            " or --compartment-map)"
-        )
-    return f"compartment absent: no cells labelled {', '.join(target.labels)}"
