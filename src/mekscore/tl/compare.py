@@ -210,7 +210,9 @@ def compare(
     targets += list(abundance)
     results.update(abundance)
     rows, changes = zip(*(results[t] for t in targets), strict=True)
-    table, status = add_verdicts(pd.DataFrame(list(rows)), testing.alpha)
+    table, status = add_verdicts(
+        pd.DataFrame(list(rows)), testing.alpha, confidence=testing.confidence
+    )
     table["n_moved_expected"] = table["n_moved_expected"].astype("Int64")
     table = table[list(COLUMNS)]
     samples = _sample_table(changes, control, treated)
@@ -323,6 +325,11 @@ def _evaluate(
     result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, testing.confidence, testing.alpha)
     if result.untestable:
         return _untestable(row, result.untestable), pd.DataFrame()
+    row.update(
+        test=result.test,
+        effect_measure=result.effect_measure,
+        flag="; ".join(f for f in (row["flag"], result.note) if f),
+    )
     covariate = adjustment(context, target, kept.index) if context is not None else None
     if covariate is not None and design.test in ("welch", "paired-t"):
         result = _adjusted(row, result, kept, covariate, design, testing)
