@@ -44,7 +44,6 @@ from scipy import stats
 
 EXACT_LIMIT = 2**20
 """Count permutation distributions exactly up to this many splits or sign patterns."""
-_CHUNK = 4_000_000  # comparisons per block when scoring many candidate shifts
 
 
 @dataclass(frozen=True)
@@ -82,28 +81,22 @@ def mann_whitney(control: np.ndarray, treated: np.ndarray, confidence: float) ->
     """
     differences = np.subtract.outer(treated, control)  # rows: treated, columns: control
     shifts, points = _candidates(differences.ravel())
-    base_t = _own_midranks(treated)
-    base_c = _own_midranks(control)
-    scores, statistic = [], []
-    for block in _blocks(shifts, differences.size):
-        sign = _signs(differences, shifts[block], points[block])
-        r_t = base_t + 2 * (sign > 0).sum(2) + (sign == 0).sum(2)
-        r_c = base_c + 2 * (sign < 0).sum(1) + (sign == 0).sum(1)
-        scores.append(np.concatenate([r_c, r_t], axis=1))
-        statistic.append(r_t.sum(1))
-    n1, n2 = len(control), len(treated)
-    exact = math.comb(n1 + n2, n1) <= EXACT_LIMIT
+    scores, statistic = _two_sample_scores(control, treated, differences, shifts, points)
+    exact = math.comb(len(control) + len(treated), len(control)) <= EXACT_LIMIT
     tails = _subset_tails if exact else _subset_tails_normal
-    lo, hi, floor = tails(np.concatenate(scores), np.concatenate(statistic), n2)
-    zero = _at_zero(shifts, points)
+    lo, hi, floor = tails(scores, statistic, len(treated))
+    p, zero = _two_sided(lo, hi), _at_zero(shifts, points)
     pooled = np.concatenate([control, treated])
     u = (differences > 0).sum() + 0.5 * (differences == 0).sum()
-    return _result(
-        shifts, points, lo, hi, zero, confidence,
-        estimate=float(np.median(differences)), floor=float(floor[zero]),
-        rank_biserial=float(2 * u / differences.size - 1), exact=exact,
+    return RankResult(
+        p_value=float(p[zero]),
+        estimate=float(np.median(differences)),
+        **_accepted(p, shifts, points, confidence),
+        floor=float(floor[zero]),
+        rank_biserial=float(2 * u / differences.size - 1),
+        exact=exact,
         ties=len(np.unique(pooled)) < len(pooled),
-    )  # fmt: skip
+    )
 
 
 def signed_rank(d: np.ndarray, confidence: float) -> RankResult:
@@ -115,34 +108,26 @@ def signed_rank(d: np.ndarray, confidence: float) -> RankResult:
     >>> round(r.p_value, 4), (r.low, r.high), r.low_open
     (0.0469, (0.0, 3.5), True)
     """
-    n = len(d)
     walsh = (d[:, None] + d[None, :]) / 2  # (d_i + d_i) / 2 == d_i exactly
-    order = np.sign(np.subtract.outer(d, d))
-    shifts, points = _candidates(walsh[np.triu_indices(n)])
-    scores, statistic, active = [], [], []
-    for block in _blocks(shifts, walsh.size):
-        sign = _signs(walsh, shifts[block], points[block])
-        # |d_i - delta| > |d_j - delta|  <=>  sign(d_i - d_j) * sign(walsh_ij - delta) > 0
-        larger = order * sign
-        ranks = 2 * (larger > 0).sum(2) + (larger == 0).sum(2) + 1
-        signs = np.diagonal(sign, axis1=1, axis2=2)
-        scores.append(ranks)
-        statistic.append((ranks * (signs > 0)).sum(1))
-        active.append(signs != 0)
-    exact = 2**n <= EXACT_LIMIT
+    averages = walsh[np.triu_indices(len(d))]
+    shifts, points = _candidates(averages)
+    scores, statistic, active = _signed_scores(d, walsh, shifts, points)
+    exact = 2 ** len(d) <= EXACT_LIMIT
     tails = _sign_tails if exact else _sign_tails_normal
-    scores, active = np.concatenate(scores), np.concatenate(active)
-    lo, hi, floor = tails(scores, np.concatenate(statistic), active)
-    zero = _at_zero(shifts, points)
-    plus = (scores[zero] * (d > 0)).sum()
-    minus = (scores[zero] * (d < 0)).sum()
+    lo, hi, floor = tails(scores, statistic, active)
+    p, zero = _two_sided(lo, hi), _at_zero(shifts, points)
+    plus, minus = scores[zero][d > 0].sum(), scores[zero][d < 0].sum()
     nonzero = np.abs(d[d != 0])
-    return _result(
-        shifts, points, lo, hi, zero, confidence,
-        estimate=float(np.median(walsh[np.triu_indices(n)])), floor=float(floor[zero]),
-        rank_biserial=float((plus - minus) / max(plus + minus, 1)), exact=exact,
-        ties=len(np.unique(nonzero)) < len(nonzero), zeros=int((d == 0).sum()),
-    )  # fmt: skip
+    return RankResult(
+        p_value=float(p[zero]),
+        estimate=float(np.median(averages)),
+        **_accepted(p, shifts, points, confidence),
+        floor=float(floor[zero]),
+        rank_biserial=float((plus - minus) / max(plus + minus, 1)),
+        exact=exact,
+        ties=len(np.unique(nonzero)) < len(nonzero),
+        zeros=int((d == 0).sum()),
+    )
 
 
 # --- candidate shifts -----------------------------------------------------------------
@@ -160,16 +145,46 @@ def _candidates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shifts, points
 
 
-def _signs(values: np.ndarray, shifts: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``sign(values - delta)`` for each candidate (stacked on a new first axis)."""
-    v = shifts[:, None, None]
-    inside = np.where(values > v, 1, -1).astype(np.int8)
-    return np.where(points[:, None, None] & (values == v), np.int8(0), inside)
+def _position(values: np.ndarray, shifts: np.ndarray, points: np.ndarray):
+    """How many entries of each row of ``values`` lie above, at and below each candidate.
+
+    Arrays of shape ``(candidates, rows)``. Comparisons are exact: a candidate is one of
+    the stored values (or the gap just above it), never a re-computed float.
+    """
+    rows = np.sort(values, axis=1)
+    left = np.stack([np.searchsorted(row, shifts, "left") for row in rows], axis=1)
+    right = np.stack([np.searchsorted(row, shifts, "right") for row in rows], axis=1)
+    point = points[:, None]
+    return values.shape[1] - right, np.where(point, right - left, 0), np.where(point, left, right)
 
 
-def _blocks(shifts: np.ndarray, size: int) -> list[slice]:
-    step = max(1, _CHUNK // max(size, 1))
-    return [slice(i, i + step) for i in range(0, len(shifts), step)]
+def _two_sample_scores(control, treated, differences, shifts, points):
+    """Doubled midranks of the pooled shifted data per candidate, and the treated sum.
+
+    ``treated_i - delta`` is above ``control_j`` exactly when ``differences[i, j] > delta``.
+    """
+    above, tied, _ = _position(differences, shifts, points)
+    r_t = _own_midranks(treated) + 2 * above + tied
+    _, tied, below = _position(differences.T, shifts, points)
+    r_c = _own_midranks(control) + 2 * below + tied
+    return np.concatenate([r_c, r_t], axis=1), r_t.sum(1)
+
+
+def _signed_scores(d, walsh, shifts, points):
+    """Doubled midranks of ``|d - delta|`` per candidate, the positive sum, the signed ones.
+
+    For ``d_j > d_i``, ``|d_j - delta| < |d_i - delta|`` exactly when the Walsh average
+    ``(d_i + d_j) / 2 < delta``; for ``d_j < d_i`` when it is ``> delta``; equal values of
+    ``d`` always tie, and any pair ties when its Walsh average is ``delta``.
+    """
+    larger = d[None, :] > d[:, None]
+    _, tied_up, below = _position(np.where(larger, walsh, np.inf), shifts, points)
+    smaller = d[None, :] < d[:, None]
+    above, tied_down, _ = _position(np.where(smaller, walsh, -np.inf), shifts, points)
+    same = (d[None, :] == d[:, None]).sum(1)
+    scores = 2 * (below + above) + same + tied_up + tied_down + 1
+    positive, _, negative = _position(d[:, None], shifts, points)
+    return scores, (scores * positive).sum(1), (positive + negative) > 0
 
 
 def _own_midranks(x: np.ndarray) -> np.ndarray:
@@ -180,8 +195,8 @@ def _own_midranks(x: np.ndarray) -> np.ndarray:
 
 def _at_zero(shifts: np.ndarray, points: np.ndarray) -> int:
     """Index of the candidate that holds the shift 0."""
-    below = int(np.searchsorted(shifts[points], 0.0, side="left"))
     values = shifts[points]
+    below = int(np.searchsorted(values, 0.0, side="left"))
     if below < len(values) and values[below] == 0:
         return 2 * below + 1
     return 2 * below
@@ -192,6 +207,9 @@ def _at_zero(shifts: np.ndarray, points: np.ndarray) -> int:
 
 def _subset_tails(scores, statistic, k):
     """``P(S <= s)``, ``P(S >= s)`` and the floor, ``S`` the sum of ``k`` random scores."""
+    if 2 * k > scores.shape[1]:  # count the smaller arm: S = total - (its sum)
+        lo, hi, floor = _subset_tails(scores, scores.sum(1) - statistic, scores.shape[1] - k)
+        return hi, lo, floor
     out = np.empty((3, len(statistic)))
     for i, (row, s) in enumerate(zip(scores, statistic, strict=True)):
         out[:, i] = _tails(_subset_sum_counts(tuple(sorted(row.tolist())), k), int(s))
@@ -215,8 +233,8 @@ def _tails(counts: np.ndarray, s: int) -> tuple[float, float, float]:
 
 @lru_cache(maxsize=1024)
 def _subset_sum_counts(scores: tuple[int, ...], k: int) -> np.ndarray:
-    """Number of ``k``-subsets of ``scores`` with each sum 0..sum(scores)."""
-    total = sum(scores)
+    """Number of ``k``-subsets of the sorted ``scores`` with each sum 0..(largest k)."""
+    total = sum(scores[len(scores) - k :])
     table = np.zeros((k + 1, total + 1))
     table[0, 0] = 1
     for a in scores:  # a >= 2: doubled midranks; numpy copies the overlapping operand
@@ -265,19 +283,21 @@ def _normal_tails(statistic, mean, var, low_end, high_end):
 # --- the interval -----------------------------------------------------------------------
 
 
-def _result(shifts, points, lo, hi, zero, confidence, **fields) -> RankResult:
-    p = np.minimum(1.0, 2 * np.minimum(lo, hi))
+def _two_sided(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.minimum(1.0, 2 * np.minimum(lo, hi))
+
+
+def _accepted(p: np.ndarray, shifts: np.ndarray, points: np.ndarray, confidence: float) -> dict:
+    """Ends of the set of candidate shifts with ``p > 1 - confidence``."""
     kept = np.flatnonzero(p > 1 - confidence)
     if kept.size == 0:
-        ends = dict(low=np.nan, high=np.nan, low_open=False, high_open=False, connected=True)
-    else:
-        first, last = kept[0], kept[-1]
-        upper = shifts[last + 1] if last + 1 < len(shifts) else np.inf
-        ends = dict(
-            low=float(shifts[first]),
-            high=float(shifts[last] if points[last] else upper),
-            low_open=bool(not points[first] and np.isfinite(shifts[first])),
-            high_open=bool(not points[last] and np.isfinite(upper)),
-            connected=bool(len(kept) == last - first + 1),
-        )
-    return RankResult(p_value=float(p[zero]), **ends, **fields)
+        return dict(low=np.nan, high=np.nan, low_open=False, high_open=False, connected=True)
+    first, last = kept[0], kept[-1]
+    upper = shifts[last + 1] if last + 1 < len(shifts) else np.inf
+    return dict(
+        low=float(shifts[first]),
+        high=float(shifts[last] if points[last] else upper),
+        low_open=bool(not points[first] and np.isfinite(shifts[first])),
+        high_open=bool(not points[last] and np.isfinite(upper)),
+        connected=bool(len(kept) == last - first + 1),
+    )

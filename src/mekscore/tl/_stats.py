@@ -177,10 +177,15 @@ def _welch(control: np.ndarray, treated: np.ndarray, confidence: float) -> Contr
     se = math.sqrt(v1 / n1 + v2 / n2)
     dof = se**4 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
     return _t_contrast(
-        float(treated.mean() - control.mean()), se, dof, test="welch",
-        measure="hedges_g_av", scale=se / math.sqrt((v1 + v2) / 2),
-        j_dof=average_variance_dof(v1, v2, n1, n2), confidence=confidence,
-    )  # fmt: skip
+        float(treated.mean() - control.mean()),
+        se,
+        dof,
+        test="welch",
+        measure="hedges_g_av",
+        scale=se / math.sqrt((v1 + v2) / 2),
+        j_dof=average_variance_dof(v1, v2, n1, n2),
+        confidence=confidence,
+    )
 
 
 def average_variance_dof(v1: float, v2: float, n1: int, n2: int) -> float:
@@ -204,9 +209,15 @@ def _paired_t(d: np.ndarray, confidence: float) -> Contrast:
         reason = "zero variance of the pair differences"
         return Contrast("paired-t", "hedges_g_z", untestable=reason)
     return _t_contrast(
-        float(d.mean()), sd / math.sqrt(n), n - 1, test="paired-t", measure="hedges_g_z",
-        scale=1 / math.sqrt(n), j_dof=n - 1, confidence=confidence,
-    )  # fmt: skip
+        float(d.mean()),
+        sd / math.sqrt(n),
+        n - 1,
+        test="paired-t",
+        measure="hedges_g_z",
+        scale=1 / math.sqrt(n),
+        j_dof=n - 1,
+        confidence=confidence,
+    )
 
 
 def _t_contrast(diff, se, dof, *, test, measure, scale, j_dof, confidence) -> Contrast:
@@ -273,9 +284,15 @@ def adjusted_contrast(
         )
     se = sigma * math.sqrt(float(np.linalg.inv(design.T @ design)[effect, effect]))
     return _t_contrast(
-        float(beta[effect]), se, dof, test="adjusted", measure="adjusted_g",
-        scale=se / sigma, j_dof=dof, confidence=confidence,
-    )  # fmt: skip
+        float(beta[effect]),
+        se,
+        dof,
+        test="adjusted",
+        measure="adjusted_g",
+        scale=se / sigma,
+        j_dof=dof,
+        confidence=confidence,
+    )
 
 
 def hedges_correction(dof: float) -> float:
@@ -342,7 +359,7 @@ def _mann_whitney(control, treated, confidence, alpha) -> Contrast:
         )
         return _refused(name, reason)
     tied = int((np.subtract.outer(treated, control) == 0).sum())
-    cause = f"{tied} treated-control pair(s) of equal value"
+    cause = _count(tied, "treated-control tie")
     return _rank_contrast(name, result, cause, confidence)
 
 
@@ -362,8 +379,11 @@ def _wilcoxon(d, confidence, alpha) -> Contrast:
             "without zeros)"
         )
         return _refused(name, reason)
-    zeros = result.zeros
-    cause = f"{zeros} zero difference(s)" if zeros else "differences of equal size, opposite sign"
+    cause = (
+        _count(result.zeros, "zero difference")
+        if result.zeros
+        else "differences of equal size and opposite sign"
+    )
     return _rank_contrast(name, result, cause, confidence)
 
 
@@ -418,6 +438,10 @@ def _bracket(result: _ranks.RankResult) -> str:
     left = "(" if result.low_open else "["
     right = ")" if result.high_open else "]"
     return f"{left}{result.low:.3g}, {result.high:.3g}{right}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _refused(test: str, reason: str) -> Contrast:
