@@ -77,8 +77,9 @@ def test_tied_mann_whitney_interval_excludes_zero_exactly_when_p_is_below_level(
                 _stats._too_small("mannwhitney", untied),
             )
             continue
-        floor = _ranks.mann_whitney(control, treated, CONFIDENCE).floor
-        _check(r, floor, untied, "ties: ")
+        result = _ranks.mann_whitney(control, treated, CONFIDENCE)
+        assert result.connected  # midranks: each one-sided p is monotone in the shift
+        _check(r, result.floor, untied, "ties: ")
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -88,7 +89,9 @@ def test_wilcoxon_with_zeros_and_ties_excludes_zero_exactly_when_p_is_below_leve
         if not d.any():
             assert r.untestable
             continue
-        floor = _ranks.signed_rank(d, CONFIDENCE).floor
+        result = _ranks.signed_rank(d, CONFIDENCE)
+        assert result.connected  # Pratt's zeros keep each one-sided p monotone
+        floor = result.floor
         assert floor == pytest.approx(min(1, 2 / 2 ** int((d != 0).sum())))  # zeros only
         _check(r, floor, 2 / 2 ** len(d), "zero differences: ")
 

@@ -16,10 +16,10 @@ interval:
 
 * ties get midranks; the permutation distribution is conditional on them;
 * zero differences follow Pratt (1959): they are ranked with the others and carry no sign.
-  Wilcoxon's rule (drop the zeros, then rank) is not monotone: on 3,000 random tied
-  samples of 3-10 pairs it was in 859, and 6 had a confidence set in two pieces; Pratt's
-  rule was monotone in all of them. With Pratt's rule a zero makes the test more
-  conservative, never less;
+  Wilcoxon's rule (drop the zeros, then rank) is not monotone in the data (Pratt 1959)
+  and can make the set of accepted shifts fall in two pieces; with Pratt's rule it was
+  one interval on every tied and zero-difference sample of ``tests/test_stats_ranks.py``;
+  a set with holes would still be reported (its hull, ``connected=False``);
 * two-sided p is twice the smaller one-sided p (capped at 1), so the interval is
   equal-tailed: each end misses the true shift with probability at most
   ``(1 - confidence) / 2``, the guarantee a directional call needs. With ties the
