@@ -36,7 +36,7 @@ CALLS = ("consistent", "opposite")
 RATIOS = (0.2, 0.5, 1.0, 2.0, 5.0)  # treated / control variance
 UNEQUAL = ((3, 3), (4, 4), (6, 6), (8, 8), (3, 8), (8, 3), (4, 6), (6, 4))
 INTERVALS = {  # (difference interval, effect-size interval); rank tests: one interval
-    "welch": ("difference (Welch t)", "g_av (g*_s)"),
+    "welch": ("difference (Welch t)", "g_av (g\\*_s)"),
     "paired-t": ("difference (t)", "g_z"),
     "mannwhitney": ("", "Hodges-Lehmann shift"),
     "wilcoxon": ("", "Hodges-Lehmann shift"),
@@ -77,7 +77,7 @@ def unequal_coverage_table(n_sims: int) -> str:
         label = f"{sizes[0]} vs {sizes[1]}"
         measured = {
             "welch difference": [w[0] for w in welch],
-            "welch g_av (g*_s)": [w[1] for w in welch],
+            "welch g_av (g\\*_s)": [w[1] for w in welch],
             "mannwhitney shift": [r[1] for r in ranks],
         }
         for name, values in measured.items():

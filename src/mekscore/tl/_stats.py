@@ -162,11 +162,7 @@ def compare_paired(
 
 # --- t-tests ------------------------------------------------------------------------
 
-_UNCORRECTED = {
-    "hedges_g_av": "cohens_d_av",
-    "hedges_g_z": "cohens_d_z",
-    "adjusted_g": "adjusted_d",
-}
+_UNCORRECTED = {"hedges_g_av": "cohens_d_av", "hedges_g_z": "cohens_d_z"}  # at 1 df
 
 
 def _welch(control: np.ndarray, treated: np.ndarray, confidence: float) -> Contrast:
