@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from mekscore import tl
 from mekscore.tl import _ranks, _stats
 from mekscore.tl._verdict import add_verdicts
 
@@ -233,3 +235,41 @@ def test_verdict_reason_names_the_open_end_not_ties():
     assert "(ties)" not in out.loc[0, "reason"]
     out, _ = add_verdicts(_row(p_value=0.03, ci_low=-0.1, ci_high=2.0), 0.05, confidence=0.99)
     assert "the 99% interval [-0.1, 2] includes 0" in out.loc[0, "reason"]
+
+
+def test_compare_row_carries_the_convention_the_open_end_and_its_reason():
+    """End to end: p = 0.042 beside (0, 2]; no call, and both reason and flag say why."""
+    control, treated = [3.0, 1, 1, 1], [3.0, 2, 2, 2, 2, 2, 4]
+    samples = {f"v{k}": v for k, v in enumerate(control)}
+    samples |= {f"t{k}": v for k, v in enumerate(treated)}
+    obs = pd.DataFrame(
+        [
+            (s, "vehicle" if s[0] == "v" else "trametinib", label)
+            for s in samples
+            for label in ("Tumor", "CD8 T")
+            for _ in range(12)
+        ],
+        columns=["sample", "condition", "cell_type"],
+    )
+    obs.index = [f"c{i}" for i in range(len(obs))]
+    adata = ad.AnnData(obs=obs)
+    mpas = np.random.default_rng(0).normal(size=len(obs))
+    adata.obsm["mekscore_mean"] = pd.DataFrame(
+        {"mapk_output_mpas": mpas, "mhc1_apm": obs["sample"].map(samples).to_numpy()},
+        index=obs.index,
+    )
+    table = tl.compare(
+        adata,
+        condition_key="condition",
+        control="vehicle",
+        treated="trametinib",
+        sample_key="sample",
+        compartment_key="cell_type",
+        test="mannwhitney",
+    ).set_index("signature")
+    row = table.loc["mhc1_apm"]
+    assert row["test"] == "mannwhitney (ties: midranks, 2 x smaller tail)"
+    assert row["p_value"] == pytest.approx(14 / 330) and (row["ci_low"], row["ci_high"]) == (0, 2)
+    assert row["verdict"] == "no change detected"
+    assert "ends at 0, an end the test rejects (open" in row["reason"]
+    assert "interval (0, 2] is open at 0" in row["flag"]
