@@ -33,12 +33,55 @@ from test_calibration import (
 CALLS = ("consistent", "opposite")
 
 
+RATIOS = (0.2, 0.5, 1.0, 2.0, 5.0)  # treated / control variance
+UNEQUAL = ((3, 3), (4, 4), (6, 6), (8, 8), (3, 8), (8, 3), (4, 6), (6, 4))
+INTERVALS = {  # (difference interval, effect-size interval); rank tests: one interval
+    "welch": ("difference (Welch t)", "g_av (g\\*_s)"),
+    "paired-t": ("difference (t)", "g_z"),
+    "mannwhitney": ("", "Hodges-Lehmann shift"),
+    "wilcoxon": ("", "Hodges-Lehmann shift"),
+}
+
+
+def _cell(value: float) -> str:
+    return "not testable" if np.isnan(value) else f"{value:.3f}"
+
+
 def coverage_table(n_sims: int) -> str:
-    rows = ["| test | n per arm / pairs | coverage of the 95% interval |", "|---|---|---|"]
-    for test, sizes in (("welch", (3, 4, 6)), ("paired-t", (3, 4, 6)),
-                        ("mannwhitney", (4, 6)), ("wilcoxon", (6, 8))):  # fmt: skip
-        for n in sizes:
-            rows.append(f"| {test} | {n} | {_coverage(test, n, n_sims, seed=100 + n):.3f} |")
+    """Equal arms (or pairs), equal variances: both intervals of every test."""
+    sizes = (3, 4, 6, 8)
+    rows = [
+        "| test | interval | " + " | ".join(map(str, sizes)) + " |",
+        "|---|---|" + "---|" * len(sizes),
+    ]
+    for test, names in INTERVALS.items():
+        paired = test in ("paired-t", "wilcoxon")
+        cells = [_coverage(test, (n,) if paired else (n, n), n_sims, 100 + n) for n in sizes]
+        for k, name in enumerate(names):
+            if name:
+                rows.append(f"| {test} | {name} | " + " | ".join(_cell(c[k]) for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def unequal_coverage_table(n_sims: int) -> str:
+    """Unpaired intervals at unequal n and variance ratios (treated / control) 1/5 to 5."""
+    rows = [
+        "| control vs treated | interval | " + " | ".join(f"{r:g}" for r in RATIOS) + " |",
+        "|---|---|" + "---|" * len(RATIOS),
+    ]
+    for sizes in UNEQUAL:
+        welch = [_coverage("welch", sizes, n_sims, 500 + 10 * k, r) for k, r in enumerate(RATIOS)]
+        ranks = [
+            _coverage("mannwhitney", sizes, n_sims, 900 + 10 * k, r) for k, r in enumerate(RATIOS)
+        ]
+        label = f"{sizes[0]} vs {sizes[1]}"
+        measured = {
+            "welch difference": [w[0] for w in welch],
+            "welch g_av (g\\*_s)": [w[1] for w in welch],
+            "mannwhitney shift": [r[1] for r in ranks],
+        }
+        for name, values in measured.items():
+            rows.append(f"| {label} | {name} | " + " | ".join(map(_cell, values)) + " |")
     return "\n".join(rows)
 
 
@@ -116,10 +159,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--sims", type=int, default=4000)
+    parser.add_argument("--coverage-only", action="store_true", help="skip null and power")
     args = parser.parse_args()
     np.seterr(all="ignore")
     print("## Interval coverage (normal data, true effect ~ U(0, 2))\n")
     print(coverage_table(args.sims), flush=True)
+    print(f"\n## Coverage at unequal n and variances ({args.sims // 2} studies per cell)\n")
+    print(unequal_coverage_table(args.sims // 2), flush=True)
+    if args.coverage_only:
+        return
     print(f"\n## Null studies ({args.studies} per path)\n")
     print(null_table(args.studies), flush=True)
     print(f"\n## Power ({args.studies // 2} studies per design; planted BIOLOGY_EFFECTS)\n")

@@ -47,32 +47,53 @@ def _assert_calls_match_intervals(table) -> None:
 # --- the statistics engine: coverage ------------------------------------------------
 
 
-def _coverage(test: str, n: int, n_sims: int, seed: int) -> float:
-    """Share of simulated studies whose interval holds the true effect (delta ~ U(0, 2))."""
+def _coverage(test: str, sizes: tuple[int, ...], n_sims: int, seed: int, ratio: float = 1.0):
+    """Shares of simulated studies whose difference / effect-size interval holds the truth.
+
+    Normal data. Unpaired ``sizes = (n_control, n_treated)``: control SD 1, treated SD
+    ``sqrt(ratio)``, standardised effect ``delta* ~ U(0, 2)`` over sqrt((1 + ratio) / 2),
+    i.e. a mean difference of ``delta* * sqrt((1 + ratio) / 2)``. Paired ``sizes = (n,)``:
+    differences ~ N(delta*, 1). The rank tests' shift (Hodges-Lehmann) is the mean
+    difference here, as the differences are symmetric about it. NaN when the test is
+    refused (a rank test that cannot reach alpha at these n).
+    """
     rng = np.random.default_rng(seed)
-    hits = 0
+    hits = np.zeros(2)
     for _ in range(n_sims):
-        delta = rng.uniform(0, 2)
+        effect = rng.uniform(0, 2)
+        shift = effect * np.sqrt((1 + ratio) / 2)
         if test in _stats.PAIRED_TESTS:
-            d = rng.normal(delta, 1, n)
-            r = _stats.compare_paired(np.zeros(n), d, test)
+            (n,) = sizes
+            r = _stats.compare_paired(np.zeros(n), rng.normal(effect, 1, n), test)
         else:
-            c, t = rng.normal(0, 1, n), rng.normal(delta, 1, n)
-            r = _stats.compare_unpaired(c, t, test)
-        hits += r.ci_low <= delta <= r.ci_high  # shift = delta for the rank tests too (sd 1)
-    return hits / n_sims
+            c = rng.normal(0, 1, sizes[0])
+            r = _stats.compare_unpaired(c, rng.normal(shift, np.sqrt(ratio), sizes[1]), test)
+        if r.untestable:
+            return np.nan, np.nan
+        target = shift if r.effect_measure == "hodges_lehmann" else effect
+        hits += (r.difference_low <= shift <= r.difference_high, r.ci_low <= target <= r.ci_high)
+    return tuple(hits / n_sims)
 
 
 @pytest.mark.parametrize("n", [3, 4, 6])
 @pytest.mark.parametrize("test", ["welch", "paired-t"])
 def test_t_intervals_cover_at_the_nominal_level(test, n):
-    coverage = _coverage(test, n, n_sims=1500, seed=n)
-    assert 0.93 <= coverage <= 0.975, coverage
+    sizes = (n,) if test == "paired-t" else (n, n)
+    difference, effect = _coverage(test, sizes, n_sims=1500, seed=n)
+    assert 0.93 <= difference <= 0.975 and 0.93 <= effect <= 0.975, (difference, effect)
+
+
+@pytest.mark.parametrize(("sizes", "ratio"), [((3, 8), 5.0), ((8, 3), 5.0), ((4, 6), 0.2)])
+def test_welch_intervals_cover_at_unequal_n_and_variances(sizes, ratio):
+    """The g*_s interval is an approximation: 0.929-0.963 over the README's cells, as Welch's."""
+    difference, effect = _coverage("welch", sizes, n_sims=800, seed=sum(sizes))
+    assert 0.9 <= difference <= 0.98 and 0.9 <= effect <= 0.98, (difference, effect)
 
 
 @pytest.mark.parametrize(("test", "n"), [("mannwhitney", 4), ("mannwhitney", 6), ("wilcoxon", 6)])
 def test_rank_intervals_cover_at_least_the_nominal_level(test, n):
-    coverage = _coverage(test, n, n_sims=1500, seed=10 + n)
+    sizes = (n,) if test == "wilcoxon" else (n, n)
+    _, coverage = _coverage(test, sizes, n_sims=1500, seed=10 + n)
     assert 0.94 <= coverage <= 0.995, coverage  # exact intervals are conservative (discrete)
 
 

@@ -221,7 +221,11 @@ def test_pd_confirmed_leaves_rows_unflagged():
 def test_signatures_filter_stored_scores_and_unknown_ids_are_refused():
     adata = _random()
     table = tl.compare(adata, **SC, signatures="mhc1_apm,tcr_erk_activation", composition=False)
-    assert table["signature"].tolist() == ["mhc1_apm", "tcr_erk_activation"]
+    assert table["signature"].tolist() == ["mhc1_apm", "tcr_erk_activation", "mapk_output_mpas"]
+    alone = tl.compare(
+        adata, **SC, signatures="mhc1_apm,tcr_erk_activation", composition=False, pd_control=False
+    )
+    assert alone["signature"].tolist() == ["mhc1_apm", "tcr_erk_activation"]
     with pytest.raises(InputError, match="nk_activation not in the stored scores"):
         tl.compare(adata, **SC, signatures=["nk_activation"])
 

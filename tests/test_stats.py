@@ -41,11 +41,12 @@ def test_rank_p_values_are_scipy_exact():
     assert w.p_value == pytest.approx(stats.wilcoxon(d, method="exact").pvalue)
 
 
-def test_hedges_g_equals_hand_computation_and_exact_correction():
+def test_hedges_g_av_is_delacre_g_star_s():
+    """J on the df of the average variance (Delacre et al. 2021), not on the Welch df."""
     r = _stats.compare_unpaired(CTRL, TRT, "welch")
     v1, v2 = CTRL.var(ddof=1), TRT.var(ddof=1)
     n1, n2 = len(CTRL), len(TRT)
-    dof = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    dof = (n1 - 1) * (n2 - 1) * (v1 + v2) ** 2 / ((n2 - 1) * v1**2 + (n1 - 1) * v2**2)
     j = math.gamma(dof / 2) / (math.sqrt(dof / 2) * math.gamma((dof - 1) / 2))
     assert r.effect_size == pytest.approx(j * (TRT.mean() - CTRL.mean()) / math.sqrt((v1 + v2) / 2))
     assert _stats.hedges_correction(20) == pytest.approx(1 - 3 / (4 * 20 - 1), abs=2e-4)

@@ -21,8 +21,10 @@ CONDITION_COLORS = ("#8C8C8C", "#CC79A7")
 """Control, treated."""
 
 MEASURE_NAMES: dict[str, str] = {
-    "hedges_g_av": "Hedges' g",
+    "hedges_g_av": "Hedges' g*_s",
     "hedges_g_z": "Hedges' g_z",
+    "cohens_d_av": "Cohen's d*_s (uncorrected, 1 df)",
+    "cohens_d_z": "Cohen's d_z (uncorrected, 1 df)",
     "adjusted_g": "composition-adjusted g",
     "hodges_lehmann": "Hodges-Lehmann shift (score units)",
 }
@@ -30,12 +32,12 @@ MEASURE_NAMES: dict[str, str] = {
 
 
 def measure_names(verdict: pd.DataFrame) -> str:
-    """The effect measures of a verdict table, named (``"Hedges' g"``), joined by ``/``.
+    """The effect measures of a verdict table, named (``"Hedges' g*_s"``), joined by ``/``.
 
     Examples
     --------
     >>> measure_names(pd.DataFrame({"effect_measure": ["hedges_g_av", "adjusted_g"]}))
-    "Hedges' g / composition-adjusted g"
+    "Hedges' g*_s / composition-adjusted g"
     """
     measures = verdict.get("effect_measure", pd.Series(dtype=str)).dropna().unique()
     return " / ".join(MEASURE_NAMES.get(m, m) for m in measures) or "effect size"

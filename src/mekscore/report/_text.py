@@ -66,7 +66,7 @@ def summary_sentence(row: Mapping[str, Any], name: str, paired: bool, effect: st
     ...     ci_low=0.41, ci_high=3.1, q_value=0.012, verdict="consistent",
     ...     n_moved_expected=4, n_moved_total=4, reason="", isolated=True, flag="")
     >>> summary_sentence(row, "MHC-I antigen presentation", False, "hedges_g_av")
-    "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g 1.8 [0.41, 3.1], q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
+    "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g*_s 1.8 [0.41, 3.1], q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
     """  # noqa: E501
     head = f"{name} ({row['compartment']}): expected {row['expected']}"
     if row["verdict"] == "not testable":
@@ -138,11 +138,11 @@ def statistics_note(parameters: Mapping[str, Any]) -> list[str]:
 
 EFFECT_TEXT = {
     "welch": (
-        "difference in means with its Welch t interval; effect size Hedges' g (the mean "
-        "difference over sqrt((s_c² + s_t²)/2), the pooled SD when the arms are equal, times "
-        "the exact small-sample correction) with a {level} interval that inverts the "
-        "noncentral t distribution of the Welch statistic, so it excludes 0 exactly when "
-        "p < 1 - {level}."
+        "difference in means with its Welch t interval; effect size Hedges' g*_s (Delacre et "
+        "al. 2021: the mean difference over sqrt((s_c² + s_t²)/2), times the small-sample "
+        "correction on the degrees of freedom of that average variance) with a {level} "
+        "interval from the noncentral t of the Welch statistic, an approximation whose "
+        "coverage is measured in the README; it excludes 0 exactly when p < 1 - {level}."
     ),
     "paired-t": (
         "on the within-pair differences (treated minus control; incomplete pairs are "
@@ -151,15 +151,17 @@ EFFECT_TEXT = {
         "exact noncentral-t {level} interval, which excludes 0 exactly when p < 1 - {level}."
     ),
     "mannwhitney": (
-        "exact permutation p-value; effect: the Hodges-Lehmann shift (median of all "
-        "treated-minus-control differences, in score units) with its exact {level} "
-        "interval, and the rank-biserial correlation. Directions come from these rank "
-        "statistics, never from the means."
+        "exact permutation p-value given the observed values (midranks for ties, two-sided "
+        "p twice the smaller tail); effect: the Hodges-Lehmann shift (median of all "
+        "treated-minus-control differences, in score units) with the {level} interval of "
+        "shifts the same test does not reject, and the rank-biserial correlation. Directions "
+        "come from these rank statistics, never from the means."
     ),
     "wilcoxon": (
-        "on the within-pair differences, exact permutation p-value; effect: the "
-        "Hodges-Lehmann shift (median of the Walsh averages) with its exact {level} "
-        "interval, and the matched-pairs rank-biserial correlation."
+        "on the within-pair differences, exact permutation p-value given the observed values "
+        "(Pratt's rule for zero differences, midranks for ties); effect: the Hodges-Lehmann "
+        "shift (median of the Walsh averages) with the {level} interval of shifts the same "
+        "test does not reject, and the matched-pairs rank-biserial correlation."
     ),
 }
 

@@ -308,7 +308,11 @@ def _comparison(adata: AnnData, request: Request) -> Comparison:
         evaluated += abundance
         qc = _qc(adata, request) if request.qc else None
         view = _competitive(adata, request) if request.competitive else None
-    table, status = add_verdicts(pd.DataFrame([e.row for e in evaluated]), request.testing.alpha)
+    table, status = add_verdicts(
+        pd.DataFrame([e.row for e in evaluated]),
+        request.testing.alpha,
+        confidence=request.testing.confidence,
+    )
     for count in ("n_moved_expected", "n_genes_used", "n_genes"):
         table[count] = table[count].astype("Int64")
     parameters = _parameters(request, design, aggregation, source, status, list(design.notes))

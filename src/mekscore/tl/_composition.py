@@ -27,14 +27,15 @@ def composition_counts(
 
     Examples
     --------
-    >>> obs = pd.DataFrame({"s": ["a", "a", "a", "b"], "c": ["v", "v", "v", "t"],
-    ...                     "ct": ["CD8 T", "Tumor", "Tumor", "Tumor"]})
+    >>> obs = pd.DataFrame({"s": ["a", "a", "a", "b", "c", "d"],
+    ...                     "c": ["v", "v", "v", "t", "v", "t"],
+    ...                     "ct": ["CD8 T", "Tumor", "Tumor", "Tumor", "Tumor", "CD8 T"]})
     >>> from mekscore.tl._design import build_design
     >>> d = build_design(obs, condition_key="c", control="v", treated="t", sample_key="s",
     ...                  pair_key=None, test=None)
     >>> counts, totals = composition_counts(obs, d, "ct", {"tumor": ["Tumor"], "cd8_t": ["CD8 T"]})
-    >>> counts.to_dict("index"), totals.to_dict()
-    ({'a': {'tumor': 2, 'cd8_t': 1}, 'b': {'tumor': 1, 'cd8_t': 0}}, {'a': 3, 'b': 1})
+    >>> counts.to_dict("index")["a"], totals.to_dict()
+    ({'tumor': 2, 'cd8_t': 1}, {'a': 3, 'b': 1, 'c': 1, 'd': 1})
     """
     sheet_row = np.append(design.sheet.index.get_indexer(design.samples.cat.categories), -1)
     row = sheet_row[design.samples.cat.codes.to_numpy()]  # each cell's sample in the sheet

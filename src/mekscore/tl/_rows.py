@@ -161,6 +161,12 @@ def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> Ev
     result = run(ctrl.to_numpy(), trt.to_numpy(), testing.test, testing.confidence, testing.alpha)
     if result.untestable:
         return _skip(row.untestable(result.untestable))
+    row = replace(
+        row,
+        test=result.test,
+        effect_measure=result.effect_measure,
+        flag="; ".join(f for f in (row.flag, result.note) if f),
+    )
     covariate = adjustment(ctx.bulk, target, kept.index) if ctx.bulk is not None else None
     if covariate is not None and testing.test in ("welch", "paired-t"):
         row, result = _adjusted(row, result, kept, covariate, ctx)

@@ -18,9 +18,11 @@ Families (Benjamini-Hochberg within each, never across):
     Each compartment's share of cells (composition), split like the programs by
     whether the literature gives a direction.
 
-A call (``consistent``/``opposite``) needs ``q <= alpha`` and an interval that
-excludes 0 on the observed side; anything else (including a NaN q) is ``no change
-detected`` or ``not testable``.
+A call (``consistent``/``opposite``) needs ``q <= alpha`` and an interval whose limits
+both lie beyond 0 on the observed side; anything else (including a NaN q) is ``no change
+detected`` or ``not testable``. A limit at 0 never supports a call, even when that end is
+open (a rank test that rejects a shift of 0 but not the shifts next to it, when values
+tie at 0): the reason says so and the row's flag gives the cause.
 """
 
 from __future__ import annotations
@@ -64,11 +66,14 @@ def family(signature: str, compartment: str, primary: str, expected: str, kind: 
     return "directional" if expected in ("up", "down") else "no expected direction"
 
 
-def add_verdicts(table: pd.DataFrame, alpha: float) -> tuple[pd.DataFrame, str]:
+def add_verdicts(
+    table: pd.DataFrame, alpha: float, *, confidence: float | None = None
+) -> tuple[pd.DataFrame, str]:
     """Fill ``q_value``, ``verdict`` and ``reason`` family by family; return the PD status.
 
     ``table`` needs ``family``, ``p_value``, ``observed``, ``expected``, ``ci_low``,
-    ``ci_high``, ``verdict`` (``"not testable"`` or empty), ``reason`` and ``flag``.
+    ``ci_high``, ``verdict`` (``"not testable"`` or empty), ``reason`` and ``flag``;
+    ``confidence`` is the level of its intervals (``1 - alpha`` if None).
 
     Examples
     --------
@@ -80,12 +85,13 @@ def add_verdicts(table: pd.DataFrame, alpha: float) -> tuple[pd.DataFrame, str]:
     ('consistent', 'not tested: no pharmacodynamic control in the table')
     """
     table = table.copy()
+    level = 1 - alpha if confidence is None else confidence
     table["q_value"] = np.nan
     for name in FAMILIES:
         rows = table.index[table["family"] == name]
         table.loc[rows, "q_value"] = benjamini_hochberg(table.loc[rows, "p_value"].to_numpy(float))
     for i in table.index[table["verdict"] != "not testable"]:
-        table.loc[i, ["verdict", "reason"]] = _verdict(table.loc[i], alpha)
+        table.loc[i, ["verdict", "reason"]] = _verdict(table.loc[i], alpha, level)
     status = pd_status(table)
     if not status.startswith("confirmed"):
         others = table["family"] != "pharmacodynamic"
@@ -108,7 +114,7 @@ def pd_status(table: pd.DataFrame) -> str:
     return f"not confirmed: {what} {row['verdict']} ({row['reason']})"
 
 
-def _verdict(row: pd.Series, alpha: float) -> tuple[str, str]:
+def _verdict(row: pd.Series, alpha: float, confidence: float) -> tuple[str, str]:
     q, observed, expected = row["q_value"], row["observed"], row["expected"]
     shown = "nan" if pd.isna(q) else f"{q:.3g}"
     if expected not in ("up", "down"):
@@ -116,7 +122,7 @@ def _verdict(row: pd.Series, alpha: float) -> tuple[str, str]:
     if not (q <= alpha):  # NaN never makes a call
         return "no change detected", f"q = {shown} > {alpha}"
     if not _excludes_zero(row):
-        return "no change detected", f"q = {shown} <= {alpha} but the interval includes 0 (ties)"
+        return "no change detected", f"q = {shown} <= {alpha} but {_zero_kept(row, confidence)}"
     verdict = "consistent" if observed == expected else "opposite"
     return verdict, f"q = {shown} <= {alpha}; observed {observed}, expected {expected}"
 
@@ -127,6 +133,29 @@ def _excludes_zero(row: pd.Series) -> bool:
     if row["observed"] == "down":
         return bool(row["ci_high"] < 0)
     return False
+
+
+def _zero_kept(row: pd.Series, confidence: float) -> str:
+    """Why the interval reaches 0 although ``p <= q <= alpha``.
+
+    Examples
+    --------
+    >>> row = pd.Series({"ci_low": 0.0, "ci_high": 2.0, "p_value": 0.042})
+    >>> _zero_kept(row, 0.95)
+    'the interval [0, 2] ends at 0, an end the test rejects (open; see flag): a call needs both limits beyond 0'
+    >>> _zero_kept(row, 0.99)
+    'the 99% interval [0, 2] includes 0 (p = 0.042 > 1 - 0.99)'
+    """  # noqa: E501
+    low, high, p = row["ci_low"], row["ci_high"], row["p_value"]
+    shown = f"[{low:.3g}, {high:.3g}]"
+    if p > 1 - confidence:  # an interval at a higher level than 1 - alpha
+        return (
+            f"the {confidence:.0%} interval {shown} includes 0 (p = {p:.3g} > 1 - {confidence:g})"
+        )
+    return (
+        f"the interval {shown} ends at 0, an end the test rejects (open; see flag): a call "
+        "needs both limits beyond 0"
+    )
 
 
 def _join(flag: str, extra: str) -> str:
