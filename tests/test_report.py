@@ -79,8 +79,9 @@ def _images(html: str) -> list[np.ndarray]:
 
 def test_summary_sentence_unpaired_and_paired():
     assert summary_sentence(_row(), "MHC-I antigen presentation", False, "hedges_g_av") == (
-        "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g*_s 1.8 [0.41, 3.1], "
-        "q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
+        "MHC-I antigen presentation (tumor): expected up; observed up, "
+        "Hedges' g*_s 1.8 [0.41, 3.1], q = 0.012 → consistent; "
+        "4 of 4 treated samples above the control mean."
     )
     paired = _row(
         expected="down",
