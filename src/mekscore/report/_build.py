@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..pl._style import measure_names
+from ..errors import InputError
+from ..pl._style import VERDICT_COLORS, measure_names
 from ..sig import load_library
 from ..sig.abundance import load_abundance
 from . import _html as h
@@ -56,7 +57,7 @@ def render_report(
     """
     missing = [c for c in _VERDICT_COLUMNS if c not in verdict.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"verdict lacks column(s) {', '.join(missing)}; pass the table of mekscore.tl.compare"
         )
     names = _names(verdict["signature"])
@@ -136,20 +137,35 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
     overview = ", ".join(f"{n} {v}" for v, n in counts.items())
     status = parameters.get("pd_status", "")
     common = _common_flags(verdict["flag"])
-    items = "".join(
-        f"<li>{h.verdict_badge(row['verdict'])} "
-        f"{h.esc(summary_sentence(_without(row, common), names[row['signature']], paired, effect))}"
-        "</li>"
-        for _, row in verdict.iterrows()
-    )
+    groups = []
+    for name in _verdict_order(verdict["verdict"]):
+        rows = verdict[verdict["verdict"] == name]
+        items = "".join(
+            "<li>"
+            + h.esc(
+                summary_sentence(_without(row, common), names[row["signature"]], paired, effect)
+            )
+            + "</li>"
+            for _, row in rows.iterrows()
+        )
+        heading = f'<h3 class="group">{h.verdict_badge(name)} {len(rows)}</h3>'
+        groups.append(f'{heading}<ul class="summary">{items}</ul>')
     caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
     return h.section(
         "Summary",
         f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
         f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
         caution,
-        f'<ul class="summary">{items}</ul>',
+        *groups,
     )
+
+
+def _verdict_order(verdicts: pd.Series) -> list[str]:
+    """The verdicts present, calls first (the order of :data:`VERDICT_COLORS`), then others."""
+    present = list(dict.fromkeys(verdicts.astype(str)))
+    return [v for v in VERDICT_COLORS if v in present] + [
+        v for v in present if v not in VERDICT_COLORS
+    ]
 
 
 def _common_flags(flags: pd.Series) -> list[str]:
@@ -175,7 +191,8 @@ def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> s
         table = table.merge(keep, on=["signature", "compartment"], how="left")
         table = table.rename(columns=_COMPETITIVE_COLUMNS)
         parts.append(h.paragraphs([COMPETITIVE_NOTE], "note"))
-    parts.insert(0, h.scrolling(h.table(table, {"verdict": h.verdict_badge})))
+    prose = ("reason", "flag", "dropped", "tested_in")
+    parts.insert(0, h.scrolling(h.table(table, {"verdict": h.verdict_badge}, prose=prose)))
     return h.section("Verdict table", *parts)
 
 
@@ -189,7 +206,7 @@ def _evidence(verdict: pd.DataFrame, names: dict[str, str]) -> str:
         if entry is None:
             continue
         studies = "".join(
-            f"<li>{h.esc(e.citation)} ({h.esc(_identifier(e))}; {h.esc(e.species)}, "
+            f"<li>{h.esc(e.citation)} ({_identifier(e)}; {h.esc(e.species)}, "
             f"{h.esc(e.model)}): {h.esc(e.direction)}. {h.esc(e.finding)}</li>"
             for e in entry.evidence
         )
@@ -203,9 +220,12 @@ def _evidence(verdict: pd.DataFrame, names: dict[str, str]) -> str:
 
 
 def _identifier(evidence) -> str:
+    """The study's DOI and PubMed id as links (HTML)."""
     parts = [
-        f"doi:{evidence.doi}" if evidence.doi else "",
-        f"PMID {evidence.pmid}" if evidence.pmid else "",
+        h.link(f"https://doi.org/{evidence.doi}", f"doi:{evidence.doi}") if evidence.doi else "",
+        h.link(f"https://pubmed.ncbi.nlm.nih.gov/{evidence.pmid}/", f"PMID {evidence.pmid}")
+        if evidence.pmid
+        else "",
     ]
     return ", ".join(p for p in parts if p)
 
@@ -266,7 +286,7 @@ def _genes(match_report) -> str:
         return ""
     return h.section(
         "Genes found and missing",
-        h.table(genes_used_table(match_report)),
+        h.table(genes_used_table(match_report), {"missing": h.folded_list}, prose=("missing",)),
     )
 
 
