@@ -153,7 +153,7 @@ def test_write_report_is_atomic_and_refuses_to_overwrite(tmp_path):
     assert write_report(out, verdict, samples, parameters=PARAMS) == out
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
-    with pytest.raises(InputError, match="exists; pass --force"):
+    with pytest.raises(InputError, match="exists; pass force=True"):
         write_report(out, verdict, samples, parameters=PARAMS)
     write_report(out, verdict, samples, parameters=dict(PARAMS, test="mannwhitney"), force=True)
     assert "Mann-Whitney" in out.read_text(encoding="utf-8")
