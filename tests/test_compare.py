@@ -12,8 +12,9 @@ import pytest
 from scipy import stats
 
 from mekscore import tl
-from mekscore.datasets import log_normalise, simulate_study
+from mekscore.datasets import simulate_study
 from mekscore.errors import InputError
+from mekscore.pp import log_normalize
 from mekscore.sig import get
 from mekscore.tl import _stats
 from mekscore.tl._targets import FLAG_BULK
@@ -255,7 +256,8 @@ def test_bulk_mode_flags_mixed_compartments():
 
 
 def _simulated(**kwargs):
-    adata = log_normalise(simulate_study(seed=3, n_cells_mean=200, n_genes=700, **kwargs))
+    adata = simulate_study(seed=3, n_cells_mean=200, n_genes=700, **kwargs)
+    log_normalize(adata, counts_layer="counts")
     return adata
 
 

@@ -22,8 +22,9 @@ One row per signature: genes found and missing, detection rate of its genes, coh
 (mean pairwise Spearman correlation of its expressed genes across cells or samples) with
 an empirical p-value against random gene sets of the same size and expression level,
 the mean gene-score correlation, and a status: 'coherent' (p <= 0.05), 'weak', or 'not
-expressed' (fewer than 2 genes detected in >= 1% of observations). A verdict from a
-'weak' or 'not expressed' signature says little about its program in these data.
+expressed' (fewer than 2 genes detected in >= 1% of observations, or its genes detected
+in < 1% on average). Detected means non-zero, or above the gene's minimum in scaled data.
+A verdict from a 'weak' or 'not expressed' signature says little about its program here.
 Output: .csv, .tsv or .parquet. Exit codes: 0 success, 2 bad input or options, 1 other."""
 
 

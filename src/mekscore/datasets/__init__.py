@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._simulate import SIMULATED_COMPARTMENTS, log_normalise, simulate_study
+from ._simulate import SIMULATED_COMPARTMENTS, simulate_study
 
 SCRNA_FILE = "mek_scrna.h5ad"
 BULK_COUNTS_FILE = "mek_bulk_counts.csv"
@@ -122,6 +122,5 @@ __all__ = [
     "load_example_bulk",
     "load_example_scrna",
     "load_wu2020_tcells",
-    "log_normalise",
     "simulate_study",
 ]

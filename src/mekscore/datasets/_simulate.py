@@ -29,7 +29,6 @@ from collections.abc import Mapping, Sequence
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from scipy import sparse
 
 from ..errors import InputError
@@ -158,7 +157,7 @@ def simulate_study(
     samples x genes with ``obs`` ``sample``, ``condition``, ``n_cells`` (and
     ``patient``). ``uns["planted"]`` lists the planted effects; ``uns["compartments"]``
     the compartment map (:data:`SIMULATED_COMPARTMENTS`). Normalise with
-    :func:`log_normalise` before scoring.
+    ``mk.pp.log_normalize(adata, counts_layer="counts")`` before scoring.
 
     Examples
     --------
@@ -196,23 +195,6 @@ def simulate_study(
     if bulk:
         return _bulk(blocks, design, n_cells, var, uns)
     return _single_cell(blocks, labels, design, n_cells, var, uns, cell_types)
-
-
-def log_normalise(adata: ad.AnnData, target_sum: float = 1e4) -> ad.AnnData:
-    """Keep counts in ``layers["counts"]`` and make ``X`` log1p(counts per ``target_sum``).
-
-    Works in place and returns ``adata`` for chaining.
-
-    Examples
-    --------
-    >>> adata = log_normalise(simulate_study(n_samples_per_arm=2, n_cells_mean=50, n_genes=500))
-    >>> float(adata.layers["counts"].max()) > float(adata.X.max())
-    True
-    """
-    adata.layers["counts"] = adata.X.copy()
-    sc.pp.normalize_total(adata, target_sum=target_sum)
-    sc.pp.log1p(adata)
-    return adata
 
 
 def gene_universe(n_genes: int) -> list[str]:

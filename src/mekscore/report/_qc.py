@@ -24,7 +24,8 @@ HOW_TO_READ = (
     "expression level. 'coherent' (p <= 0.05): the genes vary together as a program in "
     "these data. 'weak': they do not co-vary more than random genes, so a verdict "
     "reflects individual genes rather than the program. 'not expressed': fewer than two "
-    "genes are detected, so the signature cannot be read here."
+    "genes are detected in 1% of the observations, or its genes are detected in under 1% "
+    "on average, so the signature cannot be read here."
 )
 
 
