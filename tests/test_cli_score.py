@@ -468,3 +468,13 @@ def test_python_api_says_the_same_problems_in_python_words(small_study):
         mk.tl.score(adata, str(small_study[1]), "ucell", max_rank=10)
     with pytest.raises(InputError, match=r"method 'ssgsea': alpha=nan must be a finite number"):
         mk.tl.score(adata, str(small_study[1]), "ssgsea", alpha=float("nan"))
+
+
+def test_stream_always_needs_a_method_that_streams(tmp_path):
+    cells = mk.datasets.example_data_dir() / mk.datasets.SCRNA_FILE
+    result = invoke(cells, "-o", tmp_path / "x.csv", "-m", "gsva", "--stream", "always")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: method 'gsva' needs all observations in memory, so it cannot stream; "
+        "pass --stream never or a method that streams (ucell, aucell"
+    )

@@ -298,7 +298,7 @@ def test_errors_name_the_fix():
         tl.compare(adata, **{**SC, "sample_key": "donor"})
     with pytest.raises(InputError, match="'DMSO' not found.*available: trametinib, vehicle"):
         tl.compare(adata, **{**SC, "control": "DMSO"})
-    with pytest.raises(InputError, match="adata.X is empty"):  # nothing stored: scores here
+    with pytest.raises(InputError, match="the data have no X matrix"):  # scores here
         tl.compare(ad.AnnData(obs=adata.obs.copy()), **SC)
     with pytest.raises(InputError, match="no scores in adata.obsm\\['mekscore_ucell'\\]"):
         tl.compare(adata, scores="mekscore_ucell", **SC)

@@ -136,7 +136,7 @@ def test_matched_random_sets_match_expression_bins_and_skip_members():
     [
         (dict(n_random=5), "n_random=5 is too few"),
         (dict(use_raw=True), "adata.raw is empty"),
-        (dict(layer="counts"), "layer 'counts' not found"),
+        (dict(layer="counts"), "layer='counts' is not a layer of the data"),
         (dict(alpha=1.5), "alpha=1.5 must be in"),
         (dict(min_detection=1.0), "min_detection=1.0 must be in"),
     ],

@@ -111,7 +111,7 @@ def test_no_overlap_is_a_clear_error(pbmc):
     ("change", "message"),
     [
         (lambda a: a.layers.__setitem__("bad", np.full(a.shape, np.nan)), "NaN"),
-        (lambda a: None, "layer 'missing' not found"),
+        (lambda a: None, "layer='missing' is not a layer of the data"),
     ],
 )
 def test_bad_values_are_refused(pbmc, change, message):

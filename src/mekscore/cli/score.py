@@ -256,13 +256,22 @@ def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _streamed(input_path: Path, fmt: str, mode: str, method, use_raw: bool) -> bool:
-    from ..errors import InputError
+    from ..errors import InputError, Setting
     from ..io.backed import should_stream
+    from ..methods import STREAMABLE
 
     if mode == "never":
         return False
     if mode == "always" and (fmt != "h5ad" or use_raw):
         raise InputError("--stream always needs an .h5ad input scored without --use-raw")
+    if mode == "always" and method.streaming is None:
+        raise InputError(
+            "method {method!r} needs all observations in memory, so it cannot stream; pass "
+            "{never} or a method that streams ({streamable})",
+            method=method.name,
+            never=Setting("stream", "never"),
+            streamable=", ".join(STREAMABLE),
+        )
     if mode == "always":
         return True
     return fmt == "h5ad" and method.row_wise and not use_raw and should_stream(input_path)
