@@ -198,3 +198,18 @@ def test_long_gene_lists_fold_and_sentences_keep_their_width():
     html = render_report(verdict, samples, parameters=PARAMS, match_report=genes)
     assert "<details><summary>90 genes: GENE0, GENE1" in html
     assert '<th class="prose">reason</th>' in html and "td.prose" in html
+
+
+def test_a_users_yaml_signature_brings_its_name_and_evidence(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "id: my_mapk\nname: My MAPK output\ngenes: {up: [DUSP6, SPRY4, ETV5]}\n"
+        "compartment: tumor\nexpected:\n  direction: down\n  evidence:\n"
+        "    - {citation: Pratilas 2009, doi: 10.1073/pnas.0900780106, species: human,\n"
+        "       model: cell lines, direction: down, finding: MEK output genes fall}\n"
+    )
+    verdict, samples = _tables()
+    verdict.loc[0, "signature"] = "my_mapk"
+    html = render_report(verdict, samples, parameters=PARAMS, signatures=str(path))
+    assert "My MAPK output (tumor)" in html and "Pratilas 2009" in html
+    assert 'href="https://doi.org/10.1073/pnas.0900780106"' in html

@@ -12,6 +12,7 @@ from anndata import AnnData
 
 from ..errors import InputError
 from ..io.write import write_atomic
+from ..sig.gmt import SignatureSpec
 from ._build import genes_used_table, render_report
 
 
@@ -25,6 +26,7 @@ def write_report(
     competitive: pd.DataFrame | None = None,
     composition: pd.DataFrame | None = None,
     qc: pd.DataFrame | None = None,
+    signatures: SignatureSpec | None = None,
     force: bool = False,
 ) -> Path:
     """Write the comparison as one self-contained HTML file, atomically.
@@ -55,6 +57,9 @@ def write_report(
     qc
         The table of :func:`mekscore.tl.signature_qc`: whether each signature holds
         together as a program in these data, shown next to the verdicts.
+    signatures
+        The signatures compared (as ``tl.compare`` took them, e.g. a YAML file of your
+        own): their names and evidence join the bundled library's in the report.
     force
         Replace an existing file.
 
@@ -84,6 +89,7 @@ def write_report(
         competitive=competitive,
         composition=composition,
         qc=qc,
+        signatures=signatures,
     )
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 

@@ -14,8 +14,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ..pl._style import VERDICT_COLORS, measure_names
-from ..sig import load_library
+from ..sig import load_library, resolve
 from ..sig.abundance import load_abundance
+from ..sig.gmt import SignatureSpec
 from . import _html as h
 from ._figures import composition_figure, effect_figure, heatmap_figure, sample_figure
 from ._qc import qc_section
@@ -39,9 +40,13 @@ def render_report(
     competitive: pd.DataFrame | None = None,
     composition: pd.DataFrame | None = None,
     qc: pd.DataFrame | None = None,
+    signatures: SignatureSpec | None = None,
     title: str = "mekscore: treated vs control",
 ) -> str:
     """The report as one HTML string (see :func:`mekscore.report.write_report`).
+
+    ``signatures`` (what ``tl.compare`` was given, e.g. a YAML file of the user's own)
+    adds their names and evidence to those of the bundled library.
 
     Examples
     --------
@@ -60,7 +65,8 @@ def render_report(
         raise InputError(
             f"verdict lacks column(s) {', '.join(missing)}; pass the table of mekscore.tl.compare"
         )
-    names = _names(verdict["signature"])
+    entries = _entries(signatures)
+    names = {s: getattr(entries.get(s), "name", s) for s in map(str, verdict["signature"])}
     paired = parameters.get("design") == "paired"
     subtitle = (
         f"{parameters.get('treated', 'treated')} vs {parameters.get('control', 'control')} "
@@ -86,7 +92,7 @@ def render_report(
         ),
         _composition(composition),
         _verdict_table(verdict, competitive),
-        _evidence(verdict, names),
+        _evidence(verdict, names, entries),
         qc_section(qc) if qc is not None else "",
         _per_sample(verdict, names, paired),
         _sample_plots(verdict, samples, names),
@@ -107,11 +113,13 @@ def _axis_label(verdict: pd.DataFrame, parameters: Mapping[str, Any]) -> str:
     )
 
 
-def _names(signatures: pd.Series) -> dict[str, str]:
-    """Row id -> readable name (library or abundance name; the id for custom signatures)."""
-    known = {sid: sig.name for sid, sig in load_library().items()}
-    known.update({entry.id: entry.name for entry in load_abundance().values()})
-    return {s: known.get(s, s) for s in map(str, signatures)}
+def _entries(signatures: SignatureSpec | None) -> dict[str, Any]:
+    """Row id -> its signature or abundance entry: the library's, then the given ones."""
+    entries: dict[str, Any] = dict(load_library())
+    entries.update({entry.id: entry for entry in load_abundance().values()})
+    if signatures is not None and not (isinstance(signatures, str) and signatures == "all"):
+        entries.update({s.id: s for s in resolve(signatures)})
+    return entries
 
 
 def _composition(shares: pd.DataFrame | None) -> str:
@@ -196,10 +204,8 @@ def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> s
     return h.section("Verdict table", *parts)
 
 
-def _evidence(verdict: pd.DataFrame, names: dict[str, str]) -> str:
-    """Each tested row's expected direction with the studies behind it (text, no links)."""
-    entries = {sid: sig for sid, sig in load_library().items()}
-    entries.update({entry.id: entry for entry in load_abundance().values()})
+def _evidence(verdict: pd.DataFrame, names: dict[str, str], entries: dict[str, Any]) -> str:
+    """Each tested row's expected direction with the studies behind it (linked)."""
     items = []
     for sid in dict.fromkeys(verdict["signature"].astype(str)):
         entry = entries.get(sid)
