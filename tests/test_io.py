@@ -376,6 +376,7 @@ def test_compressed_gct_equals_the_plain_file(tmp_path):
         ("dup.csv", b"gene,s1,s1\nCD8A,1,2\n", r"column name\(s\) s1 appear more than once"),
         ("dup.gct", b"#1.2\n1\t2\nName\tDescription\ta\ta\nTP53\tna\t1\t2\n", "a appear more"),
     ],
+    ids=["truncated gz", "plain text named gz", "zip of two", "binary", "dup csv", "dup gct"],
 )
 def test_damaged_or_ambiguous_tables_are_refused(tmp_path, name, content, message):
     path = tmp_path / name
