@@ -103,7 +103,8 @@ def scanpy_weights(
     (60, 1)
     """
     given = {"ctrl_size": ctrl_size, "n_bins": n_bins, "random_state": random_state}
-    ctrl_size, n_bins, random_state = RECORDS["scanpy"].params(given).values()
+    p = RECORDS["scanpy"].params(given)
+    ctrl_size, n_bins, random_state = p["ctrl_size"], p["n_bins"], p["random_state"]
     bins = ExpressionBins.from_means(means, n_bins)
     parts, signs, owners = [], [], []
     for s, gs in enumerate(gene_sets):
