@@ -196,6 +196,10 @@ ERROR_CASES = {
         lambda f, o: [f["table"], "-o", f["somefile"] / "out.csv", "-m", "ssgsea"],
         "somefile.txt is a file, not a folder",
     ),
+    "output_unwritable": (
+        lambda f, o: [f["table"], "-o", "/sys/scores.csv", "-m", "ssgsea"],
+        "cannot write to folder /sys (Permission denied); choose another output location",
+    ),
     "unknown_method_param": (
         lambda f, o: [f["table"], "-o", o / "x.csv", "-m", "mean", "--max-rank", "10"],
         "--max-rank does not apply to method 'mean' (its options: none)",

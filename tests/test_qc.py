@@ -229,3 +229,10 @@ def test_detection_on_scaled_data_is_detection_before_scaling():
     assert (scaled["detection_rate"] < 1).all()  # not every gene "detected" everywhere
     pd.testing.assert_series_equal(scaled["detection_rate"], raw["detection_rate"])
     pd.testing.assert_series_equal(scaled["n_expressed"], raw["n_expressed"])
+
+
+def test_cli_qc_refuses_an_unwritable_output_before_reading(tmp_path):
+    missing_input = tmp_path / "not_read.h5ad"  # never opened: the output is checked first
+    result = CliRunner().invoke(main, ["qc", str(missing_input), "-o", "/sys/qc.csv"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: cannot write to folder /sys")
