@@ -24,7 +24,6 @@ from mekscore.datasets import (
     BULK_SAMPLES_FILE,
     SCRNA_FILE,
     WU2020_FILE,
-    log_normalise,
     simulate_study,
 )
 from mekscore.datasets._simulate import CELL_TYPES
@@ -46,14 +45,26 @@ WU2020_OBS = ["patient", "sample", "source", "cluster_orig"]
 N_HVG = 300
 
 
+def log1p_cp10k(adata: ad.AnnData) -> None:
+    """Counts kept in ``layers["counts"]``, ``X`` as float32 log1p(CP10k), in place.
+
+    The numbers of ``mk.pp.log_normalize(adata, counts_layer="counts")``, computed on
+    scanpy's float32 path, which is what made the committed files (float64 then float32
+    differs in the last bit of some values).
+    """
+    adata.layers["counts"] = adata.X.copy()
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    adata.X = adata.X.astype(np.float32)
+
+
 def example_scrna() -> ad.AnnData:
     """5 vehicle + 5 trametinib tumours, 8 cell types, log-normalised, with a seeded UMAP.
 
     The UMAP is the standard scanpy route: highly variable genes, PCA, neighbours, UMAP.
     """
     adata = simulate_study(cell_types=(*CELL_TYPES, "DC"), seed=SEED, **SCRNA)
-    log_normalise(adata)
-    adata.X = adata.X.astype(np.float32)
+    log1p_cp10k(adata)
     sc.pp.highly_variable_genes(adata, n_top_genes=N_HVG)
     sc.pp.pca(adata, n_comps=30, mask_var="highly_variable", random_state=SEED)
     sc.pp.neighbors(adata, n_neighbors=15, random_state=SEED)
@@ -96,8 +107,7 @@ def wu2020_cut(source: Path) -> ad.AnnData:
     """Wu et al. 2020 T cells: library genes + the most variable genes, four obs columns."""
     raw = ad.read_h5ad(source)
     adata = ad.AnnData(X=raw.X.tocsr(), obs=raw.obs[WU2020_OBS].copy(), var=raw.var[["gene_ids"]])
-    log_normalise(adata)
-    adata.X = adata.X.astype(np.float32)
+    log1p_cp10k(adata)
     hvg = sc.pp.highly_variable_genes(adata, n_top_genes=N_HVG, flavor="seurat", inplace=False)
     keep = set(adata.var_names[hvg["highly_variable"].to_numpy()])
     keep |= library_genes_in(adata.var_names)

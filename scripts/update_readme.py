@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mekscore.methods import METHOD_NAMES, get_method
+from mekscore.methods import METHOD_NAMES, method_info
 from mekscore.sig import Evidence, Signature, load_library
 from mekscore.sig.abundance import Abundance, load_abundance
 from mekscore.sig.model import COMPARTMENTS
@@ -40,14 +40,24 @@ def signature_table() -> str:
     )
 
 
+#: How each method meets data larger than memory (its record's ``streaming``).
+STREAMING = {"row-wise": "row chunks", "affine": "two passes", None: "in memory"}
+
+
 def method_table() -> str:
-    """Markdown table of the scoring methods."""
+    """Markdown table of the scoring methods, from their records."""
     rows = []
     for name in METHOD_NAMES:
-        m = get_method(name)
+        m = method_info(name)
         defaults = ", ".join(f"{k}={v!r}" for k, v in m.defaults.items()) or "-"
-        rows.append([f"`{name}`", defaults, m.data, m.reference, m.signed])
-    return _markdown(["method", "defaults", "input", "matches", "down genes"], rows)
+        kind = m.kind + (", standardises genes" if m.standardises_genes else "")
+        default_for = ", ".join(m.default_for) or "-"
+        rows.append(
+            [f"`{name}`", kind, m.data, STREAMING[m.streaming], default_for, defaults,
+             m.reference, m.signed]
+        )  # fmt: skip
+    header = ["method", "kind", "input", "streams", "default for", "defaults", "matches"]
+    return _markdown([*header, "down genes"], rows)
 
 
 BIOLOGY_INTRO = """\

@@ -146,11 +146,10 @@ def test_genes_does_not_import_the_methods_package():
         "print(any(m.startswith('mekscore.methods') for m in sys.modules))"
     )
     assert _in_fresh_python(code) == "False"
-    from mekscore._geneset import GeneSet, as_index
-    from mekscore.methods._base import GeneSet as BaseGeneSet
-    from mekscore.methods._base import as_index as base_as_index
+    from mekscore._geneset import GeneSet
+    from mekscore.methods import GeneSet as MethodsGeneSet
 
-    assert BaseGeneSet is GeneSet and base_as_index is as_index
+    assert MethodsGeneSet is GeneSet
 
 
 # --- GMT: signed pairs ------------------------------------------------------------------

@@ -78,3 +78,11 @@ def test_demo_refuses_a_non_empty_output_folder(tmp_path):
     assert result.exit_code == 2
     assert "--force" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_demo_refuses_an_unwritable_output_before_any_work():
+    result = CliRunner().invoke(main, ["demo", "-o", "/sys/mekscore-demo"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: cannot write to folder /sys (Permission denied); choose another output location\n"
+    )

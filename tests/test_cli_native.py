@@ -35,7 +35,14 @@ runpy.run_module("mekscore", run_name="__main__")
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["--version"], ["compare", "--help"], ["signatures", "export", "--help"]],
+    [
+        ["--help"],
+        ["--version"],
+        ["compare", "--help"],
+        ["score", "--help"],
+        ["qc", "--help"],
+        ["signatures", "export", "--help"],
+    ],
 )
 def test_help_and_version_do_not_import_the_numerical_stack(args):
     run = subprocess.run(
@@ -96,14 +103,17 @@ def test_bugs_exit_1_with_internal_error_and_bad_input_exits_2(tmp_path, monkeyp
     for args in (["-m", "nope"], ["-s", "not_a_signature"]):
         bad = CliRunner().invoke(main, ["score", str(table), "-o", str(tmp_path / "t.csv"), *args])
         assert bad.exit_code == 2, bad.stderr
-        assert bad.stderr.startswith("error: unknown ")
+        assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1, bad.stderr
+    verbose = CliRunner().invoke(main, ["score", str(table), "-o", str(tmp_path / "v.csv"), "-v"])
+    assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+    assert verbose.stderr.splitlines()[-1] == "error: internal error (KeyError: n_obs)"
 
 
 def test_library_raises_input_errors_for_unknown_names():
     from mekscore.errors import InputError
     from mekscore.methods import get_method
 
-    with pytest.raises(InputError, match="unknown method"):
+    with pytest.raises(InputError, match="method='nope' is unknown"):
         get_method("nope")
     with pytest.raises(InputError, match="unknown signature id"):
         mk.sig.get("nope")

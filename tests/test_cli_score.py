@@ -17,8 +17,10 @@ from click.testing import CliRunner
 
 import mekscore as mk
 from mekscore.cli import main
+from mekscore.errors import InputError
 from mekscore.genes import match_signatures
 from mekscore.io import read_input
+from mekscore.methods import METHOD_NAMES, default_method, method_info
 from mekscore.sig import resolve
 
 from .conftest import reference_path
@@ -162,7 +164,7 @@ ERROR_CASES = {
     ),
     "unknown_method": (
         lambda f, o: [f["table"], "-o", o / "x.csv", "-m", "magic"],
-        "unknown method 'magic'; choose one of: ucell, aucell",
+        "Invalid value for '-m' / '--method': 'magic' is not one of 'ucell', 'aucell'",
     ),
     "unknown_signature": (
         lambda f, o: [f["table"], "-o", o / "x.csv", "-s", "mhc1_apm,no_such_sig"],
@@ -175,7 +177,8 @@ ERROR_CASES = {
     "no_overlapping_genes": (
         lambda f, o: [f["no_overlap"], "-o", o / "x.csv", "-m", "ssgsea"],
         "no signature has at least 3 of its genes in the data (3 genes, e.g. GENE1, GENE2, GENE3); "
-        "if var_names are IDs pass --gene-symbols COLUMN, or set --species human|mouse",
+        "if the gene names are IDs name the column of symbols with --gene-symbols, or set "
+        "--species (human or mouse)",
     ),
     "nan_values": (
         lambda f, o: [f["nan"], "-o", o / "x.csv", "-m", "ssgsea"],
@@ -192,6 +195,10 @@ ERROR_CASES = {
     "output_parent_is_a_file": (
         lambda f, o: [f["table"], "-o", f["somefile"] / "out.csv", "-m", "ssgsea"],
         "somefile.txt is a file, not a folder",
+    ),
+    "output_unwritable": (
+        lambda f, o: [f["table"], "-o", "/sys/scores.csv", "-m", "ssgsea"],
+        "cannot write to folder /sys (Permission denied); choose another output location",
     ),
     "unknown_method_param": (
         lambda f, o: [f["table"], "-o", o / "x.csv", "-m", "mean", "--max-rank", "10"],
@@ -282,7 +289,7 @@ def test_parameters_must_belong_to_the_method(table):
     assert result.exit_code == 2
     assert result.stderr == (
         "error: --normalize/--no-normalize does not apply to method 'ucell' "
-        "(its options: --max-rank, --w-neg)\n"
+        "(its options: --max-rank, --w-neg, --missing-genes)\n"
     )
     ok = invoke(table, "-o", table.parent / "y.csv", "-m", "ssgsea", "--no-normalize", "--alpha", 1)
     assert ok.exit_code == 0, ok.stderr
@@ -365,7 +372,7 @@ def test_scaled_x_is_flagged_with_the_use_raw_fix(tmp_path):
     assert result.exit_code == 0, result.stderr
     stderr = " ".join(result.stderr.split())
     assert "warning: the X matrix looks scaled (negative values, genes centred on 0" in stderr
-    assert "pass --use-raw (the input has .raw)" in stderr
+    assert "pass --use-raw (the data have .raw)" in stderr
     raw = invoke(src, "-o", tmp_path / "raw.csv", "-m", "ucell", "-s", gmt, "--use-raw")
     assert raw.exit_code == 0 and "warning" not in raw.stderr
     expected = mk.tl.score(ad.read_h5ad(src).raw.to_adata(), str(gmt), "ucell", inplace=False)
@@ -378,7 +385,9 @@ def test_unlogged_bulk_table_is_flagged_for_a_log_method(tmp_path):
     result = invoke(gct, "-o", tmp_path / "x.csv", "-m", "mean")
     assert result.exit_code == 0, result.stderr
     assert "warning: the X matrix looks unlogged (values up to 35,535" in result.stderr
-    assert "--layer LAYER" in " ".join(result.stderr.split())
+    advice = " ".join(result.stderr.split())
+    assert "pass --log-normalize always (log1p of CP10k)" in advice  # fixes a table can take
+    assert "use a rank method such as --method singscore" in advice and "--layer" not in advice
 
 
 def test_verbose_adds_the_traceback(table):
@@ -388,11 +397,88 @@ def test_verbose_adds_the_traceback(table):
     assert result.stderr.splitlines()[-1].startswith("error: unknown signature id 'nope'")
 
 
-def test_bulk_default_method_is_singscore(table):
+def test_bulk_default_method_is_compares_default_for_samples(table):
     out = table.parent / "x.tsv"
     result = invoke(table, "-o", out)
     assert result.exit_code == 0, result.stderr
-    assert "with singscore" in result.stderr
-    expected = mk.tl.score(read_input(table), "all", "singscore", inplace=False)
+    assert "with mean" in result.stderr and default_method("samples") == "mean"
+    assert "fewer than 3 (--min-genes)" in " ".join(result.stderr.split())
+    expected = mk.tl.score(read_input(table), "all", "mean", inplace=False)
     got = pd.read_csv(io.StringIO(out.read_text()), sep="\t", index_col=0)
     pd.testing.assert_frame_equal(got, expected.rename_axis("obs"), check_exact=False, rtol=1e-12)
+
+
+# --- every method option refuses bad values: exit 2, one line --------------------------
+
+
+def _bad_values(param) -> list[list[str]]:
+    """Command-line arguments giving ``param`` a value of the wrong type, range or choice."""
+    flag = "--" + param.name.replace("_", "-")
+    if param.type == "bool":
+        return [[f"{flag}=yes"]]
+    if param.type == "choice":
+        return [[flag, "foo"]]
+    if param.type == "count_or_fraction":
+        return [[flag, v] for v in ("x", "nan", "0", "1.5", "-1")]
+    values = ["x", "nan", "inf"] if param.type == "float" else ["x", "2.5"]
+    values.append(str(param.low - 1))
+    if param.high is not None:
+        values.append(str(int(param.high) + 1))
+    return [[flag, v] for v in values]
+
+
+BAD_OPTIONS = [
+    (name, args)
+    for name in METHOD_NAMES
+    for param in method_info(name).parameters
+    if param.cli
+    for args in _bad_values(param)
+] + [
+    ("ucell", ["--max-rank", "10"]),  # shorter than the 17-gene signature
+    ("aucell", ["--max-rank", "500"]),  # more ranks than the 40 genes
+    ("gsva", ["--kcdf", "poisson"]),  # the table has negative values
+    ("mean", ["--alpha", "0.5"]),  # not a mean parameter
+]
+
+
+@pytest.fixture(scope="module")
+def small_study(tmp_path_factory) -> tuple[Path, Path]:
+    """A 40 genes x 4 samples log table with a 17-gene and a 5-gene set."""
+    folder = tmp_path_factory.mktemp("options")
+    genes = [f"G{i}" for i in range(40)]
+    values = np.random.default_rng(0).normal(size=(40, 4))
+    table = pd.DataFrame(values, index=pd.Index(genes, name="gene"), columns=list("abcd"))
+    table.to_csv(folder / "expr.csv")
+    gmt = folder / "sets.gmt"
+    gmt.write_text(f"big\t-\t{chr(9).join(genes[:17])}\nsmall\t-\t{chr(9).join(genes[20:25])}\n")
+    return folder / "expr.csv", gmt
+
+
+@pytest.mark.parametrize(("method", "args"), BAD_OPTIONS, ids=lambda v: " ".join(v))
+def test_every_method_option_refuses_bad_values(small_study, tmp_path, method, args):
+    table, gmt = small_study
+    out = tmp_path / "s.csv"
+    result = invoke(table, "-o", out, "-s", gmt, "-m", method, *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert ("--" + args[0].lstrip("-").split("=")[0]) in result.stderr  # says the flag
+    assert not out.exists()
+
+
+def test_python_api_says_the_same_problems_in_python_words(small_study):
+    adata = read_input(small_study[0])
+    with pytest.raises(InputError, match=r"more than max_rank=10; raise max_rank to at least 17"):
+        mk.tl.score(adata, str(small_study[1]), "ucell", max_rank=10)
+    with pytest.raises(InputError, match=r"method 'ssgsea': alpha=nan must be a finite number"):
+        mk.tl.score(adata, str(small_study[1]), "ssgsea", alpha=float("nan"))
+
+
+def test_stream_always_needs_a_method_that_streams(tmp_path):
+    cells = mk.datasets.example_data_dir() / mk.datasets.SCRNA_FILE
+    result = invoke(cells, "-o", tmp_path / "x.csv", "-m", "gsva", "--stream", "always")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: method 'gsva' needs all observations in memory, so it cannot stream; "
+        "pass --stream never or a method that streams (ucell, aucell"
+    )

@@ -10,7 +10,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from mekscore.cli import main
-from mekscore.sig import from_gmt, get, gmt_lines, load_library
+from mekscore.sig import from_gmt, get, gmt_lines, load_library, read_yaml
 
 
 def mekscore(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -92,3 +92,22 @@ def test_unknown_id_is_one_line_exit_2():
     export = CliRunner().invoke(main, ["signatures", "export", "mhc1_apm", "no_such_sig"])
     assert export.exit_code == 2 and export.stdout == ""
     assert export.stderr.startswith("error: unknown signature id 'no_such_sig'")
+
+
+def test_export_by_extension_keeps_weights_in_yaml_and_warns_in_gmt(tmp_path):
+    yaml_out, gmt_out = tmp_path / "lib.yaml", tmp_path / "two.gmt"
+    assert CliRunner().invoke(main, ["signatures", "export", "-o", str(yaml_out)]).exit_code == 0
+    back = read_yaml(yaml_out)
+    assert {s.id: s for s in back} == load_library()  # weights, compartment, evidence kept
+    gmt = CliRunner().invoke(main, ["signatures", "export", "tis_gep18", "-o", str(gmt_out)])
+    assert gmt.exit_code == 0
+    assert "warning: GMT has no gene weights, so those of tis_gep18 are left out" in gmt.stderr
+    for args, message in (
+        (["-o", str(tmp_path / "x.txt")], "cannot tell the format of x.txt"),
+        (["--species", "mouse", "-o", str(tmp_path / "m.yml")], "--species mouse writes GMT"),
+        (["-o", "/sys/lib.gmt"], "cannot write to folder /sys"),
+    ):
+        bad = CliRunner().invoke(main, ["signatures", "export", *args])
+        assert bad.exit_code == 2 and bad.stderr.count("\n") == 1, bad.stderr
+        assert bad.stderr.startswith("error: ") and message in bad.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.yaml", "two.gmt"]

@@ -12,8 +12,9 @@ import pytest
 from scipy import stats
 
 from mekscore import tl
-from mekscore.datasets import log_normalise, simulate_study
+from mekscore.datasets import simulate_study
 from mekscore.errors import InputError
+from mekscore.pp import log_normalize
 from mekscore.sig import get
 from mekscore.tl import _stats
 from mekscore.tl._competitive import competitive, welch_ranking
@@ -255,7 +256,8 @@ def test_bulk_mode_flags_mixed_compartments():
 
 
 def _simulated(**kwargs):
-    adata = log_normalise(simulate_study(seed=3, n_cells_mean=200, n_genes=700, **kwargs))
+    adata = simulate_study(seed=3, n_cells_mean=200, n_genes=700, **kwargs)
+    log_normalize(adata, counts_layer="counts")
     return adata
 
 
@@ -312,7 +314,7 @@ def test_errors_name_the_fix():
         tl.compare(adata, **{**SC, "sample_key": "donor"})
     with pytest.raises(InputError, match="'DMSO' not found.*available: trametinib, vehicle"):
         tl.compare(adata, **{**SC, "control": "DMSO"})
-    with pytest.raises(InputError, match="adata.X is empty"):  # nothing stored: scores here
+    with pytest.raises(InputError, match="the data have no X matrix"):  # scores here
         tl.compare(ad.AnnData(obs=adata.obs.copy()), **SC)
     with pytest.raises(InputError, match="no scores in adata.obsm\\['mekscore_ucell'\\]"):
         tl.compare(adata, scores="mekscore_ucell", **SC)

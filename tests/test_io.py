@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import io
+import lzma
 import os
+import zipfile
 from pathlib import Path
 
 import anndata as ad
@@ -25,6 +28,8 @@ from mekscore.io import (
     write_table,
 )
 from mekscore.io.checks import count_empty_rows, value_kind
+from mekscore.io.read import read_sheet
+from mekscore.io.write import check_output_folder
 
 from .conftest import reference_path
 
@@ -181,7 +186,7 @@ def test_write_atomic_refuses_existing_output_unless_forced(tmp_path):
     out = tmp_path / "out.txt"
     write_atomic(out, lambda p: p.write_text("one"))
     assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
-    with pytest.raises(InputError, match=r"output .*out.txt exists; pass --force to overwrite"):
+    with pytest.raises(InputError, match=r"output .*out.txt exists; pass force=True to overwrite"):
         write_atomic(out, lambda p: p.write_text("two"))
     write_atomic(out, lambda p: p.write_text("two"), force=True)
     assert out.read_text() == "two"
@@ -291,7 +296,7 @@ def test_output_created_meanwhile_is_not_overwritten_without_force(tmp_path):
         path.write_text("ours")
         out.write_text("someone else's")  # appears after the existence check
 
-    with pytest.raises(InputError, match="exists; pass --force"):
+    with pytest.raises(InputError, match="exists; pass force=True"):
         write_atomic(out, racing_writer)
     assert out.read_text() == "someone else's"
     assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
@@ -316,10 +321,131 @@ def test_write_folder_is_all_or_nothing(tmp_path):
     assert [(p.name, p.read_text()) for p in sorted(out.iterdir())] == [
         ("a.txt", "a1"), ("b.txt", "b1"), ("notes.txt", "mine")
     ]  # fmt: skip
-    with pytest.raises(InputError, match="not empty; pass --force"):
+    with pytest.raises(InputError, match="not empty; pass force=True"):
         write_folder(out, {"a.txt": lambda p: p.write_text("a2")})
     write_folder(out, files("a2", "b2"), force=True)
     assert [(p.name, p.read_text()) for p in sorted(out.iterdir())] == [
         ("a.txt", "a2"), ("b.txt", "b2"), ("notes.txt", "mine")
     ]  # fmt: skip
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+# --- compressed, encoded and malformed text inputs ----------------------------------------
+
+TABLE = "gene,s1,s2\nCD8A,1.5,2\nGZMB,0,3\n"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "pack"),
+    [
+        (".csv.gz", gzip.compress),
+        (".csv.bz2", bz2.compress),
+        (".csv.xz", lzma.compress),
+        (".csv.zip", lambda data: _zipped("expr.csv", data)),
+    ],
+)
+def test_compressed_tables_read_like_plain_ones(tmp_path, suffix, pack):
+    path = tmp_path / f"expr{suffix}"
+    path.write_bytes(pack(TABLE.encode()))
+    adata = read_input(path)
+    assert adata.obs_names.tolist() == ["s1", "s2"] and adata.X.tolist() == [[1.5, 0], [2, 3]]
+
+
+def _zipped(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, data)
+        if name == "two.csv":
+            archive.writestr("other.csv", data)
+    return buffer.getvalue()
+
+
+def test_compressed_gct_equals_the_plain_file(tmp_path):
+    path = tmp_path / "p53.gct.gz"
+    path.write_bytes(gzip.compress(p53_path().read_bytes()))
+    pd.testing.assert_frame_equal(read_gct(path), read_gct(p53_path()))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("cut.csv.gz", gzip.compress(TABLE.encode() * 50)[:-20], "cannot be decompressed"),
+        ("plain.csv.gz", TABLE.encode(), "cannot be decompressed"),
+        ("two.csv.zip", _zipped("two.csv", TABLE.encode()), "holds 2 files"),
+        ("binary.csv", b"\x89HDF\r\n\x1a\n\x00\x00\x00", "is a binary file, not a text table"),
+        ("dup.csv", b"gene,s1,s1\nCD8A,1,2\n", r"column name\(s\) s1 appear more than once"),
+        ("dup.gct", b"#1.2\n1\t2\nName\tDescription\ta\ta\nTP53\tna\t1\t2\n", "a appear more"),
+    ],
+    ids=["truncated gz", "plain text named gz", "zip of two", "binary", "dup csv", "dup gct"],
+)
+def test_damaged_or_ambiguous_tables_are_refused(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_input(path)
+
+
+def test_latin1_text_is_read_with_a_warning(tmp_path):
+    path = tmp_path / "expr.csv"
+    path.write_bytes("gene,véh1,s2\nCD8A,1.5,2\n".encode("latin-1"))
+    with pytest.warns(UserWarning, match=r"expr.csv is not UTF-8 \(byte 0xe9 at position 6\)"):
+        adata = read_input(path)
+    assert adata.obs_names.tolist() == ["véh1", "s2"]
+
+
+def test_sample_sheets_read_as_text_and_refuse_repeated_columns(tmp_path):
+    sheet = tmp_path / "sheet.tsv.gz"
+    sheet.write_bytes(gzip.compress(b"sample\tarm\n01\tvehicle\n"))
+    assert read_sheet(sheet).to_dict("list") == {"sample": ["01"], "arm": ["vehicle"]}
+    (tmp_path / "dup.csv").write_text("sample,arm,arm\nv1,a,b\n")
+    with pytest.raises(InputError, match="arm appear more than once"):
+        read_sheet(tmp_path / "dup.csv")
+
+
+@pytest.fixture
+def unwritable(tmp_path) -> Path:
+    """A folder that takes no new file, whoever runs the tests (root ignores permissions)."""
+    if os.geteuid() == 0:
+        return Path("/sys")  # sysfs refuses new files, even to root
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    return folder
+
+
+def test_unwritable_outputs_are_refused_before_any_work(unwritable):
+    with pytest.raises(InputError, match=f"cannot write to folder {unwritable} .*choose another"):
+        check_output(unwritable / "scores.csv")
+    with pytest.raises(InputError, match=f"cannot write to folder {unwritable} "):
+        check_output_folder(unwritable / "verdict")
+    with pytest.raises(InputError, match="cannot write to folder /proc "):
+        check_output_folder("/proc/a/b/c")  # made parents would land in /proc
+
+
+def test_output_folder_checks(tmp_path):
+    afile = tmp_path / "f.txt"
+    afile.write_text("x")
+    with pytest.raises(InputError, match="f.txt is a file; give a folder"):
+        check_output_folder(afile)
+    with pytest.raises(InputError, match="not empty; pass force=True to write into it"):
+        check_output_folder(tmp_path)
+    assert check_output_folder(tmp_path, force=True) == tmp_path
+    assert check_output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]  # the probe left nothing
+
+
+def test_csv_cells_that_start_a_formula_are_escaped_but_numbers_are_not(tmp_path):
+    table = pd.DataFrame(
+        {"=sig": [-1.5, 2.0], "note": ["+SUM(A1)", "-x"], "text": ["@me", "\tx"]},
+        index=pd.Index(["=HYPERLINK(1)", "ok"], name="obs"),
+    )
+    out = write_table(table, tmp_path / "s.csv")
+    back = pd.read_csv(out, index_col=0)
+    assert back.index.tolist() == ["'=HYPERLINK(1)", "ok"]
+    assert back.columns.tolist() == ["'=sig", "note", "text"]
+    assert back["'=sig"].tolist() == [-1.5, 2.0]  # a negative number stays a number
+    assert back["note"].tolist() == ["'+SUM(A1)", "'-x"] and back["text"].tolist() == [
+        "'@me",
+        "'\tx",
+    ]
+    write_table(table, tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s.parquet"), table)  # not a sheet

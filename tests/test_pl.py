@@ -129,7 +129,7 @@ def test_sample_scores_paired_joins_each_pair():
 
 def test_sample_scores_errors_name_the_fix():
     samples = _samples(paired=False)
-    with pytest.raises(ValueError, match="several compartments .*pass compartment="):
+    with pytest.raises(ValueError, match="several compartments .*name one with compartment"):
         pl.sample_scores(samples, "ifng_ayers6", ax=_axes())
     with pytest.raises(ValueError, match="not in samples"):
         pl.sample_scores(samples, "nope", ax=_axes())

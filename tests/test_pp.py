@@ -14,6 +14,7 @@ from mekscore.io import InputError
 from mekscore.io.backed import open_backed
 from mekscore.io.matrix import row_block, row_chunks
 from mekscore.pp import LOG_CP10K, log_normalize
+from mekscore.pp._pseudobulk import group_sums
 
 from .conftest import reference_path
 
@@ -149,3 +150,16 @@ def test_pseudobulk_min_cells_layer_and_backed_file(counts, tmp_path):
 def test_pseudobulk_refuses_unknown_columns(counts):
     with pytest.raises(InputError, match="'donor' not in adata.obs"):
         mk.pp.pseudobulk(_cells_with_groups(counts), "donor")
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse", "dask"])
+def test_negative_counts_are_summed_with_a_warning(storage):
+    X = np.array([[1.0, -2.0], [3.0, 4.0], [0.0, -1.0]])
+    if storage == "sparse":
+        X = sparse.csr_matrix(X)
+    elif storage == "dask":
+        X = pytest.importorskip("dask.array").from_array(X, chunks=(2, 2))
+    with pytest.warns(UserWarning, match="hold 2 negative values, which counts never have"):
+        sums = group_sums(X, np.array([0, 0, 1]), 2)
+    sums = sums.toarray() if sparse.issparse(sums) else sums
+    assert sums.tolist() == [[4.0, 2.0], [0.0, -1.0]]

@@ -135,8 +135,8 @@ def test_matched_random_sets_match_expression_bins_and_skip_members():
     ("kwargs", "message"),
     [
         (dict(n_random=5), "n_random=5 is too few"),
-        (dict(use_raw=True), "adata has no .raw"),
-        (dict(layer="counts"), "layer 'counts' not found"),
+        (dict(use_raw=True), "the data have no .raw"),
+        (dict(layer="counts"), "layer='counts' is not a layer of the data"),
         (dict(alpha=1.5), "alpha=1.5 must be in"),
         (dict(min_detection=1.0), "min_detection=1.0 must be in"),
     ],
@@ -160,7 +160,7 @@ def test_garbage_inputs_raise_input_errors():
 
 
 def test_unknown_method_is_refused_before_any_work(wu):
-    with pytest.raises(ValueError, match="unknown method 'nope'"):
+    with pytest.raises(ValueError, match="method='nope' is unknown"):
         mk.tl.signature_qc(wu, "treg_core", method="nope")
 
 
@@ -185,7 +185,7 @@ def test_cli_qc_writes_the_table(wu, tmp_path):
     ("extra", "message"),
     [
         (["--n-random", "5"], "5 is not in the range x>=20"),
-        (["--method", "nope"], "unknown method 'nope'"),
+        (["--method", "nope"], "'nope' is not one of 'ucell'"),
         (["--layer", "x", "--use-raw"], "give only one"),
     ],
 )
@@ -211,3 +211,28 @@ def test_report_section_shows_each_signature_with_its_status(wu):
     assert "How" not in html and "Coherence is the mean pairwise" in html
     with pytest.raises(ValueError, match="lacks column"):
         qc_section(qc.drop(columns="coherence"))
+
+
+def test_a_program_detected_in_under_one_percent_of_cells_is_not_expressed():
+    cells = mk.datasets.load_wu2020_tcells()  # T cells: myeloid genes are almost never detected
+    qc = mk.tl.signature_qc(cells, ["mdsc_suppressive", "treg_core"], n_random=50)
+    mdsc = qc.loc["mdsc_suppressive"]
+    assert mdsc["detection_rate"] < 0.01 and mdsc["n_expressed"] >= 2  # a few cells co-express
+    assert mdsc["coherence_p"] <= 0.05 and mdsc["status"] == "not expressed"
+    assert qc.loc["treg_core", "status"] == "coherent"
+
+
+def test_detection_on_scaled_data_is_detection_before_scaling():
+    adata = ad.read_h5ad(reference_path("pbmc68k_reduced_scanpy.h5ad"))  # X scaled, raw log
+    scaled = mk.tl.signature_qc(adata, "all", n_random=20)
+    raw = mk.tl.signature_qc(adata, "all", use_raw=True, n_random=20)
+    assert (scaled["detection_rate"] < 1).all()  # not every gene "detected" everywhere
+    pd.testing.assert_series_equal(scaled["detection_rate"], raw["detection_rate"])
+    pd.testing.assert_series_equal(scaled["n_expressed"], raw["n_expressed"])
+
+
+def test_cli_qc_refuses_an_unwritable_output_before_reading(tmp_path):
+    missing_input = tmp_path / "not_read.h5ad"  # never opened: the output is checked first
+    result = CliRunner().invoke(main, ["qc", str(missing_input), "-o", "/sys/qc.csv"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: cannot write to folder /sys")

@@ -117,7 +117,7 @@ def test_report_is_self_contained_and_escaped():
     verdict.loc[0, "reason"] = '<script>alert("x")</script>'
     html = render_report(_record(verdict, samples))
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert not re.search(r'src="(https?:)?//', html)  # links to DOIs, but no external resources
     assert "<link" not in html
     images = _images(html)
     assert len(images) == 2 + 2  # forest plot, verdict grid, one per tested signature
@@ -128,7 +128,10 @@ def test_report_is_self_contained_and_escaped():
     assert "Welch&#x27;s t-test" in html
     for package in ("mekscore", "scanpy", "anndata", "numpy"):
         assert f"<td>{package}</td>" in html
-    assert html.count('<li><span class="verdict"') == len(verdict)
+    summary = html.split("<h2>Summary</h2>")[1].split("</section>")[0]
+    assert summary.count("<li>") == len(verdict)
+    groups = re.findall(r'<h3 class="group"><span[^>]*>([^<]+)</span> (\d+)</h3>', summary)
+    assert groups == [("consistent", "2"), ("not testable", "1")]  # grouped, calls first
 
 
 def test_competitive_view_is_shown_next_to_the_verdict():
@@ -162,7 +165,7 @@ def test_write_is_atomic_and_refuses_to_overwrite(tmp_path):
     assert mk.report.write(adata, out) == out
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
-    with pytest.raises(InputError, match="exists; pass --force"):
+    with pytest.raises(InputError, match="exists; pass force=True"):
         mk.report.write(adata, out)
     _record(verdict, samples, parameters=dict(PARAMS, test="mannwhitney")).store(adata, "other")
     mk.report.write(adata, out, "other", force=True)
@@ -182,9 +185,45 @@ def test_report_shows_evidence_scrolls_wide_tables_and_says_a_common_caution_onc
     html = render_report(_record(verdict, samples))
     assert "Evidence for the expected directions" in html
     assert (
-        "doi:10.1158/0008-5472.CAN-16-1308" in html or "doi:10.1158/2326-6066.CIR-16-0177" in html
-    )
+        '<a href="https://doi.org/10.1158/2326-6066.CIR-16-0177" target="_blank" '
+        'rel="noopener">doi:10.1158/2326-6066.CIR-16-0177</a>'
+    ) in html  # mhc1_apm's evidence, linked
     assert 'class="scroll"' in html and "position: sticky" in html
     assert html.count("Caution for most rows: PD not confirmed") == 1
     assert "Caution: compartment not isolated (bulk)." in html  # the row's own flag stays
     assert html.count("Caution: PD not confirmed") == 0
+
+
+def test_labels_with_mathtext_are_drawn_literally():
+    verdict, samples = _tables()
+    verdict.loc[0, "signature"] = "A$_{$B"
+    samples.loc[samples["signature"] == "mhc1_apm", "signature"] = "A$_{$B"
+    samples["sample"] = samples["sample"].str.replace("veh1", "veh1$_{$")
+    samples["condition"] = samples["condition"].str.replace("vehicle", "veh$_{$")
+    html = render_report(_record(verdict, samples))
+    assert len(_images(html)) == 4 and "A$_{$B (tumor)" in html
+
+
+def test_long_gene_lists_fold_and_sentences_keep_their_width():
+    verdict, samples = _tables()
+    missing = [f"GENE{i}" for i in range(90)]
+    genes = {"progeny_mapk": {"genes_used": ["EGR1"] * 10, "genes_missing": missing}}
+    html = render_report(_record(verdict, samples, genes=genes))
+    assert "<details><summary>90 genes: GENE0, GENE1" in html
+    assert '<th class="prose">reason</th>' in html and "td.prose" in html
+
+
+def test_a_users_yaml_signature_brings_its_name_and_evidence(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "id: my_mapk\nname: My MAPK output\ngenes: {up: [DUSP6, SPRY4, ETV5]}\n"
+        "compartment: tumor\nexpected:\n  direction: down\n  evidence:\n"
+        "    - {citation: Pratilas 2009, doi: 10.1073/pnas.0900780106, species: human,\n"
+        "       model: cell lines, direction: down, finding: MEK output genes fall}\n"
+    )
+    verdict, samples = _tables()
+    verdict.loc[0, "signature"] = "my_mapk"
+    custom = mk.sig.yaml_text(mk.sig.read_yaml(path))
+    html = render_report(_record(verdict, samples, signatures=custom))
+    assert "My MAPK output (tumor)" in html and "Pratilas 2009" in html
+    assert 'href="https://doi.org/10.1073/pnas.0900780106"' in html

@@ -61,11 +61,11 @@ def test_choose_matrix_names_every_choice(study):
     assert choose_matrix(study, MatrixChoice(layer="log")).name == "log"
     raw = choose_matrix(study, MatrixChoice(use_raw=True))
     assert raw.name == "raw.X" and raw.var.index.equals(study.raw.var_names)
-    with pytest.raises(InputError, match="layer 'nope' not found"):
+    with pytest.raises(InputError, match="layer='nope' is not a layer of the data"):
         choose_matrix(study, MatrixChoice(layer="nope"))
     with pytest.raises(InputError, match="give only one"):
         choose_matrix(study, MatrixChoice(layer="log", use_raw=True))
-    with pytest.raises(InputError, match="has no .raw"):
+    with pytest.raises(InputError, match="have no .raw"):
         choose_matrix(ad.AnnData(np.ones((2, 2))), MatrixChoice(use_raw=True))
 
 
@@ -141,5 +141,5 @@ def test_competitive_and_compare_read_counts_and_match_by_the_same_settings():
 )
 def test_missing_raw_is_refused_never_replaced_by_x(call):
     adata = simulate_study(seed=2, n_genes=300, n_cells_mean=30)
-    with pytest.raises(InputError, match="use_raw=True but adata has no .raw"):
+    with pytest.raises(InputError, match="use_raw=True but the data have no .raw"):
         call(adata)

@@ -228,3 +228,49 @@ def test_optional_validation_field_is_parsed_and_checked():
         with pytest.raises(SignatureError, match=message):
             Signature.from_dict(_variant(("validation",), value))
     assert sig.get("tam_m2").validation["status"] == "none available"
+
+
+# --- a user's own signatures in the library's YAML schema ---------------------------------
+
+
+def test_a_library_file_copied_by_a_user_is_accepted(tmp_path):
+    path = tmp_path / "my_mhc1.yaml"
+    path.write_text((sig.library_dir() / "mhc1_apm.yaml").read_text())
+    (mine,) = sig.resolve(str(path))
+    assert mine == sig.get("mhc1_apm") and mine.compartment == "tumor" and mine.evidence
+
+
+def test_user_yaml_needs_only_genes_compartment_and_direction(tmp_path):
+    path = tmp_path / "mine.yml"
+    path.write_text(
+        yaml.safe_dump(
+            [
+                {"id": "ifn_core", "genes": {"up": ["STAT1", "IRF1", "GBP1"]},
+                 "compartment": "tumor", "expected": {"direction": "unclear"}},
+                {**copy.deepcopy(VALID), "id": "toy_down",
+                 "source": {"type": "custom", "citation": "my lab"}},
+            ]
+        )
+    )  # fmt: skip
+    ifn, toy = sig.resolve(path)
+    assert (ifn.compartment, ifn.expected, ifn.evidence, ifn.mouse) == ("tumor", "unclear", (), {})
+    assert (toy.expected, toy.source["type"], toy.weights["B2M"]) == ("up", "custom", 2.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id: x\ngenes: {up: [A]}\nexpected: {direction: up}\n", r"missing keys \['compartment'\]"),
+        ("id: x\ngenes: {up: [A]}\ncompartment: tumor\nexpected: {direction: up}\n",
+         "must cite at least one study for direction 'up'"),
+        ("id: x\ngenes: {up: [A]}\ncompartment: liver\nexpected: {direction: up}\n",
+         "compartment must be one of"),
+        ("id: x\n  genes: [A\n", r"is not valid YAML \(line"),
+        ("", "holds no signature"),
+    ],
+)  # fmt: skip
+def test_bad_user_yaml_is_one_signature_error(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(SignatureError, match=message):
+        sig.resolve(str(path))

@@ -1,6 +1,6 @@
 """Shared command-line plumbing: one-line errors, exit codes, warnings, CLI wording.
 
-``--quiet``/``--verbose``, warnings as lines, library messages reworded in flags.
+``--quiet``/``--verbose``, warnings as lines, library messages said in the command's flags.
 
 Nothing here imports the numerical stack, so ``mekscore --help`` stays fast.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import shlex
 import signal
 import sys
 import traceback
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,16 +32,11 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 #: Warnings from other libraries that change the numbers, shown without ``--verbose``.
 NUMERIC_WARNINGS = ("Precision loss occurred in moment calculation",)
 
-#: Python wording in library messages -> the command line's flags and words.
-_API_WORDS = {
-    "gene_symbols=<var column>": "--gene-symbols COLUMN",
-    "species='human'/'mouse'": "--species human|mouse",
-    "layer=... naming": "--layer LAYER naming",
-    "layer=...": "--layer LAYER",
-    "use_raw=True": "--use-raw",
-    "drop use_raw": "drop --use-raw",
-    "layer and use_raw": "--layer and --use-raw",
-    "log_normalize=False": "--log-normalize never",
+#: Python wording of messages that are still plain text (those of ``tl.compare`` and its
+#: helpers) -> the command line's flags. Messages with parameter fields
+#: (:mod:`mekscore.errors`) are said in flags by :func:`cli_words` instead; delete an
+#: entry once its message names its parameters as fields.
+_LEGACY_API_WORDS = {
     "pass method=/signatures= ": "use --method/--signatures ",
     "pass method=...": "pass --method METHOD",
     "pass scores=": "score with one method (--method)",
@@ -49,11 +46,6 @@ _API_WORDS = {
     "compartments needs compartment_key": "--compartment-map needs --compartment-key",
     "alpha=": "--alpha ",
     "min_cells=": "--min-cells ",
-    "min_genes=": "--min-genes ",
-    "duplicates='sum'": "--duplicates sum",
-    "this AnnData has": "the input has",
-    "adata has": "the input has",
-    "adata is not changed": "the output keeps the input's values",
 }
 
 #: ``compartments={'tumor': [...]}`` -> ``--compartment-map "tumor=LABEL[,LABEL...]"``.
@@ -61,20 +53,87 @@ _COMPARTMENTS_ARG = re.compile(r"compartments=\{'(\w+)': \[\.\.\.\]\}")
 
 
 def as_flags(message: str) -> str:
-    """Reword the library's Python advice (``use_raw=True``...) in command-line flags.
+    """Reword a plain-text library message's Python advice in command-line flags (legacy).
 
     Examples
     --------
-    >>> as_flags("if var_names are IDs pass gene_symbols=<var column>")
-    'if var_names are IDs pass --gene-symbols COLUMN'
-    >>> as_flags("pass use_raw=True (this AnnData has .raw)")
-    'pass --use-raw (the input has .raw)'
     >>> print(as_flags("none maps to 'tumor' (map one with compartments={'tumor': [...]})"))
     none maps to 'tumor' (map one with --compartment-map "tumor=LABEL[,LABEL...]")
     """
-    for api, flag in _API_WORDS.items():
+    for api, flag in _LEGACY_API_WORDS.items():
         message = message.replace(api, flag)
     return _COMPARTMENTS_ARG.sub(r'--compartment-map "\1=LABEL[,LABEL...]"', message)
+
+
+def cli_words(name: str, value: Any, with_value: bool) -> str | None:
+    """A parameter as the running command spells it (``--max-rank 10``), or ``None``.
+
+    The flag is the running command's option whose Python name is ``name``; ``None``
+    when the command has no such option (the message then keeps ``name=value``).
+
+    Examples
+    --------
+    >>> @click.command()
+    ... @click.option("--max-rank", type=int)
+    ... @click.option("--use-raw", is_flag=True)
+    ... def run(max_rank, use_raw):
+    ...     pass
+    >>> with click.Context(run):
+    ...     cli_words("max_rank", 10, True), cli_words("use_raw", True, False)
+    ('--max-rank 10', '--use-raw')
+    """
+    ctx = click.get_current_context(silent=True)
+    options = [p for p in (ctx.command.params if ctx else []) if isinstance(p, click.Option)]
+    option = next((p for p in options if p.name == name), None)
+    if option is None:
+        return None
+    flag = max(option.opts, key=len)
+    if option.is_flag:
+        return _flag_words(option, flag, value, with_value)
+    if not with_value:
+        return flag
+    text = option.type.to_text(value) if isinstance(option.type, MappedChoice) else str(value)
+    return f"{flag} {shlex.quote(text)}"
+
+
+def _flag_words(option: click.Option, flag: str, value: Any, with_value: bool) -> str:
+    """An on/off option: ``--normalize``, ``--no-normalize``, or both when named alone."""
+    off = max(option.secondary_opts, key=len) if option.secondary_opts else None
+    if not with_value:
+        return f"{flag}/{off}" if off else flag
+    if value:
+        return flag
+    return off or f"no {flag}"
+
+
+class MappedChoice(click.Choice):
+    """A choice of words that stand for Python values (``never`` -> ``False``), both ways.
+
+    Examples
+    --------
+    >>> choice = MappedChoice({"auto": "auto", "always": True, "never": False})
+    >>> choice.convert("never", None, None), choice.to_text(False)
+    (False, 'never')
+    """
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        super().__init__(list(mapping))
+        self.mapping = mapping
+
+    def convert(self, value, param, ctx):
+        """The Python value of the word ``value``."""
+        if not isinstance(value, str):
+            return value
+        return self.mapping[super().convert(value, param, ctx)]
+
+    def to_text(self, value: Any) -> str:
+        """The word for the Python ``value`` (its ``str`` if none stands for it)."""
+        words = [
+            w
+            for w, v in self.mapping.items()
+            if v is value or (v == value and type(v) is type(value))
+        ]
+        return words[0] if words else str(value)
 
 
 @dataclass(frozen=True)
@@ -96,7 +155,7 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         """A ``warning: ...`` line, held until :meth:`flush` (dropped if the command fails)."""
-        line = f"warning: {as_flags(message)}"
+        line = f"warning: {message}"
         if line not in self.pending:
             self.pending.append(line)
 
@@ -176,27 +235,45 @@ def is_input_error(err: BaseException) -> bool:
     return isinstance(err, InputError | SignatureError)
 
 
-def failure(err: BaseException) -> tuple[str, int]:
+def failure(err: BaseException, *, verbose: bool = False) -> tuple[str, int]:
     """The one-line message and exit code of a command that raised ``err``.
+
+    Bad input is said in the running command's flags (:func:`cli_words`). A bug's
+    line suggests ``--verbose`` unless the traceback is already shown.
 
     Examples
     --------
     >>> failure(FileNotFoundError("input file not found: x.h5ad"))
     ('input file not found: x.h5ad', 2)
-    >>> failure(TypeError("unhashable type: 'list'"))[1]
-    1
+    >>> failure(KeyError("n_obs"))
+    ('internal error (KeyError: n_obs); rerun with --verbose for the traceback', 1)
+    >>> failure(KeyError("n_obs"), verbose=True)
+    ('internal error (KeyError: n_obs)', 1)
     """
     if is_interrupt(err):
         return "interrupted", EXIT_INTERRUPTED
     if isinstance(err, click.ClickException):
-        return as_flags(_usage_message(err)), EXIT_INPUT
+        return _usage_message(err), EXIT_INPUT
     if is_input_error(err):
-        return as_flags(error_message(err)), EXIT_INPUT
-    return (
-        f"internal error ({type(err).__name__}: {error_message(err)}); "
-        "rerun with --verbose for the traceback",
-        EXIT_FAILURE,
-    )
+        return input_message(err), EXIT_INPUT
+    hint = "" if verbose else "; rerun with --verbose for the traceback"
+    return f"internal error ({type(err).__name__}: {error_message(err)}){hint}", EXIT_FAILURE
+
+
+def input_message(problem: BaseException) -> str:
+    """An input error or warning as one line in the running command's words.
+
+    Examples
+    --------
+    >>> from mekscore.errors import InputError
+    >>> input_message(InputError("no {layer=} here", layer="counts"))  # outside a command
+    "no layer='counts' here"
+    """
+    from ..errors import InputError, InputWarning
+
+    if isinstance(problem, InputError | InputWarning) and problem.fields:
+        return " ".join(problem.render(cli_words).split())
+    return as_flags(error_message(problem))
 
 
 def _usage_message(err: click.ClickException) -> str:
@@ -208,8 +285,12 @@ def _usage_message(err: click.ClickException) -> str:
 
 def _shown(category: type[Warning], message: str, filename: str) -> bool:
     """Whether a warning is shown without ``--verbose``: ours, or one that changes numbers."""
+    from ..errors import InputWarning
+
     ours = str(filename).startswith(_PACKAGE_DIR)
-    if issubclass(category, UserWarning | RuntimeWarning) and ours:
+    if issubclass(category, InputWarning) or (
+        issubclass(category, UserWarning | RuntimeWarning) and ours
+    ):
         return True
     return any(text in message for text in NUMERIC_WARNINGS)
 
@@ -222,7 +303,7 @@ def reported_warnings(reporter: Reporter) -> Iterator[None]:
     """
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = error_message(message) if isinstance(message, Warning) else str(message)
+        text = input_message(message) if isinstance(message, Warning) else str(message)
         if _shown(category, text, filename):
             reporter.warn(text)
         elif reporter.verbose:
@@ -282,7 +363,7 @@ def command(func: Callable) -> Callable:
 
 def _fail(err: BaseException, reporter: Reporter) -> None:
     """Print ``error: message`` (with held warnings and the traceback if verbose) and exit."""
-    message, code = failure(err)
+    message, code = failure(err, verbose=reporter.verbose)
     if reporter.verbose:
         reporter.flush()
         click.echo(traceback.format_exc().rstrip(), err=True)

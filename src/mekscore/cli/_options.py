@@ -9,7 +9,8 @@ signatures = click.option(
     "--signatures",
     default="all",
     show_default=True,
-    help="Library ids (comma-separated), 'all', or a GMT file.",
+    help="Library ids (comma-separated), 'all', a GMT file, or a YAML file of signatures "
+    "in the library's schema (with compartment and expected direction).",
 )
 input_format = click.option(
     "--input-format",

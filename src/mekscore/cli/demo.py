@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ._common import Reporter, command
-from .compare import check_outdir, compare
+from .compare import compare
 
 BULK_FOLDER = "bulk_paired"
 SINGLE_CELL = {
@@ -55,8 +55,9 @@ def demo(outdir: Path, force: bool, reporter: Reporter) -> None:
     defaults (see example_data/README.md for the planted effects they should find).
     """
     from ..datasets import BULK_COUNTS_FILE, BULK_SAMPLES_FILE, SCRNA_FILE, example_data_dir
+    from ..io.write import check_output_folder
 
-    check_outdir(outdir, force)
+    check_output_folder(outdir, force=force)
     data = example_data_dir()
     runs = [
         ("single-cell, vehicle vs trametinib", outdir,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..methods import METHOD_NAMES
+from ..methods import METHOD_NAMES, default_method
 from . import _options as opt
 from ._common import Reporter, command
-from .score import BULK_METHOD, SINGLE_CELL_METHOD
+from .score import data_kind
 
 EPILOG = """\b
 Examples:
@@ -22,8 +22,9 @@ One row per signature: genes found and missing, detection rate of its genes, coh
 (mean pairwise Spearman correlation of its expressed genes across cells or samples) with
 an empirical p-value against random gene sets of the same size and expression level,
 the mean gene-score correlation, and a status: 'coherent' (p <= 0.05), 'weak', or 'not
-expressed' (fewer than 2 genes detected in >= 1% of observations). A verdict from a
-'weak' or 'not expressed' signature says little about its program in these data.
+expressed' (fewer than 2 genes detected in >= 1% of observations, or its genes detected
+in < 1% on average). Detected means non-zero, or above the gene's minimum in scaled data.
+A verdict from a 'weak' or 'not expressed' signature says little about its program here.
 Output: .csv, .tsv or .parquet. Exit codes: 0 success, 2 bad input or options, 1 other."""
 
 
@@ -40,8 +41,9 @@ Output: .csv, .tsv or .parquet. Exit codes: 0 success, 2 bad input or options, 1
 @click.option(
     "-m",
     "--method",
-    help=f"Score for the gene-score correlation: {', '.join(METHOD_NAMES)} "
-    "(default: ucell for single-cell input, singscore for tables).",
+    type=click.Choice(METHOD_NAMES),
+    help="Score for the gene-score correlation (default: the method 'mekscore score' "
+    f"uses: {default_method('cells')} for cells, {default_method('samples')} for tables).",
 )
 @opt.input_format
 @opt.layer
@@ -75,7 +77,7 @@ def qc(input_path: Path, output: Path, reporter: Reporter, **options) -> None:
     if options["layer"] and options["use_raw"]:
         raise InputError("--layer and --use-raw both choose the matrix; give only one")
     fmt = options["input_format"] or detect_format(input_path)
-    method = options["method"] or (SINGLE_CELL_METHOD if fmt in ("h5ad", "10x") else BULK_METHOD)
+    method = options["method"] or default_method(data_kind(fmt))
     adata = read_input(input_path, fmt=fmt, duplicates=options["duplicates"])
     table = tl.signature_qc(
         adata,

@@ -10,91 +10,119 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..methods import METHOD_NAMES
+from ..methods import METHOD_NAMES, Param, default_method, method_info
 from . import _options as opt
-from ._common import Reporter, command
+from ._common import MappedChoice, Reporter, command
 
 if TYPE_CHECKING:  # anndata is imported inside the commands, to keep --help fast
     from anndata import AnnData
 
-SINGLE_CELL_METHOD, BULK_METHOD = "ucell", "singscore"
 #: ``--log-normalize`` choices as ``tl.score(log_normalize=...)`` values.
 LOG_NORMALIZE = {"auto": "auto", "always": True, "never": False}
+#: What each data kind is on this command's input.
+INPUT_KINDS = {"cells": "an .h5ad or 10x input", "samples": "a CSV/TSV/GCT table"}
 
 
-class PositiveNumber(click.ParamType):
-    """A positive number, an ``int`` when whole (UCell's 1500) else a ``float`` (AUCell's 0.05).
+def data_kind(fmt: str) -> str:
+    """``"cells"`` for single-cell formats (.h5ad, 10x), ``"samples"`` for tables.
 
     Examples
     --------
-    >>> PositiveNumber().convert("1500", None, None), PositiveNumber().convert("0.05", None, None)
-    (1500, 0.05)
+    >>> data_kind("h5ad"), data_kind("gct")
+    ('cells', 'samples')
     """
-
-    name = "NUMBER"
-
-    def convert(self, value, param, ctx):
-        """Parse ``value``; refuse anything that is not a positive number."""
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not number > 0:
-            self.fail(f"{value!r} must be positive", param, ctx)
-        return int(number) if number.is_integer() else number
+    return "cells" if fmt in ("h5ad", "10x") else "samples"
 
 
-#: Method parameters the command line exposes, as (parameter, click type, help).
-PARAMS: list[tuple[str, Any, str]] = [
-    ("max_rank", PositiveNumber(), "UCell: rank cap; AUCell: top genes, a count or fraction."),
-    ("w_neg", click.FloatRange(min=0), "UCell: weight of the down genes."),
-    ("alpha", click.FloatRange(min=0), "ssGSEA: exponent of the rank weights."),
-    ("kcdf", str, "GSVA: gene density, gaussian | poisson | none."),
-    ("ctrl_size", click.IntRange(min=1), "scanpy: control genes per signature gene."),
-    ("n_bins", click.IntRange(min=1), "scanpy: expression bins for control genes."),
-    ("random_state", int, "scanpy: seed of the control-gene sampling."),
-]
-_PARAM_NAMES = {p[0] for p in PARAMS} | {"normalize"}  # --normalize/--no-normalize is a flag
+def method_parameters() -> dict[str, list[tuple[str, Param]]]:
+    """Parameter name -> the ``(method, Param)`` pairs that offer it on the command line."""
+    offered: dict[str, list[tuple[str, Param]]] = {}
+    for name in METHOD_NAMES:
+        for param in method_info(name).parameters:
+            if param.cli:
+                offered.setdefault(param.name, []).append((name, param))
+    return offered
 
-EPILOG = f"""\b
+
+def _default_text(param: Param) -> str:
+    if param.type == "bool":
+        return "on" if param.default else "off"
+    return str(param.default)
+
+
+def _method_option(name: str, offered: list[tuple[str, Param]]):
+    """One click option for a parameter shared by the methods in ``offered``."""
+    types = {p.type for _, p in offered}
+    flag = "--" + name.replace("_", "-")
+    help_ = "; ".join(f"{m}: {p.help} (default {_default_text(p)})" for m, p in offered) + "."
+    if types == {"bool"}:
+        return click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_)
+    if types == {"choice"}:
+        choices = list(dict.fromkeys(c for _, p in offered for c in p.choices))
+        return click.option(flag, name, type=click.Choice(choices), help=help_)
+    if not types <= {"int", "float", "count_or_fraction"}:
+        raise TypeError(f"methods give parameter {name!r} clashing types {sorted(types)}")
+    type_ = click.INT if types == {"int"} else click.FLOAT
+    return click.option(flag, name, type=type_, help=help_)
+
+
+def method_options(func):
+    """One option per method parameter, derived from the method records (default: unset)."""
+    for name, offered in reversed(method_parameters().items()):
+        func = _method_option(name, offered)(func)
+    return func
+
+
+def _methods(predicate) -> str:
+    return ", ".join(n for n in METHOD_NAMES if predicate(method_info(n)))
+
+
+def defaults_text(kinds: dict[str, str]) -> str:
+    """The default method per data kind and why (``kinds``: kind -> what it is on this input)."""
+    lines = []
+    for kind, what in kinds.items():
+        meth = method_info(default_method(kind))
+        lines.append(f"{meth.name} for {kind} ({what}): {meth.why_default}.")
+    return " ".join(lines)
+
+
+def paragraphs(*texts: str) -> str:
+    """Help paragraphs filled to 88 columns, kept as written by click (no rewrapping)."""
+    return "\n\n".join("\b\n" + textwrap.fill(" ".join(t.split()), width=88) for t in texts)
+
+
+EXAMPLES = """\b
 Examples:
   mekscore score pbmc.h5ad -o scored.h5ad
   mekscore score pbmc.h5ad -o scores.csv --method aucell --max-rank 1500
   mekscore score tumours.gct -o scores.tsv --signatures mhc1_apm,mapk_output_mpas
-  mekscore score pbmc.h5ad -o scored.h5ad --use-raw --signatures my_sets.gmt
+  mekscore score pbmc.h5ad -o scored.h5ad --use-raw --signatures my_sets.gmt"""
 
-\b
-Default method: {SINGLE_CELL_METHOD} for single-cell input (.h5ad, 10x folder) and
-{BULK_METHOD} for bulk tables (CSV/TSV/GCT). Both score each observation from its own
-gene ranks only, so a sample's score does not change when other samples are added or
-removed (ssGSEA's normalisation, GSVA, z-score and PLAGE all depend on the cohort).
-
-\b
-Data checks: NaN/inf values, empty matrices and duplicated gene names are refused.
-Raw integer counts given to a method that expects log data (mean, zscore, scanpy,
-gsva, plage) are scored as log1p(CP10k) of them (mekscore.pp.log_normalize, chunk by
-chunk when streamed), with a warning; --log-normalize never scores them as given.
-The output .h5ad keeps the original matrix. Scaled data (negative, genes centred on
-0; only zscore, gsva and plage standardise genes themselves), unlogged data
-(TPM/FPKM-like) given to a log method, and all-zero observations get a warning
-with the fix (e.g. --use-raw).
-Tables are genes x samples, gene names in the first column.
-
-\b
-Output by extension: .h5ad (the input with scores in obsm['mekscore_<method>'] and
-provenance in uns['mekscore']), or .csv/.tsv/.parquet (observations x signatures).
-Exit codes: 0 success, 2 bad input or options, 1 other failures."""
-
-
-def _method_options(func):
-    """Add one option per method parameter (default ``None``: use the method's default)."""
-    for name, type_, help_ in reversed(PARAMS):
-        func = click.option(f"--{name.replace('_', '-')}", name, type=type_, help=help_)(func)
-    return click.option(
-        "--normalize/--no-normalize",
-        default=None,
-        help="ssGSEA: divide by the score range over all samples and sets.",
-    )(func)
+EPILOG = "\n\n".join(
+    [
+        EXAMPLES,
+        paragraphs(
+            f"Default method (shared with 'mekscore compare'): {defaults_text(INPUT_KINDS)}",
+            f"Rank-based methods ({_methods(lambda m: m.kind == 'rank')}) read each "
+            "observation's own gene ranks; the others put genes on a common scale. ssGSEA's "
+            "normalisation, GSVA, z-score, PLAGE and scanpy depend on the other observations "
+            "scored with them.",
+            "Data checks: NaN/inf values, empty matrices and duplicated gene or sample names "
+            "are refused. Raw integer counts given to a method that expects log data "
+            f"({_methods(lambda m: m.data == 'log')}) are scored as log1p(CP10k) of them "
+            "(mekscore.pp.log_normalize, chunk by chunk when streamed), with a warning; "
+            "--log-normalize never scores them as given. The output .h5ad keeps the original "
+            "matrix. Scaled data (negative, genes centred on 0; only "
+            f"{_methods(lambda m: m.standardises_genes)} standardise genes themselves), "
+            "unlogged data (TPM/FPKM-like) given to a log method, and all-zero observations "
+            "get a warning with the fix. Tables are genes x samples, gene names in the first "
+            "column; .gz, .bz2, .xz and .zip files are read.",
+            "Output by extension: .h5ad (the input with scores in obsm['mekscore_<method>'] "
+            "and provenance in uns['mekscore']), or .csv/.tsv/.parquet (observations x "
+            "signatures). Exit codes: 0 success, 2 bad input or options, 1 other failures.",
+        ),
+    ]
+)
 
 
 @click.command(epilog=EPILOG)
@@ -106,14 +134,20 @@ def _method_options(func):
     type=click.Path(path_type=Path),
     help="Output file: .h5ad, .csv, .tsv or .parquet.",
 )
-@click.option("-m", "--method", help=f"One of {', '.join(METHOD_NAMES)} (default: see below).")
+@click.option(
+    "-m",
+    "--method",
+    type=click.Choice(METHOD_NAMES),
+    help=f"Scoring method (default: {default_method('cells')} for cells, "
+    f"{default_method('samples')} for tables; see below).",
+)
 @opt.signatures
 @opt.input_format
 @opt.layer
 @opt.use_raw
 @click.option(
     "--log-normalize",
-    type=click.Choice(list(LOG_NORMALIZE)),
+    type=MappedChoice(LOG_NORMALIZE),
     default="auto",
     show_default=True,
     help="log1p(CP10k) the data first (auto: raw counts given to a log-data method).",
@@ -131,7 +165,7 @@ def _method_options(func):
 @opt.duplicates
 @opt.stream
 @opt.force_file
-@_method_options
+@method_options
 @command
 def score(input_path: Path, output: Path, reporter: Reporter, **options: Any) -> None:
     """Score cells or samples with signatures and write the scores to a new file.
@@ -159,7 +193,7 @@ class ScoreJob:
     sigs: list
     layer: str | None
     use_raw: bool
-    log_normalize: str
+    log_normalize: bool | str
     gene_symbols: str | None
     species: str
     chunk_size: int | None
@@ -177,11 +211,8 @@ def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> ScoreJo
     from ..sig import resolve
 
     options = dict(options)
-    name = options.pop("method") or (
-        SINGLE_CELL_METHOD if fmt in ("h5ad", "10x") else BULK_METHOD
-    )  # fmt: skip
-    method = get_method(name)
-    given = {key: options.pop(key) for key in _PARAM_NAMES}
+    method = get_method(options.pop("method") or default_method(data_kind(fmt)))
+    given = {key: options.pop(key) for key in method_parameters()}
     params = method_params(method, {k: v for k, v in given.items() if v is not None})
     sigs = resolve(options["signatures"])
     output_format(output)
@@ -201,43 +232,46 @@ def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> ScoreJo
 
 
 def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` if every parameter belongs to ``meth``, else a one-line error naming flags.
+    """``given`` checked against ``meth``'s record: its own options, valid values.
 
     Examples
     --------
     >>> from mekscore.methods import get_method
-    >>> method_params(get_method("ssgsea"), {"alpha": 1.0})
+    >>> method_params(get_method("ssgsea"), {"alpha": 1})
     {'alpha': 1.0}
     """
     from ..errors import InputError
 
-    wrong = [k for k in given if not _accepts(meth, k)]
+    own = [p.name for p in meth.parameters if p.cli]
+    wrong = [k for k in given if k not in own]
     if wrong:
-        own = [_flag(k) for k in meth.defaults if k in _PARAM_NAMES and _accepts(meth, k)]
+        named = ", ".join(f"{{{k}!p}}" for k in wrong)
+        options = ", ".join(f"{{{k}!p}}" for k in own) or "none"
         raise InputError(
-            f"{', '.join(_flag(k) for k in wrong)} does not apply to method {meth.name!r} "
-            f"(its options: {', '.join(own) or 'none'})"
+            f"{named} does not apply to method {{method!r}} (its options: {options})",
+            method=meth.name,
+            **dict.fromkeys([*wrong, *own]),
         )
-    return given
-
-
-def _accepts(meth, name: str) -> bool:
-    """Whether ``meth`` takes parameter ``name`` (``--normalize`` is ssGSEA's on/off flag)."""
-    return name in meth.defaults and (name != "normalize" or isinstance(meth.defaults[name], bool))
-
-
-def _flag(name: str) -> str:
-    return "--normalize/--no-normalize" if name == "normalize" else "--" + name.replace("_", "-")
+    return {k: v for k, v in meth.params(given).items() if k in given}
 
 
 def _streamed(input_path: Path, fmt: str, mode: str, method, use_raw: bool) -> bool:
-    from ..errors import InputError
+    from ..errors import InputError, Setting
     from ..io.backed import should_stream
+    from ..methods import STREAMABLE
 
     if mode == "never":
         return False
     if mode == "always" and (fmt != "h5ad" or use_raw):
         raise InputError("--stream always needs an .h5ad input scored without --use-raw")
+    if mode == "always" and method.streaming is None:
+        raise InputError(
+            "method {method!r} needs all observations in memory, so it cannot stream; pass "
+            "{never} or a method that streams ({streamable})",
+            method=method.name,
+            never=Setting("stream", "never"),
+            streamable=", ".join(STREAMABLE),
+        )
     if mode == "always":
         return True
     return fmt == "h5ad" and method.row_wise and not use_raw and should_stream(input_path)
@@ -276,7 +310,7 @@ def run_scoring(adata: AnnData, job: ScoreJob, reporter: Reporter) -> None:
         job.method.name,
         layer=job.layer,
         use_raw=job.use_raw,
-        log_normalize=LOG_NORMALIZE[job.log_normalize],
+        log_normalize=job.log_normalize,
         gene_symbols=job.gene_symbols,
         species=job.species,
         chunk_size=job.chunk_size,

@@ -17,7 +17,8 @@ Examples:
   mekscore signatures list --tsv > library.tsv
   mekscore signatures show mhc1_apm
   mekscore signatures export --species mouse -o mek_mouse.gmt
-  mekscore signatures export mhc1_apm ifng_ayers6 > two.gmt"""
+  mekscore signatures export mhc1_apm ifng_ayers6 > two.gmt
+  mekscore signatures export tis_gep18 -o gep.yaml   # weights, compartment, evidence kept"""
 
 
 @click.group(epilog=EPILOG)
@@ -91,25 +92,81 @@ def describe(sig) -> list[str]:
     show_default=True,
     help="Gene symbols to write (mouse: the curated MGI symbols).",
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="GMT file (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file by extension: .gmt (gene lists) or .yaml/.yml (the library's schema: "
+    "weights, compartment, expected direction, evidence). Default: GMT on stdout.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @command
 def export_signatures(
     ids: tuple[str, ...], species: str, output: Path | None, force: bool, reporter: Reporter
 ) -> None:
-    """Write signatures (all, or the IDs given) as GMT.
+    """Write signatures (all, or the IDs given) as GMT or as YAML.
 
-    Each signature is one line named by its id with its up genes; a signature with
-    down genes gets a second line ``<id>_down``.
+    In GMT each signature is one line named by its id with its up genes; a signature
+    with down genes gets a second line ``<id>_down``. GMT has no weights: export to
+    .yaml to keep them (and a signature's biology); 'mekscore score' and 'compare' read
+    both back with --signatures.
     """
-    from ..sig import get, gmt_lines, load_library
+    from ..errors import InputError
+    from ..sig import get, gmt_lines, load_library, yaml_text
 
+    kind = export_format(output)
+    if output is not None:
+        from ..io.write import check_output
+
+        check_output(output, force=force)
+    if kind == "yaml" and species != "human":
+        raise InputError(
+            "{species=} writes GMT gene lists; a .yaml export keeps the human genes with "
+            "their curated mouse symbols (drop {species!p} or write .gmt)",
+            species=species,
+        )
     sigs = [get(i) for i in ids] if ids else sorted(load_library().values(), key=lambda s: s.id)
-    text = "\n".join(gmt_lines(sigs, species=species)) + "\n"
+    if kind == "yaml":
+        text = yaml_text(sigs)
+    else:
+        text = "\n".join(gmt_lines(sigs, species=species)) + "\n"
+        _note_dropped_weights(sigs, reporter)
     if output is None:
         click.echo(text, nl=False)
         return
     from ..io.write import write_atomic
 
     write_atomic(output, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
-    reporter.note(f"wrote {len(sigs)} signatures ({species} genes) to {output}")
+    reporter.note(f"wrote {len(sigs)} signatures ({kind}, {species} genes) to {output}")
+
+
+def export_format(output: Path | None) -> str:
+    """``"gmt"`` or ``"yaml"`` from the output's extension (GMT on stdout).
+
+    Examples
+    --------
+    >>> export_format(Path("x.yml")), export_format(None)
+    ('yaml', 'gmt')
+    """
+    from ..errors import InputError
+    from ..sig._yaml import YAML_SUFFIXES
+
+    suffix = "" if output is None else output.suffix.lower()
+    if output is None or suffix == ".gmt":
+        return "gmt"
+    if suffix in YAML_SUFFIXES:
+        return "yaml"
+    raise InputError(
+        f"cannot tell the format of {output.name} from its extension; end it in .gmt "
+        "(gene lists) or .yaml (the library's schema, weights kept)"
+    )
+
+
+def _note_dropped_weights(sigs, reporter: Reporter) -> None:
+    """Say which signatures lose their gene weights in GMT."""
+    weighted = [s.id for s in sigs if s.weights]
+    if weighted:
+        reporter.warn(
+            f"GMT has no gene weights, so those of {', '.join(weighted)} are left out; "
+            "export to .yaml to keep them"
+        )

@@ -13,7 +13,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from ._simulate import SIMULATED_COMPARTMENTS, log_normalise, simulate_study
+from ..errors import InputError
+from ._simulate import SIMULATED_COMPARTMENTS, simulate_study
 
 SCRNA_FILE = "mek_scrna.h5ad"
 BULK_COUNTS_FILE = "mek_bulk_counts.csv"
@@ -86,7 +87,7 @@ def load_example_bulk() -> ad.AnnData:
     sheet = pd.read_csv(_path(BULK_SAMPLES_FILE), dtype=str).set_index("sample")
     sheet.index.name = None
     if set(sheet.index) != set(counts.columns):
-        raise ValueError(
+        raise InputError(
             f"{BULK_SAMPLES_FILE} and {BULK_COUNTS_FILE} name different samples; "
             "regenerate them with `python example_data/make_example_data.py`"
         )
@@ -121,6 +122,5 @@ __all__ = [
     "load_example_bulk",
     "load_example_scrna",
     "load_wu2020_tcells",
-    "log_normalise",
     "simulate_study",
 ]

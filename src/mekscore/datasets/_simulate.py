@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from scipy import sparse
 
+from ..errors import InputError
 from ..sig import load_library
 
 CONTROL = "vehicle"
@@ -157,7 +157,7 @@ def simulate_study(
     samples x genes with ``obs`` ``sample``, ``condition``, ``n_cells`` (and
     ``patient``). ``uns["planted"]`` lists the planted effects; ``uns["compartments"]``
     the compartment map (:data:`SIMULATED_COMPARTMENTS`). Normalise with
-    :func:`log_normalise` before scoring.
+    ``mk.pp.log_normalize(adata, counts_layer="counts")`` before scoring.
 
     Examples
     --------
@@ -197,23 +197,6 @@ def simulate_study(
     return _single_cell(blocks, labels, design, n_cells, var, uns, cell_types)
 
 
-def log_normalise(adata: ad.AnnData, target_sum: float = 1e4) -> ad.AnnData:
-    """Keep counts in ``layers["counts"]`` and make ``X`` log1p(counts per ``target_sum``).
-
-    Works in place and returns ``adata`` for chaining.
-
-    Examples
-    --------
-    >>> adata = log_normalise(simulate_study(n_samples_per_arm=2, n_cells_mean=50, n_genes=500))
-    >>> float(adata.layers["counts"].max()) > float(adata.X.max())
-    True
-    """
-    adata.layers["counts"] = adata.X.copy()
-    sc.pp.normalize_total(adata, target_sum=target_sum)
-    sc.pp.log1p(adata)
-    return adata
-
-
 def gene_universe(n_genes: int) -> list[str]:
     """Marker and library genes (sorted), then background ``GENE0001``... up to ``n_genes``.
 
@@ -225,9 +208,10 @@ def gene_universe(n_genes: int) -> list[str]:
     """
     named = sorted({g for m in MARKERS.values() for g in m} | _library_genes())
     if n_genes < len(named):
-        raise ValueError(
-            f"n_genes={n_genes} is smaller than the {len(named)} library and marker genes; "
-            f"pass n_genes >= {len(named)}"
+        raise InputError(
+            "{n_genes=} is smaller than the {n} library and marker genes; pass {n_genes!p} >= {n}",
+            n_genes=n_genes,
+            n=len(named),
         )
     return named + [f"GENE{i:04d}" for i in range(1, n_genes - len(named) + 1)]
 
@@ -242,19 +226,19 @@ def planted_effects(effects: Effects) -> dict[str, tuple[float, tuple[str, ...]]
     """
     if isinstance(effects, str):
         if effects not in ("biology", "none"):
-            raise ValueError(f"effects={effects!r}: use 'biology', 'none' or a dict")
+            raise InputError("{effects=}: use 'biology', 'none' or a dict", effects=effects)
         return dict(BIOLOGY_EFFECTS) if effects == "biology" else {}
     library = load_library()
     out = {}
     for sig_id, spec in effects.items():
         if sig_id not in SIMULATED_SIGNATURES:
-            raise ValueError(
+            raise InputError(
                 f"effects names {sig_id!r}, which the simulator does not model; use one of "
                 f"{', '.join(SIMULATED_SIGNATURES)}"
             )
         fold, where = spec if isinstance(spec, tuple) else (spec, (library[sig_id].compartment,))
         if not fold > 0:
-            raise ValueError(f"effects[{sig_id!r}]: the fold change must be > 0, got {fold}")
+            raise InputError(f"effects[{sig_id!r}]: the fold change must be > 0, got {fold}")
         out[sig_id] = (float(fold), tuple(where))
     return out
 
@@ -270,12 +254,18 @@ def _library_genes() -> set[str]:
 
 def _check_arguments(n_per_arm, cell_types, n_cells_mean, sample_sd, dispersion) -> None:
     if n_per_arm < 1:
-        raise ValueError(f"n_samples_per_arm must be >= 1, got {n_per_arm}")
+        raise InputError("{n_samples_per_arm=} must be at least 1", n_samples_per_arm=n_per_arm)
     unknown = [t for t in cell_types if t not in MARKERS]
     if unknown or not cell_types:
-        raise ValueError(f"unknown cell types {unknown}; choose from {list(MARKERS)}")
+        raise InputError(f"unknown cell types {unknown}; choose from {list(MARKERS)}")
     if n_cells_mean < 1 or sample_sd < 0 or dispersion <= 0:
-        raise ValueError("need n_cells_mean >= 1, sample_sd >= 0 and dispersion > 0")
+        raise InputError(
+            "{n_cells_mean=}, {sample_sd=} and {dispersion=}: need n_cells_mean >= 1, "
+            "sample_sd >= 0 and dispersion > 0",
+            n_cells_mean=n_cells_mean,
+            sample_sd=sample_sd,
+            dispersion=dispersion,
+        )
 
 
 def _types_of(compartment: str, cell_types: tuple[str, ...]) -> list[int]:
@@ -344,12 +334,12 @@ def _mean_proportions(cell_types: tuple[str, ...], proportions, default=None) ->
     given = dict(proportions or {})
     unknown = sorted(set(given) - set(cell_types))
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"proportions names cell types that are not simulated: {unknown}; "
             f"use some of {list(cell_types)}"
         )
     if not all(value > 0 for value in given.values()):
-        raise ValueError(f"proportions must be > 0, got {given}")
+        raise InputError(f"proportions must be > 0, got {given}")
     fallback = _PROPORTIONS if default is None else dict.fromkeys(cell_types, default)
     return np.array([given.get(t, fallback[t]) for t in cell_types], dtype=float)
 

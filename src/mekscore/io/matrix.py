@@ -24,12 +24,19 @@ def get_matrix(adata: AnnData, layer: str | None = None):
     """
     if layer is None:
         if adata.X is None:
-            raise InputError("adata.X is empty; pass layer=... naming the layer to score")
+            raise InputError(
+                "the data have no X matrix; name the layer to score with {layer!p} "
+                "(layers: {known})",
+                layer=layer,
+                known=", ".join(adata.layers.keys()) or "none",
+            )
         return adata.X
     if layer not in adata.layers:
-        known = ", ".join(adata.layers.keys()) or "none"
         raise InputError(
-            f"layer {layer!r} not found (layers: {known}); pass one of them or omit it"
+            "{layer=} is not a layer of the data (layers: {known}); name one of them or leave "
+            "{layer!p} out to use X",
+            layer=layer,
+            known=", ".join(adata.layers.keys()) or "none",
         )
     return adata.layers[layer]
 

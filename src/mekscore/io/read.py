@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from pathlib import Path
@@ -12,23 +13,18 @@ import pandas as pd
 from anndata import AnnData
 
 from ..errors import InputError
+from ._text import COMPRESSIONS, compression, read_text
 from .checks import duplicated_names
 
 FORMATS = ("h5ad", "csv", "tsv", "gct", "10x")
 DUPLICATES = ("error", "sum", "mean", "first")
 BULK_FORMATS = ("csv", "tsv", "gct")
 
-_SUFFIXES = {
-    ".h5ad": "h5ad",
-    ".csv": "csv",
-    ".csv.gz": "csv",
-    ".tsv": "tsv",
-    ".tsv.gz": "tsv",
-    ".txt": "tsv",
-    ".txt.gz": "tsv",
-    ".gct": "gct",
-}
-_SUPPORTED = ".h5ad, .csv[.gz], .tsv[.gz], .txt[.gz] (tab-separated), .gct, a 10x folder"
+_SUFFIXES = {".h5ad": "h5ad", ".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".gct": "gct"}
+_SUPPORTED = (
+    ".h5ad, .csv, .tsv, .txt (tab-separated), .gct (tables also compressed: "
+    f"{', '.join(COMPRESSIONS)}), a 10x folder"
+)
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -36,18 +32,18 @@ def detect_format(path: str | os.PathLike) -> str:
 
     Examples
     --------
-    >>> detect_format("expr.tsv.gz")
-    'tsv'
+    >>> detect_format("expr.tsv.gz"), detect_format("P53.gct.zip")
+    ('tsv', 'gct')
     """
     path = Path(path)
     if path.is_dir():
         if any((path / name).exists() for name in ("matrix.mtx", "matrix.mtx.gz")):
             return "10x"
         raise InputError(f"{path} is a folder without matrix.mtx[.gz]; give a file ({_SUPPORTED})")
-    name = path.name.lower()
-    for suffix, fmt in _SUFFIXES.items():
-        if name.endswith(suffix):
-            return fmt
+    base = Path(path.name[: len(path.name) - len(compression(path))])
+    fmt = _SUFFIXES.get(base.suffix.lower())
+    if fmt is not None and not (fmt == "h5ad" and compression(path)):
+        return fmt
     raise InputError(
         f"cannot tell the format of {path.name} from its extension; supported: {_SUPPORTED} "
         f"(or name the format: {', '.join(FORMATS)})"
@@ -131,19 +127,74 @@ def read_h5ad(path: str | os.PathLike, *, backed: bool = False) -> AnnData:
 def _read_10x(path: Path) -> AnnData:
     import scanpy as sc
 
-    adata = sc.read_10x_mtx(path)
+    try:
+        adata = sc.read_10x_mtx(path)
+    except (OSError, EOFError, ValueError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise InputError(
+            f"{path} is not a readable 10x folder ({first}); it needs matrix.mtx, "
+            "features.tsv (or genes.tsv) and barcodes.tsv, each optionally .gz"
+        ) from None
     adata.var_names_make_unique()
     return adata
 
 
 def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
+    text = read_text(path)
+    if not text.strip():
+        raise InputError(f"{path} is empty; expected genes x samples with a header row")
+    _check_header(path, next(csv.reader(io.StringIO(text), delimiter=sep))[1:])
+    return _parsed(path, text, sep, index_col=0)
+
+
+def _parsed(path: Path, text: str, sep: str, **options) -> pd.DataFrame:
+    """``text`` parsed by pandas; a malformed table is an :class:`InputError`."""
     try:
-        return pd.read_csv(path, sep=sep, index_col=0)
+        return pd.read_csv(io.StringIO(text), sep=sep, **options)
     except pd.errors.EmptyDataError:
-        raise InputError(f"{path} is empty; expected genes x samples with a header row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(f"{path} is empty; expected a header row") from None
+    except pd.errors.ParserError as err:
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{path} is not a readable table ({first})") from None
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    """Refuse a header naming a column twice (pandas would rename the second ``name.1``)."""
+    dup = duplicated_names([name.strip() for name in names])
+    if dup:
+        raise InputError(
+            f"{path}: column name(s) {', '.join(dup[:10])} appear more than once in the header; "
+            "give every sample its own name"
+        )
+
+
+def read_sheet(path: str | os.PathLike) -> pd.DataFrame:
+    r"""Read a sample sheet (CSV, or TSV/TXT tab-separated; compressed or not) as text columns.
+
+    Encoded and compressed files are read as :func:`read_input` reads tables; a column
+    name given twice is refused.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, warnings
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sheet.csv"
+    >>> _ = p.write_bytes("sample,arm\nveh1,v\u00e9hicule\n".encode("latin-1"))
+    >>> with warnings.catch_warnings(record=True):  # not UTF-8: read as Latin-1
+    ...     read_sheet(p)["arm"].tolist()
+    ['véhicule']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sample sheet not found: {path}")
+    fmt = detect_format(path)
+    if fmt not in ("csv", "tsv"):
+        raise InputError(f"{path}: a sample sheet is a .csv, .tsv or .txt table")
+    sep = "," if fmt == "csv" else "\t"
+    text = read_text(path)
+    if not text.strip():
+        raise InputError(f"{path} is empty; expected a header row and one row per sample")
+    _check_header(path, next(csv.reader(io.StringIO(text), delimiter=sep)))
+    return _parsed(path, text, sep, dtype=str)
 
 
 def read_gct(path: str | os.PathLike) -> pd.DataFrame:
@@ -160,10 +211,7 @@ def read_gct(path: str | os.PathLike) -> pd.DataFrame:
     {'a': {'TP53': 1}, 'b': {'TP53': 2}}
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")  # universal newlines: \r, \r\n and \n
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text GCT file (not UTF-8)") from None
+    text = read_text(path).replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n", 2)
     if len(lines) < 3 or lines[0].split("\t")[0].strip() != "#1.2":
         raise InputError(f"{path} is not a GCT 1.2 file (the first line must be '#1.2')")
@@ -172,7 +220,8 @@ def read_gct(path: str | os.PathLike) -> pd.DataFrame:
         n_rows, n_cols = (int(d) for d in dims[:2])
     except ValueError:
         raise InputError(f"{path}: line 2 must give the numbers of genes and samples") from None
-    table = pd.read_csv(io.StringIO(lines[2]), sep="\t", index_col=0)
+    _check_header(path, lines[2].split("\n", 1)[0].split("\t")[2:])
+    table = _parsed(path, lines[2], "\t", index_col=0)
     if len(table.columns) == 0 or str(table.columns[0]).lower() != "description":
         raise InputError(f"{path}: line 3 must start with Name<TAB>Description<TAB>samples")
     table = table.drop(columns=table.columns[0])

@@ -13,10 +13,13 @@ import pandas as pd
 from anndata import AnnData
 
 from .._interrupts import noted_interrupts
-from ..errors import InputError
+from ..errors import InputError, Setting
 
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t", ".parquet": None}
 OUTPUT_SUFFIXES = (".h5ad", *TABLE_FORMATS)
+#: Text a spreadsheet would run as a formula when a cell starts with it (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORCE = Setting("force", True)
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -40,6 +43,9 @@ def check_output(
 ) -> Path:
     """Refuse an output that is an input, exists (unless ``force``) or cannot be written.
 
+    Whether the folder takes a new file is tried (a temporary file is made and removed),
+    so a read-only file system is caught before any work, whoever runs the command.
+
     Examples
     --------
     >>> check_output("/no/such/folder/out.csv")
@@ -54,7 +60,9 @@ def check_output(
     if target.is_dir():
         raise InputError(f"output {target} is a folder; give a file name")
     if target.exists() and not force:
-        raise InputError(f"output {target} exists; pass --force to overwrite")
+        raise InputError(
+            "output {target} exists; pass {force} to overwrite", target=target, force=_FORCE
+        )
     folder = target.parent
     if not folder.exists():
         ancestors = [p for p in folder.parents if p.exists()]
@@ -63,9 +71,50 @@ def check_output(
         raise InputError(f"output folder {folder} does not exist; create it first")
     if not folder.is_dir():
         raise InputError(f"cannot write {target}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write to folder {folder} (permission denied)")
+    _probe(folder)
     return target
+
+
+def check_output_folder(folder: str | os.PathLike, *, force: bool = False) -> Path:
+    """Refuse an output folder that is a file, is not empty (unless ``force``) or cannot be made.
+
+    The folder is written as :func:`write_folder` writes it (a temporary folder beside
+    it, renamed), so the nearest existing folder above it must take a new entry; that
+    is tried before any work.
+
+    Examples
+    --------
+    >>> check_output_folder("/proc/no/such/place")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mekscore.errors.InputError: cannot write to folder /proc (...); choose another output location
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"output {target} is a file; give a folder")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise InputError(
+            "output folder {target} is not empty; pass {force} to write into it",
+            target=target,
+            force=_FORCE,
+        )
+    existing = next(p for p in (target.parent, *target.parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise InputError(f"cannot write {target}: {existing} is a file, not a folder")
+    _probe(existing)
+    return target
+
+
+def _probe(folder: Path) -> None:
+    """Make and remove a temporary file in ``folder``: :class:`InputError` if it cannot be."""
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".mekscore-probe-")
+    except OSError as err:
+        raise InputError(
+            f"cannot write to folder {folder} ({err.strerror}); choose another output location"
+        ) from None
+    os.close(handle)
+    os.unlink(name)
 
 
 def write_atomic(
@@ -135,7 +184,9 @@ def _commit(tmp: Path, target: Path, *, force: bool) -> None:
             os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
             os.replace(tmp, target)
     except FileExistsError:
-        raise InputError(f"output {target} exists; pass --force to overwrite") from None
+        raise InputError(
+            "output {target} exists; pass {force} to overwrite", target=target, force=_FORCE
+        ) from None
 
 
 def write_folder(
@@ -198,7 +249,9 @@ def _commit_folder(tmp: Path, target: Path, *, force: bool) -> None:
             raise
         if not force:
             raise InputError(
-                f"output folder {target} is not empty; pass --force to write into it"
+                "output folder {target} is not empty; pass {force} to write into it",
+                target=target,
+                force=_FORCE,
             ) from None
     old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}", suffix=".old"))
     os.rename(target, old / target.name)
@@ -231,6 +284,9 @@ FILE_MODE, DIR_MODE = 0o666 & ~_UMASK, 0o777 & ~_UMASK
 def write_table(table: pd.DataFrame, path: str | os.PathLike, *, force: bool = False) -> Path:
     r"""Write an observations x signatures table as ``.csv``, ``.tsv`` or ``.parquet``, atomically.
 
+    Text cells of a CSV/TSV that a spreadsheet would run as a formula are escaped
+    (:func:`csv_safe`); numbers are written as they are.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -245,7 +301,43 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, force: bool = F
     sep = TABLE_FORMATS[suffix]
     if sep is None:
         return write_atomic(path, lambda tmp: table.to_parquet(tmp), force=force)
-    return write_atomic(path, lambda tmp: table.to_csv(tmp, sep=sep), force=force)
+    safe = csv_safe(table)
+    return write_atomic(path, lambda tmp: safe.to_csv(tmp, sep=sep), force=force)
+
+
+def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with text cells, labels and names that start a formula escaped by a ``'``.
+
+    A spreadsheet opening a CSV runs a cell starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return as a formula (OWASP's "CSV injection"): a sample or
+    signature named ``=HYPERLINK(...)`` would run. Such text gets a leading ``'``, which
+    spreadsheets show as text. Numeric columns are never changed (``-1.5`` stays a number).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"sig": ["=cmd()", "ok"], "score": [-1.5, 2.0]}, index=["@a", "b"])
+    >>> csv_safe(t).to_dict("split")
+    {'index': ["'@a", 'b'], 'columns': ['sig', 'score'], 'data': [["'=cmd()", -1.5], ['ok', 2.0]]}
+    """
+    out = table.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(_safe_cell)
+    out.columns = _safe_labels(out.columns)
+    out.index = _safe_labels(out.index)
+    return out
+
+
+def _safe_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _safe_labels(labels: pd.Index) -> pd.Index:
+    if pd.api.types.is_numeric_dtype(labels):
+        return labels
+    return pd.Index([_safe_cell(v) for v in labels], name=_safe_cell(labels.name))
 
 
 def write_h5ad(adata: AnnData, path: str | os.PathLike, *, force: bool = False) -> Path:

@@ -18,8 +18,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import sparse
 
+from .._geneset import GeneSet
+from ..errors import InputError
 from ._affine import GeneMoments
-from ._base import GeneSet
 from ._numba import njit
 
 PartScorer = Callable[[np.ndarray | sparse.csr_matrix, list[np.ndarray]], np.ndarray]
@@ -87,10 +88,10 @@ def pack_sets(index_sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 def require_two_observations(X, method: str) -> None:
     """Refuse fewer than two observations for methods that compare observations."""
     if X.shape[0] < 2:
-        raise ValueError(
+        raise InputError(
             f"method {method!r} compares each gene across observations and needs at least 2 "
             f"(got {X.shape[0]}); score more samples together or use a single-sample method "
-            "such as ssgsea, singscore or ucell"
+            "such as singscore, ucell or mean"
         )
 
 

@@ -26,7 +26,8 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from ._base import GeneSet
+from .._geneset import GeneSet
+from ..errors import InputError
 from ._numba import njit
 
 _BLOCK_ROWS = 8192  # observations per block of counts (bounds temporary memory)
@@ -67,7 +68,7 @@ def tie_counts(
     genes = np.ascontiguousarray(genes, dtype=np.int64)
     n_obs, n_genes = X.shape
     if len(genes) and (genes.min() < 0 or genes.max() >= n_genes):
-        raise ValueError(
+        raise InputError(
             f"gene index out of range for a matrix with {n_genes} columns; "
             "pass column indices from gene matching"
         )

@@ -31,14 +31,16 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from ._base import GeneSet, Method
+from .._geneset import GeneSet
+from ..errors import InputError
 from ._rank import part_statistics, up_minus_down
+from ._records import RECORDS
 
 
 def aucell(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
-    max_rank: float = 0.05,
+    max_rank: float = RECORDS["aucell"].defaults["max_rank"],
 ) -> np.ndarray:
     """Normalised AUCell scores in [0, 1] (expected value over random tie-breaking).
 
@@ -85,32 +87,17 @@ def auc_threshold(max_rank: float, n_genes: int) -> int:
     >>> auc_threshold(0.05, 20_000), auc_threshold(0.05, 11_900), auc_threshold(3, 20)
     (1000, 595, 3)
     """
-    if isinstance(max_rank, bool) or not 0 < max_rank:
-        raise ValueError(
-            f"max_rank must be a fraction in (0, 1) or an integer >= 2, not {max_rank!r}"
-        )
-    if max_rank < 1:
-        thr = math.ceil(max_rank * n_genes)
-    elif float(max_rank).is_integer():
-        thr = int(max_rank)
-    else:
-        raise ValueError(
-            f"max_rank={max_rank!r} is neither a fraction in (0, 1) nor an integer number of ranks"
-        )
+    max_rank = RECORDS["aucell"].params({"max_rank": max_rank})["max_rank"]
+    thr = math.ceil(max_rank * n_genes) if max_rank < 1 else max_rank
     if not 2 <= thr <= n_genes:
-        raise ValueError(
-            f"AUCell threshold {thr} (max_rank={max_rank!r}) must be between 2 and the number of "
-            f"genes ({n_genes}); choose another max_rank"
+        raise InputError(
+            "the AUCell threshold is {thr} ranks ({max_rank=}) but it must be between 2 and "
+            "the number of genes ({n_genes}); choose another {max_rank!p}",
+            thr=thr,
+            max_rank=max_rank,
+            n_genes=n_genes,
         )
     return thr
 
 
-METHOD = Method(
-    name="aucell",
-    func=aucell,
-    defaults={"max_rank": 0.05},
-    row_wise=True,
-    data="any",
-    reference="R AUCell normAUC=TRUE (Aibar et al. 2017); decoupler.mt.aucell without ties",
-    signed="up and down genes scored separately: AUC(up) - AUC(down)",
-)
+METHOD = RECORDS["aucell"].bind(aucell)

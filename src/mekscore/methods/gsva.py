@@ -32,9 +32,9 @@ import numba
 import numpy as np
 from scipy import sparse, special
 
-from ..errors import InputError
+from .._geneset import GeneSet
+from ..errors import InputError, Setting
 from ._affine import GeneMoments
-from ._base import GeneSet, Method
 from ._gsva_kernels import (
     keep_varying,
     pack_sets,
@@ -43,8 +43,9 @@ from ._gsva_kernels import (
     stable_argsort,
 )
 from ._numba import njit
+from ._records import RECORDS
 
-KCDFS = ("gaussian", "poisson", "none")
+_DEFAULT = RECORDS["gsva"].defaults
 # Kernel evaluations accepted per call (under about an hour on 2 cores). Gaussian:
 # n_genes * n_obs**2 / 2 table lookups, 200 genes x 2k / 5k / 10k obs took 2 / 14 / 48 s
 # (~5 ns per lookup). Poisson: n_genes * n_obs**2 scipy pdtr calls, 200 genes x 1k obs
@@ -59,10 +60,10 @@ PNORM_TABLE = special.ndtr(10.0 * np.arange(10_001) / 10_000.0)
 def gsva(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
-    kcdf: str = "gaussian",
-    max_diff: bool = True,
-    abs_ranking: bool = False,
-    tau: float = 1.0,
+    kcdf: str = _DEFAULT["kcdf"],
+    max_diff: bool = _DEFAULT["max_diff"],
+    abs_ranking: bool = _DEFAULT["abs_ranking"],
+    tau: float = _DEFAULT["tau"],
 ) -> np.ndarray:
     """GSVA enrichment scores of each gene set in each observation (bulk-size data).
 
@@ -95,17 +96,19 @@ def gsva(
     >>> gsva(X, [GeneSet("s", up=np.array([0, 1]))]).round(4).ravel().tolist()
     [-1.0, 0.3333, 1.0]
     """
-    if kcdf not in KCDFS:
-        raise ValueError(f"kcdf must be one of {', '.join(KCDFS)}, got {kcdf!r}")
+    given = {"kcdf": kcdf, "max_diff": max_diff, "abs_ranking": abs_ranking, "tau": tau}
+    p = RECORDS["gsva"].params(given)
     require_two_observations(X, "gsva")
-    if kcdf == "poisson" and _min_value(X) < 0:
-        raise ValueError(
-            "kcdf='poisson' needs non-negative counts but the data have negative values; "
-            "pass raw counts or use kcdf='gaussian' on log-expression"
+    if p["kcdf"] == "poisson" and _min_value(X) < 0:
+        raise InputError(
+            "{kcdf=} needs non-negative counts but the data have negative values; score raw "
+            "counts, or log-expression with {gaussian}",
+            kcdf="poisson",
+            gaussian=Setting("kcdf", "gaussian"),
         )
 
     def score_parts(M, parts):
-        return _gsva_parts(M, parts, kcdf, max_diff, abs_ranking, tau)
+        return _gsva_parts(M, parts, p["kcdf"], p["max_diff"], p["abs_ranking"], p["tau"])
 
     return score_up_minus_down(score_parts, X, gene_sets)
 
@@ -140,11 +143,16 @@ def check_kernel_size(n_obs: int, n_genes: int, kcdf: str) -> None:
     pairs = n_obs * n_obs / (2.0 if kcdf == "gaussian" else 1.0)
     if n_genes * pairs > MAX_KERNEL_EVALUATIONS[kcdf]:
         raise InputError(
-            f"gsva with kcdf={kcdf!r} on {n_obs:,} observations x {n_genes:,} varying genes "
-            f"needs {n_genes * pairs:.1e} kernel evaluations, more than the "
-            f"{MAX_KERNEL_EVALUATIONS[kcdf]:.0e} that finish in about an hour; use "
-            "kcdf='none' (the empirical CDF, GSVA's choice from 200 observations), "
-            "fewer genes, or a single-cell method such as ucell"
+            "gsva with {kcdf=} on {n_obs:,} observations x {n_genes:,} varying genes needs "
+            "{evaluations:.1e} kernel evaluations, more than the {limit:.0e} that finish in "
+            "about an hour; use {empirical} (the empirical CDF, GSVA's choice from 200 "
+            "observations), fewer genes, or a single-cell method such as ucell",
+            kcdf=kcdf,
+            n_obs=n_obs,
+            n_genes=n_genes,
+            evaluations=n_genes * pairs,
+            limit=MAX_KERNEL_EVALUATIONS[kcdf],
+            empirical=Setting("kcdf", "none"),
         )
 
 
@@ -281,12 +289,4 @@ def _min_value(X) -> float:
     return float(vals.min()) if vals.size else 0.0
 
 
-METHOD = Method(
-    name="gsva",
-    func=gsva,
-    defaults={"kcdf": "gaussian", "max_diff": True, "abs_ranking": False, "tau": 1.0},
-    row_wise=False,
-    data="log",
-    reference="Bioconductor GSVA 1.46 method='gsva' (Hänzelmann et al. 2013)",
-    signed="down genes scored as a separate set and subtracted: ES(up) - ES(down); weights ignored",
-)
+METHOD = RECORDS["gsva"].bind(gsva)

@@ -20,7 +20,9 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
-from ._base import GeneSet, Method
+from .._geneset import GeneSet
+from ..errors import InputError
+from ._records import RECORDS
 
 Normalize = Literal["mean", "sum"]
 _DENSE_BLOCK = 4096  # rows per float64 block when multiplying a dense matrix
@@ -30,7 +32,7 @@ def mean(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
     *,
-    normalize: Normalize = "mean",
+    normalize: Normalize = RECORDS["mean"].defaults["normalize"],
 ) -> np.ndarray:
     """Weighted mean of up genes minus weighted mean of down genes, per observation.
 
@@ -65,7 +67,10 @@ def mean(
 
 
 def weight_matrix(
-    gene_sets: Sequence[GeneSet], n_genes: int, *, normalize: Normalize = "mean"
+    gene_sets: Sequence[GeneSet],
+    n_genes: int,
+    *,
+    normalize: Normalize = RECORDS["mean"].defaults["normalize"],
 ) -> sparse.csr_matrix:
     """Sparse ``(n_genes, n_sets)`` matrix such that ``X @ W`` is :func:`mean`'s score.
 
@@ -78,8 +83,7 @@ def weight_matrix(
     >>> weight_matrix([gs], 3).toarray().ravel().tolist()
     [0.5, -1.0, 0.5]
     """
-    if normalize not in ("mean", "sum"):
-        raise ValueError(f"normalize must be 'mean' or 'sum', not {normalize!r}")
+    normalize = RECORDS["mean"].params({"normalize": normalize})["normalize"]
     rows, cols, vals = [], [], []
     for s, gs in enumerate(gene_sets):
         for idx, weights, sign in ((gs.up, gs.up_weights, 1.0), (gs.down, gs.down_weights, -1.0)):
@@ -124,23 +128,15 @@ def _part_weights(name: str, idx: np.ndarray, weights: np.ndarray | None) -> np.
         return np.ones(len(idx))
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != idx.shape:
-        raise ValueError(
+        raise InputError(
             f"signature {name!r}: {len(w)} weights for {len(idx)} genes; give one weight per gene"
         )
     if not np.all(np.isfinite(w) & (w > 0)):
-        raise ValueError(
+        raise InputError(
             f"signature {name!r}: weights must be finite and positive; "
             "put negatively weighted genes in 'down' with |weight|"
         )
     return w
 
 
-METHOD = Method(
-    name="mean",
-    func=mean,
-    defaults={"normalize": "mean"},
-    row_wise=True,
-    data="log",
-    reference="numpy weighted mean; PROGENy linear model (normalize='sum', Schubert et al. 2018)",
-    signed="weighted mean of down genes subtracted from weighted mean of up genes",
-)
+METHOD = RECORDS["mean"].bind(mean)

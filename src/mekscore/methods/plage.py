@@ -16,8 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from ._base import GeneSet, Method
+from .._geneset import GeneSet
 from ._gsva_kernels import require_two_observations, score_up_minus_down, zscored_set_scores
+from ._records import RECORDS
 
 
 def plage(X: np.ndarray | sparse.csr_matrix, gene_sets: Sequence[GeneSet]) -> np.ndarray:
@@ -64,13 +65,4 @@ def first_right_singular_vector(Z: np.ndarray) -> np.ndarray:
     return -v if v @ Z.mean(axis=1) < 0 else v
 
 
-METHOD = Method(
-    name="plage",
-    func=plage,
-    defaults={},
-    row_wise=False,
-    data="log",
-    reference="GSVA 1.46 method='plage' (Tomfohr et al. 2005); sign fixed, see module docs",
-    signed="down genes scored as a separate set and subtracted: plage(up) - plage(down); "
-    "weights ignored",
-)
+METHOD = RECORDS["plage"].bind(plage)

@@ -35,17 +35,21 @@ import numpy as np
 from scipy import sparse
 from scipy.stats import rankdata
 
-from ._base import GeneSet, Method
+from .._geneset import GeneSet
+from ..errors import InputError
+from ._records import RECORDS
 from .mean import project, weight_matrix
+
+_DEFAULT = RECORDS["scanpy"].defaults
 
 
 def scanpy_score(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
     *,
-    ctrl_size: int = 50,
-    n_bins: int = 25,
-    random_state: int = 0,
+    ctrl_size: int = _DEFAULT["ctrl_size"],
+    n_bins: int = _DEFAULT["n_bins"],
+    random_state: int = _DEFAULT["random_state"],
 ) -> np.ndarray:
     """Seurat/scanpy module score of each gene set in each observation.
 
@@ -83,9 +87,9 @@ def scanpy_score(
 def scanpy_weights(
     means: np.ndarray,
     gene_sets: Sequence[GeneSet],
-    ctrl_size: int = 50,
-    n_bins: int = 25,
-    random_state: int = 0,
+    ctrl_size: int = _DEFAULT["ctrl_size"],
+    n_bins: int = _DEFAULT["n_bins"],
+    random_state: int = _DEFAULT["random_state"],
 ) -> sparse.csr_matrix:
     """Sparse ``(n_genes, n_sets)`` matrix ``W`` such that ``X @ W`` is the module score.
 
@@ -98,7 +102,9 @@ def scanpy_weights(
     >>> W.shape
     (60, 1)
     """
-    _check_params(ctrl_size, n_bins, random_state)
+    given = {"ctrl_size": ctrl_size, "n_bins": n_bins, "random_state": random_state}
+    p = RECORDS["scanpy"].params(given)
+    ctrl_size, n_bins, random_state = p["ctrl_size"], p["n_bins"], p["random_state"]
     bins = ExpressionBins.from_means(means, n_bins)
     parts, signs, owners = [], [], []
     for s, gs in enumerate(gene_sets):
@@ -107,9 +113,11 @@ def scanpy_weights(
                 genes = np.unique(idx)
                 controls = bins.controls(genes, ctrl_size, random_state)
                 if len(controls) == 0:
-                    raise ValueError(
-                        f"signature {gs.name!r}: no control genes left (its genes fill their "
-                        "expression bins); use a smaller n_bins or more genes in the data"
+                    raise InputError(
+                        "signature {name!r}: no control genes left (its genes fill their "
+                        "expression bins); use a smaller {n_bins=} or more genes in the data",
+                        name=gs.name,
+                        n_bins=n_bins,
                     )
                 parts.append(GeneSet(gs.name, up=genes, down=controls))
                 signs.append(sign)
@@ -183,28 +191,4 @@ class ExpressionBins:
         return np.setdiff1d(np.concatenate(drawn), genes)
 
 
-def _check_params(ctrl_size: int, n_bins: int, random_state: int) -> None:
-    if not (isinstance(ctrl_size, int | np.integer) and ctrl_size >= 1):
-        raise ValueError(f"ctrl_size must be a positive integer, not {ctrl_size!r}")
-    if not (isinstance(n_bins, int | np.integer) and n_bins >= 2):
-        raise ValueError(f"n_bins must be an integer >= 2, not {n_bins!r}")
-    if not (isinstance(random_state, int | np.integer) and 0 <= random_state < 2**32):
-        raise ValueError(
-            f"random_state must be an integer seed in [0, 2**32), not {random_state!r}; "
-            "the control genes are drawn reproducibly from it"
-        )
-
-
-METHOD = Method(
-    name="scanpy",
-    func=scanpy_score,
-    defaults={"ctrl_size": 50, "n_bins": 25, "random_state": 0},
-    row_wise=False,
-    affine=_affine,
-    data="log",
-    reference="scanpy 1.11.5 sc.tl.score_genes (Satija et al. 2015)",
-    signed=(
-        "up and down genes scored as separate score_genes calls (own control genes, "
-        "same seed) and subtracted: score(up) - score(down); weights ignored"
-    ),
-)
+METHOD = RECORDS["scanpy"].bind(scanpy_score, affine=_affine)

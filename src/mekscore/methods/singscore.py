@@ -24,8 +24,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from ._base import GeneSet, Method
+from .._geneset import GeneSet
 from ._rank import part_statistics, up_minus_down
+from ._records import RECORDS
 
 MAD_SCALE = 1.4826  # R mad(constant = 1.4826)
 
@@ -33,7 +34,7 @@ MAD_SCALE = 1.4826  # R mad(constant = 1.4826)
 def singscore(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
-    center: bool = True,
+    center: bool = RECORDS["singscore"].defaults["center"],
 ) -> dict[str, np.ndarray]:
     """Total, up and down singscores and their dispersions.
 
@@ -92,12 +93,4 @@ def r_mad(values: np.ndarray) -> np.ndarray:
     return MAD_SCALE * np.median(np.abs(values - centre), axis=1)
 
 
-METHOD = Method(
-    name="singscore",
-    func=singscore,
-    defaults={"center": True},
-    row_wise=True,
-    data="any",
-    reference="R singscore simpleScore (Foroutan et al. 2018), tiesMethod='min'",
-    signed="up and down genes scored separately: Total = Up + Down with Down = (1 - S_down) - 0.5",
-)
+METHOD = RECORDS["singscore"].bind(singscore)

@@ -26,16 +26,20 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from ._base import GeneSet, Method
+from .._geneset import GeneSet
+from ..errors import InputError
 from ._gsva_kernels import pack_sets, score_up_minus_down, stable_argsort
 from ._numba import njit
+from ._records import RECORDS
+
+_DEFAULT = RECORDS["ssgsea"].defaults
 
 
 def ssgsea(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
-    alpha: float = 0.25,
-    normalize: bool = True,
+    alpha: float = _DEFAULT["alpha"],
+    normalize: bool = _DEFAULT["normalize"],
 ) -> np.ndarray:
     """Raw ssGSEA enrichment scores (the normalisation is applied by ``finalize``).
 
@@ -60,6 +64,7 @@ def ssgsea(
     >>> ssgsea(X, [GeneSet("s", up=np.array([0, 4]))]).round(4).tolist()
     [[2.5139]]
     """
+    alpha = RECORDS["ssgsea"].params({"alpha": alpha})["alpha"]
     return score_up_minus_down(lambda M, parts: _ssgsea_parts(M, parts, alpha), X, gene_sets)
 
 
@@ -75,10 +80,13 @@ def normalize_by_range(scores: np.ndarray, params: dict[str, Any]) -> np.ndarray
         return scores
     span = np.nanmax(scores) - np.nanmin(scores)
     if not span > 0:
-        raise ValueError(
+        raise InputError(
             "ssgsea normalisation divides by the range of all scores, which is 0 here "
-            f"({scores.shape[0]} observation(s) x {scores.shape[1]} signature(s)); "
-            "score more observations or signatures together, or pass normalize=False"
+            "({n_obs} observation(s) x {n_sets} signature(s)); score more observations or "
+            "signatures together, or pass {normalize=}",
+            n_obs=scores.shape[0],
+            n_sets=scores.shape[1],
+            normalize=False,
         )
     return scores / span
 
@@ -172,13 +180,4 @@ def _row_scores(vals, idx, n, flat, offsets, alpha, out):  # pragma: no cover - 
         out[s] = sum_wq / sum_w - (total - sum_q) / (n - k)
 
 
-METHOD = Method(
-    name="ssgsea",
-    func=ssgsea,
-    defaults={"alpha": 0.25, "normalize": True},
-    row_wise=True,
-    data="any",
-    reference="GSVA 1.46 method='ssgsea' (Barbie et al. 2009); gseapy.ssgsea without ties",
-    signed="down genes scored as a separate set and subtracted: ES(up) - ES(down); weights ignored",
-    finalize=normalize_by_range,
-)
+METHOD = RECORDS["ssgsea"].bind(ssgsea, finalize=normalize_by_range)

@@ -30,17 +30,20 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
+from .._geneset import GeneSet
 from ..errors import InputError
-from ._base import GeneSet, Method
 from ._rank import part_statistics, up_minus_down
+from ._records import RECORDS
+
+_DEFAULT = RECORDS["ucell"].defaults
 
 
 def ucell(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
-    max_rank: int = 1500,
-    w_neg: float = 1.0,
-    missing_genes: Literal["skip", "impute"] = "skip",
+    max_rank: int = _DEFAULT["max_rank"],
+    w_neg: float = _DEFAULT["w_neg"],
+    missing_genes: Literal["skip", "impute"] = _DEFAULT["missing_genes"],
 ) -> np.ndarray:
     """UCell scores in [0, 1].
 
@@ -75,10 +78,11 @@ def ucell(
     ...  for m in ("skip", "impute")]
     [[1.0, 0.0], [0.8333, 0.0]]
     """
-    if missing_genes not in ("skip", "impute"):
-        raise InputError(f"missing_genes must be 'skip' or 'impute', not {missing_genes!r}")
-    impute = missing_genes == "impute"
-    max_rank = _check_max_rank(max_rank, gene_sets, impute)
+    checked = RECORDS["ucell"].params(
+        {"max_rank": max_rank, "w_neg": w_neg, "missing_genes": missing_genes}
+    )
+    impute = checked["missing_genes"] == "impute"
+    max_rank = _check_max_rank(checked["max_rank"], gene_sets, impute)
 
     def capped_rank_sum(greater: np.ndarray, equal: np.ndarray, n_genes: int) -> np.ndarray:
         ranks = np.minimum(greater + (equal + 1) / 2.0, max_rank)
@@ -112,26 +116,16 @@ def _part_sizes(gene_sets: Sequence[GeneSet], impute: bool) -> np.ndarray:
 
 
 def _check_max_rank(max_rank: int, gene_sets: Sequence[GeneSet], impute: bool) -> int:
-    if isinstance(max_rank, bool) or not float(max_rank).is_integer() or max_rank < 2:
-        raise ValueError(f"max_rank must be an integer >= 2, not {max_rank!r}")
+    """``max_rank``, refused when a signature part is longer (its score would be undefined)."""
     longest = int(_part_sizes(gene_sets, impute).max(initial=0))
     if longest > max_rank:
-        raise ValueError(
-            f"a signature part has {longest} genes, more than max_rank={max_rank}; "
-            "increase max_rank or use shorter signatures"
+        raise InputError(
+            "a signature part has {longest} genes, more than {max_rank=}; raise {max_rank!p} "
+            "to at least {longest} or use shorter signatures",
+            longest=longest,
+            max_rank=max_rank,
         )
-    return int(max_rank)
+    return max_rank
 
 
-METHOD = Method(
-    name="ucell",
-    func=ucell,
-    defaults={"max_rank": 1500, "w_neg": 1.0, "missing_genes": "skip"},
-    row_wise=True,
-    data="any",
-    reference=(
-        "R UCell >= 2.7.6 (Andreatta & Carmona 2021; its default missing_genes='impute' "
-        "needs missing_genes='impute'); pyUCell 0.8 if zeros rank >= max_rank"
-    ),
-    signed="up and down genes scored separately: max(0, UCell(up) - w_neg * UCell(down))",
-)
+METHOD = RECORDS["ucell"].bind(ucell)

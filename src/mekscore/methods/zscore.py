@@ -19,14 +19,15 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
+from .._geneset import GeneSet
 from ._affine import GeneMoments
-from ._base import GeneSet, Method
 from ._gsva_kernels import (
     keep_varying,
     require_two_observations,
     score_up_minus_down,
     zscored_set_scores,
 )
+from ._records import RECORDS
 
 
 def zscore(X: np.ndarray | sparse.csr_matrix, gene_sets: Sequence[GeneSet]) -> np.ndarray:
@@ -75,8 +76,7 @@ def zscore_affine(
     >>> np.allclose(affine_scores(X, W, off), zscore(X, gs))
     True
     """
-    if moments.n < 2:
-        raise ValueError("zscore needs at least 2 observations to standardise genes")
+    require_two_observations(np.empty((moments.n, 0)), "zscore")
     mu, sd, varying = moments.mean, moments.sd, moments.varying
     rows, cols, vals = [], [], []
     offset = np.zeros(len(gene_sets))
@@ -104,13 +104,6 @@ def zscore_affine(
     return W, offset
 
 
-METHOD = Method(
-    name="zscore",
-    func=zscore,
-    defaults={},
-    row_wise=False,
-    data="log",
-    reference="GSVA 1.46 method='zscore' (Lee et al. 2008)",
-    signed="down genes scored as a separate set and subtracted: z(up) - z(down); weights ignored",
-    affine=lambda moments, gene_sets, params: zscore_affine(moments, gene_sets),
+METHOD = RECORDS["zscore"].bind(
+    zscore, affine=lambda moments, gene_sets, params: zscore_affine(moments, gene_sets)
 )

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._style import new_axes, require_columns
+from ..errors import InputError
+from ._style import new_axes, plain, require_columns
 
 # Okabe-Ito palette plus greys: colour-blind safe, one colour per compartment
 _PALETTE = (
@@ -46,7 +47,7 @@ def composition(shares: pd.DataFrame, ax: Axes | None = None) -> Axes:
     require_columns(shares, ("condition", "n_cells"), "composition")
     compartments = [c for c in shares.columns if c not in ("condition", "n_cells")]
     if shares.empty or not compartments:
-        raise ValueError("composition has no samples or no compartments; nothing to plot")
+        raise InputError("composition has no samples or no compartments; nothing to plot")
     order = _sample_order(shares)
     values = shares.loc[order, compartments].fillna(0.0).to_numpy(dtype=float)
     ax = new_axes(ax, 1.2 + 0.45 * len(order), 3.6)
@@ -54,9 +55,12 @@ def composition(shares: pd.DataFrame, ax: Axes | None = None) -> Axes:
     bottom = np.zeros(len(order))
     for j, comp in enumerate(compartments):
         color = _PALETTE[j % len(_PALETTE)]
-        ax.bar(x, values[:, j], bottom=bottom, color=color, edgecolor="white", lw=0.4, label=comp)
+        bar = {"color": color, "edgecolor": "white", "lw": 0.4, "label": plain(comp)}
+        ax.bar(x, values[:, j], bottom=bottom, **bar)
         bottom += values[:, j]
-    labels = [f"{s}\n{c}" for s, c in zip(order, shares.loc[order, "condition"], strict=True)]
+    labels = [
+        plain(f"{s}\n{c}") for s, c in zip(order, shares.loc[order, "condition"], strict=True)
+    ]
     ax.set_xticks(x, labels, rotation=90, fontsize="small")
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of the sample's cells")

@@ -7,10 +7,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
+from ..errors import InputError
 from ._style import (
     VERDICT_COLORS,
     measure_names,
     new_axes,
+    plain,
     require_columns,
     row_label,
     verdict_legend,
@@ -52,7 +54,7 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """
     require_columns(verdict, _COLUMNS, "verdict")
     if verdict.empty:
-        raise ValueError("verdict has no rows; nothing to plot")
+        raise InputError("verdict has no rows; nothing to plot")
     n = len(verdict)
     ax = new_axes(ax, 7.0, 1.2 + 0.32 * n)
     y = np.arange(n)[::-1]
@@ -164,4 +166,6 @@ def _draw_expected(ax: Axes, expected: list[str], y) -> None:
             ax.scatter(
                 [1.05], [row], marker=marker, s=40, color="#202020", transform=trans, clip_on=False
             )
-        ax.text(1.08, row, direction, transform=trans, va="center", ha="left", fontsize="small")
+        ax.text(
+            1.08, row, plain(direction), transform=trans, va="center", ha="left", fontsize="small"
+        )

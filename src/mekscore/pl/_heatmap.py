@@ -7,7 +7,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 
-from ._style import VERDICT_COLORS, new_axes, require_columns, verdict_legend
+from ..errors import InputError
+from ._style import VERDICT_COLORS, new_axes, plain, require_columns, verdict_legend
 
 _COLUMNS = ("signature", "compartment", "verdict", "effect_size")
 
@@ -42,7 +43,7 @@ def verdict_heatmap(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """
     require_columns(verdict, _COLUMNS, "verdict")
     if verdict.empty:
-        raise ValueError("verdict has no rows; nothing to plot")
+        raise InputError("verdict has no rows; nothing to plot")
     signatures = list(dict.fromkeys(verdict["signature"]))
     compartments = list(dict.fromkeys(verdict["compartment"]))
     names = list(VERDICT_COLORS)
@@ -64,8 +65,8 @@ def verdict_heatmap(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.imshow(
         np.ma.masked_invalid(codes), cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, aspect="auto"
     )
-    ax.set_xticks(range(len(compartments)), compartments, rotation=45, ha="right")
-    ax.set_yticks(range(len(signatures)), signatures)
+    ax.set_xticks(range(len(compartments)), map(plain, compartments), rotation=45, ha="right")
+    ax.set_yticks(range(len(signatures)), map(plain, signatures))
     ax.set_xticks(np.arange(len(compartments) + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(len(signatures) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", lw=2)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._style import CONDITION_COLORS, new_axes, require_columns, row_label
+from ..errors import InputError
+from ._style import CONDITION_COLORS, new_axes, plain, require_columns, row_label
 
 _COLUMNS = ("signature", "compartment", "sample", "condition", "score")
 
@@ -75,7 +76,7 @@ def sample_scores(
         linewidths=0.5,
         c=[colors[conditions.index(c)] for c in rows["condition"]],
     )
-    ax.set_xticks(range(len(conditions)), [str(c) for c in conditions])
+    ax.set_xticks(range(len(conditions)), [plain(c) for c in conditions])
     ax.set_xlim(-0.6, len(conditions) - 0.4)
     ax.set_ylabel("sample score")
     ax.set_title(row_label(signature, rows["compartment"].iloc[0]), fontsize="medium")
@@ -86,17 +87,20 @@ def _select(samples: pd.DataFrame, signature: str, compartment: str | None) -> p
     rows = samples[samples["signature"] == signature]
     if rows.empty:
         found = ", ".join(map(str, pd.unique(samples["signature"]))) or "none"
-        raise ValueError(f"signature {signature!r} not in samples (signatures: {found})")
+        raise InputError(f"signature {signature!r} not in samples (signatures: {found})")
     present = list(pd.unique(rows["compartment"]))
     if compartment is None:
         if len(present) > 1:
-            raise ValueError(
-                f"signature {signature!r} was tested in several compartments "
-                f"({', '.join(present)}); pass compartment="
+            raise InputError(
+                "signature {name!r} was tested in several compartments ({present}); name one "
+                "with {compartment!p}",
+                name=signature,
+                present=", ".join(present),
+                compartment=compartment,
             )
         return rows
     if compartment not in present:
-        raise ValueError(
+        raise InputError(
             f"signature {signature!r} has no samples in compartment {compartment!r} "
             f"(compartments: {', '.join(present)})"
         )

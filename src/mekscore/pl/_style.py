@@ -8,6 +8,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
+from ..errors import InputError
+
 VERDICT_COLORS: dict[str, str] = {
     "consistent": "#0072B2",
     "opposite": "#D55E00",
@@ -56,22 +58,35 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> N
     """Raise a one-line ``ValueError`` naming the columns ``frame`` lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{what} lacks column(s) {', '.join(missing)}; pass the table returned by "
             "mekscore.tl.compare (return_samples=True for the per-sample view)"
         )
 
 
+def plain(text: object) -> str:
+    r"""``text`` as matplotlib shows it literally: ``$`` escaped, so labels are never mathtext.
+
+    A sample called ``veh1$_{$`` would otherwise be parsed as a formula (and fail).
+
+    Examples
+    --------
+    >>> print(plain("veh1$_{$"))
+    veh1\$_{\$
+    """
+    return str(text).replace("$", r"\$")
+
+
 def row_label(signature: str, compartment: str) -> str:
-    """``"signature (compartment)"``, the label of one verdict row."""
-    return f"{signature} ({compartment})"
+    """``"signature (compartment)"``, the label of one verdict row (shown literally)."""
+    return plain(f"{signature} ({compartment})")
 
 
 def verdict_legend(ax: Axes, verdicts: Iterable[str], **kwargs) -> None:
     """Add a legend of the verdict colours present in ``verdicts`` (in canonical order)."""
     present = set(verdicts)
     handles = [
-        Patch(facecolor=color, edgecolor="#404040", label=name)
+        Patch(facecolor=color, edgecolor="#404040", label=plain(name))
         for name, color in VERDICT_COLORS.items()
         if name in present
     ]

@@ -15,7 +15,7 @@ LOG_CP10K = "log1p(CP10k)"
 
 
 def log_normalize(
-    data, target_sum: float = 1e4, *, layer: str | None = None
+    data, target_sum: float = 1e4, *, layer: str | None = None, counts_layer: str | None = None
 ) -> np.ndarray | sparse.csr_matrix | None:
     """Scale each row to ``target_sum`` counts, then take the natural ``log1p``.
 
@@ -34,6 +34,9 @@ def log_normalize(
         Counts each row is scaled to (``1e4``: "CP10k"; ``1e6``: CPM).
     layer
         For an AnnData: normalise ``adata.layers[layer]`` instead of ``adata.X``.
+    counts_layer
+        For an AnnData: first keep a copy of the counts in ``adata.layers[counts_layer]``
+        (e.g. ``"counts"``, where pseudobulk looks for them).
 
     Returns
     -------
@@ -43,12 +46,19 @@ def log_normalize(
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, anndata as ad
     >>> log_normalize(np.array([[1.0, 3.0], [0.0, 0.0]]), target_sum=4).round(4).tolist()
     [[0.6931, 1.3863], [0.0, 0.0]]
+    >>> adata = ad.AnnData(np.array([[1.0, 3.0]]))
+    >>> log_normalize(adata, target_sum=4, counts_layer="counts")
+    >>> adata.layers["counts"].tolist(), adata.X.round(4).tolist()
+    ([[1.0, 3.0]], [[0.6931, 1.3863]])
     """
     if isinstance(data, AnnData):
-        normalised = log_normalize(get_matrix(data, layer), target_sum)
+        counts = get_matrix(data, layer)
+        normalised = log_normalize(counts, target_sum)
+        if counts_layer is not None:
+            data.layers[counts_layer] = counts.copy()
         if layer is None:
             data.X = normalised
         else:

@@ -14,8 +14,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from ..errors import InputError
+from ..errors import InputError, warn
 from ..io.backed import track
+from ..io.checks import values_of
 from ..io.matrix import as_scorable, get_matrix, row_block, row_chunks
 
 #: Rows per chunk when summing a backed matrix.
@@ -125,7 +126,8 @@ def group_sums(
     Returns groups x genes float64 sums: CSR for sparse input (in memory, backed or
     Dask), else an ndarray. In-memory matrices take one sparse product; backed
     matrices are read ``chunk_size`` rows at a time; Dask arrays are reduced on the
-    active scheduler from per-block sums.
+    active scheduler from per-block sums. Counts are never negative: negative values
+    (scaled or log data given as counts) are summed as given, with a warning.
 
     Examples
     --------
@@ -137,29 +139,49 @@ def group_sums(
     if len(codes) != X.shape[0]:
         raise InputError(f"{len(codes)} group codes for {X.shape[0]} rows; give one per row")
     if type(X).__module__.startswith("dask"):
-        return _dask_sums(X, codes, n_groups)
-    if isinstance(X, np.ndarray) or sparse.issparse(X):
-        return _block_sums(X, codes, n_groups)
-    total = None
+        total, negative = _dask_sums(X, codes, n_groups)
+    elif isinstance(X, np.ndarray) or sparse.issparse(X):
+        total, negative = _block_sums(X, codes, n_groups)
+    else:
+        total, negative = _chunk_sums(X, codes, n_groups, chunk_size, progress)
+    if negative:
+        warn(
+            "the counts summed per sample hold {negative:,} negative values, which counts "
+            "never have (scaled or log data?); they were summed as given: sum the raw "
+            "counts instead",
+            stacklevel=2,
+            negative=negative,
+        )
+    return total
+
+
+def _chunk_sums(X, codes: np.ndarray, n_groups: int, chunk_size, progress: bool):
+    """A backed matrix summed ``chunk_size`` rows at a time."""
+    total, negative = None, 0
     size = SUM_CHUNK if chunk_size is None else chunk_size
     for rows in track(list(row_chunks(X.shape[0], size)), progress, "summing counts"):
-        part = _block_sums(row_block(X, rows), codes[rows], n_groups)
-        total = part if total is None else total + part
-    return _empty_sums(X, n_groups) if total is None else total  # no rows
+        part, below = _block_sums(row_block(X, rows), codes[rows], n_groups)
+        total, negative = (part if total is None else total + part), negative + below
+    return (_empty_sums(X, n_groups) if total is None else total), negative  # no rows
 
 
-def _block_sums(block, codes: np.ndarray, n_groups: int):
-    """One block's per-group sums, as the product of a group indicator with the block."""
+def _block_sums(block, codes: np.ndarray, n_groups: int) -> tuple[object, int]:
+    """One block's per-group sums (a group indicator times the block), and its negatives."""
     block = as_scorable(block)
     rows = np.flatnonzero(codes >= 0)
     indicator = sparse.csr_matrix(
         (np.ones(len(rows)), (codes[rows], rows)), shape=(n_groups, block.shape[0])
     )
     sums = indicator @ block
-    return sums.tocsr() if sparse.issparse(sums) else np.asarray(sums, dtype=np.float64)
+    negative = int(np.count_nonzero(values_of(block) < 0))
+    return (sums.tocsr() if sparse.issparse(sums) else np.asarray(sums, dtype=np.float64)), negative
 
 
-def _dask_sums(X, codes: np.ndarray, n_groups: int):
+def _add_parts(a: tuple[object, int], b: tuple[object, int]) -> tuple[object, int]:
+    return operator.add(a[0], b[0]), a[1] + b[1]
+
+
+def _dask_sums(X, codes: np.ndarray, n_groups: int) -> tuple[object, int]:
     """Per-block sums computed where the blocks live, added pairwise in a tree."""
     import dask
 
@@ -172,8 +194,9 @@ def _dask_sums(X, codes: np.ndarray, n_groups: int):
     while len(parts) > 1:
         odd = parts[-1:] if len(parts) % 2 else []
         pairs = zip(parts[0:-1:2], parts[1::2], strict=True)
-        parts = [dask.delayed(operator.add)(a, b) for a, b in pairs] + odd
-    return _as_sums(dask.compute(parts[0])[0])
+        parts = [dask.delayed(_add_parts)(a, b) for a, b in pairs] + odd
+    total, negative = dask.compute(parts[0])[0]
+    return _as_sums(total), negative
 
 
 def _as_sums(total):

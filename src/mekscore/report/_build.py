@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..pl._style import measure_names
-from ..sig import load_library
+from ..pl._style import VERDICT_COLORS, measure_names
+from ..sig import load_library, signatures_from_text
 from ..sig.abundance import load_abundance
 from ..tl._record import Comparison
 from . import _html as h
@@ -33,6 +33,9 @@ _COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
 
 def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs control") -> str:
     """The report of a comparison record as one HTML string (see :func:`mekscore.report.write`).
+
+    The names and evidence of signatures that are not in the bundled library (a YAML
+    file of the user's own, say) come from the record's ``signatures``.
 
     Examples
     --------
@@ -54,7 +57,8 @@ def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs 
         raise InputError(
             f"verdict lacks column(s) {', '.join(missing)}; pass the table of mekscore.tl.compare"
         )
-    names = _names(verdict["signature"])
+    entries = _entries(comparison.signatures)
+    names = {s: getattr(entries.get(s), "name", s) for s in map(str, verdict["signature"])}
     paired = parameters.get("design") == "paired"
     subtitle = (
         f"{parameters.get('treated', 'treated')} vs {parameters.get('control', 'control')} "
@@ -80,7 +84,7 @@ def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs 
         ),
         _composition(composition),
         _verdict_table(verdict, competitive),
-        _evidence(verdict, names),
+        _evidence(verdict, names, entries),
         qc_section(qc) if qc is not None else "",
         _per_sample(verdict, names, paired),
         _sample_plots(verdict, samples, names),
@@ -101,11 +105,12 @@ def _axis_label(verdict: pd.DataFrame, parameters: Mapping[str, Any]) -> str:
     )
 
 
-def _names(signatures: pd.Series) -> dict[str, str]:
-    """Row id -> readable name (library or abundance name; the id for custom signatures)."""
-    known = {sid: sig.name for sid, sig in load_library().items()}
-    known.update({entry.id: entry.name for entry in load_abundance().values()})
-    return {s: known.get(s, s) for s in map(str, signatures)}
+def _entries(custom: str) -> dict[str, Any]:
+    """Row id -> its signature or abundance entry: the library's, then the record's own."""
+    entries: dict[str, Any] = dict(load_library())
+    entries.update({entry.id: entry for entry in load_abundance().values()})
+    entries.update({s.id: s for s in signatures_from_text(custom, "the comparison record")})
+    return entries
 
 
 def _composition(shares: pd.DataFrame | None) -> str:
@@ -131,12 +136,19 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
     overview = ", ".join(f"{n} {v}" for v, n in counts.items())
     status = parameters.get("pd_status", "")
     common = _common_flags(verdict["flag"])
-    items = "".join(
-        f"<li>{h.verdict_badge(row['verdict'])} "
-        f"{h.esc(summary_sentence(_without(row, common), names[row['signature']], paired, effect))}"
-        "</li>"
-        for _, row in verdict.iterrows()
-    )
+    groups = []
+    for name in _verdict_order(verdict["verdict"]):
+        rows = verdict[verdict["verdict"] == name]
+        items = "".join(
+            "<li>"
+            + h.esc(
+                summary_sentence(_without(row, common), names[row["signature"]], paired, effect)
+            )
+            + "</li>"
+            for _, row in rows.iterrows()
+        )
+        heading = f'<h3 class="group">{h.verdict_badge(name)} {len(rows)}</h3>'
+        groups.append(f'{heading}<ul class="summary">{items}</ul>')
     caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
     notes = "".join(f"<li>{h.esc(note)}</li>" for note in parameters.get("notes", []))
     return h.section(
@@ -146,8 +158,16 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
         f"<p>Notes from this run:</p><ul>{notes}</ul>" if notes else "",
         f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
         caution,
-        f'<ul class="summary">{items}</ul>',
+        *groups,
     )
+
+
+def _verdict_order(verdicts: pd.Series) -> list[str]:
+    """The verdicts present, calls first (the order of :data:`VERDICT_COLORS`), then others."""
+    present = list(dict.fromkeys(verdicts.astype(str)))
+    return [v for v in VERDICT_COLORS if v in present] + [
+        v for v in present if v not in VERDICT_COLORS
+    ]
 
 
 def _common_flags(flags: pd.Series) -> list[str]:
@@ -173,21 +193,20 @@ def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> s
         table = table.merge(keep, on=["signature", "compartment"], how="left")
         table = table.rename(columns=_COMPETITIVE_COLUMNS)
         parts.append(h.paragraphs([COMPETITIVE_NOTE], "note"))
-    parts.insert(0, h.scrolling(h.table(table, {"verdict": h.verdict_badge})))
+    prose = ("reason", "flag", "dropped", "tested_in")
+    parts.insert(0, h.scrolling(h.table(table, {"verdict": h.verdict_badge}, prose=prose)))
     return h.section("Verdict table", *parts)
 
 
-def _evidence(verdict: pd.DataFrame, names: dict[str, str]) -> str:
-    """Each tested row's expected direction with the studies behind it (text, no links)."""
-    entries = {sid: sig for sid, sig in load_library().items()}
-    entries.update({entry.id: entry for entry in load_abundance().values()})
+def _evidence(verdict: pd.DataFrame, names: dict[str, str], entries: dict[str, Any]) -> str:
+    """Each tested row's expected direction with the studies behind it (linked)."""
     items = []
     for sid in dict.fromkeys(verdict["signature"].astype(str)):
         entry = entries.get(sid)
         if entry is None:
             continue
         studies = "".join(
-            f"<li>{h.esc(e.citation)} ({h.esc(_identifier(e))}; {h.esc(e.species)}, "
+            f"<li>{h.esc(e.citation)} ({_identifier(e)}; {h.esc(e.species)}, "
             f"{h.esc(e.model)}): {h.esc(e.direction)}. {h.esc(e.finding)}</li>"
             for e in entry.evidence
         )
@@ -201,9 +220,12 @@ def _evidence(verdict: pd.DataFrame, names: dict[str, str]) -> str:
 
 
 def _identifier(evidence) -> str:
+    """The study's DOI and PubMed id as links (HTML)."""
     parts = [
-        f"doi:{evidence.doi}" if evidence.doi else "",
-        f"PMID {evidence.pmid}" if evidence.pmid else "",
+        h.link(f"https://doi.org/{evidence.doi}", f"doi:{evidence.doi}") if evidence.doi else "",
+        h.link(f"https://pubmed.ncbi.nlm.nih.gov/{evidence.pmid}/", f"PMID {evidence.pmid}")
+        if evidence.pmid
+        else "",
     ]
     return ", ".join(p for p in parts if p)
 
@@ -264,7 +286,7 @@ def _genes(match_report) -> str:
         return ""
     return h.section(
         "Genes found and missing",
-        h.table(genes_used_table(match_report)),
+        h.table(genes_used_table(match_report), {"missing": h.folded_list}, prose=("missing",)),
     )
 
 

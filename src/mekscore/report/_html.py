@@ -23,6 +23,9 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top;
          max-width: 26em; overflow-wrap: break-word; }
 .scroll { overflow-x: auto; max-width: 100%; }
+td.prose, th.prose { min-width: 18em; max-width: 30em; white-space: normal; }
+details summary { cursor: pointer; } details[open] summary { margin-bottom: 0.25em; }
+h3.group { font-size: 1em; margin: 0.8em 0 0.2em; }
 .scroll th:first-child, .scroll td:first-child { position: sticky; left: 0; background: #fff;
          box-shadow: 1px 0 0 #ddd; } .scroll th:first-child { background: #f4f4f4; }
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums;
@@ -59,30 +62,72 @@ def verdict_badge(verdict: str) -> str:
     return f'<span class="verdict" style="background:{color};color:{text}">{esc(verdict)}</span>'
 
 
-def table(frame: pd.DataFrame, formats: Mapping[str, Formatter] | None = None) -> str:
+def table(
+    frame: pd.DataFrame,
+    formats: Mapping[str, Formatter] | None = None,
+    prose: Iterable[str] = (),
+) -> str:
     """An HTML table of ``frame`` (no index); cells are escaped unless a formatter is given.
 
-    Formatters return HTML and must escape any text they take from the data.
+    Formatters return HTML and must escape any text they take from the data. Columns
+    in ``prose`` hold sentences: they keep a readable width (and wrap) however many
+    columns the table has.
 
     Examples
     --------
     >>> table(pd.DataFrame({"a": ["<b>"]}))
     '<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>&lt;b&gt;</td></tr></tbody></table>'
     """
-    formats = dict(formats or {})
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    formats, prose = dict(formats or {}), set(prose)
+
+    def attrs(column, *classes: str) -> str:
+        names = " ".join([*classes, *(["prose"] if column in prose else [])])
+        return f' class="{names}"' if names else ""
+
+    head = "".join(f"<th{attrs(c)}>{esc(c)}</th>" for c in frame.columns)
     rows = []
     for values in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, values, strict=True):
             if column in formats:
-                cells.append(f"<td>{formats[column](value)}</td>")
+                cells.append(f"<td{attrs(column)}>{formats[column](value)}</td>")
             elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-                cells.append(f'<td class="num">{esc(fmt_number(value))}</td>')
+                cells.append(f"<td{attrs(column, 'num')}>{esc(fmt_number(value))}</td>")
             else:
-                cells.append(f"<td>{esc(fmt_number(value))}</td>")
+                cells.append(f"<td{attrs(column)}>{esc(fmt_number(value))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def folded_list(items: str, shown: int = 8, sep: str = ", ") -> str:
+    """A ``sep``-separated list as HTML, folded into ``<details>`` beyond ``shown`` items.
+
+    Examples
+    --------
+    >>> folded_list("A, B")
+    'A, B'
+    >>> folded_list("A, B, C", shown=2)
+    '<details><summary>3 genes: A, B, &hellip;</summary>A, B, C</details>'
+    """
+    parts = [p for p in str(items).split(sep) if p]
+    if len(parts) <= shown:
+        return esc(sep.join(parts))
+    head = esc(sep.join(parts[:shown]))
+    return (
+        f"<details><summary>{len(parts)} genes: {head}, &hellip;</summary>"
+        f"{esc(sep.join(parts))}</details>"
+    )
+
+
+def link(url: str, text: str) -> str:
+    """An escaped link that opens in a new tab.
+
+    Examples
+    --------
+    >>> link("https://doi.org/10.1/x", "doi:10.1/x")
+    '<a href="https://doi.org/10.1/x" target="_blank" rel="noopener">doi:10.1/x</a>'
+    """
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener">{esc(text)}</a>'
 
 
 def scrolling(content: str) -> str:

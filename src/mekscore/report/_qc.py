@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._html import esc, paragraphs, section, table
+from ..errors import InputError
+from ._html import esc, folded_list, paragraphs, section, table
 
 #: Status -> background colour (Okabe-Ito blue, orange, light grey).
 QC_COLORS = {"coherent": "#0072B2", "weak": "#E69F00", "not expressed": "#D9D9D9"}
@@ -23,7 +24,8 @@ HOW_TO_READ = (
     "expression level. 'coherent' (p <= 0.05): the genes vary together as a program in "
     "these data. 'weak': they do not co-vary more than random genes, so a verdict "
     "reflects individual genes rather than the program. 'not expressed': fewer than two "
-    "genes are detected, so the signature cannot be read here."
+    "genes are detected in 1% of the observations, or its genes are detected in under 1% "
+    "on average, so the signature cannot be read here."
 )
 
 
@@ -61,10 +63,11 @@ def qc_section(qc: pd.DataFrame) -> str:
     """
     missing = [c for c in _SHOWN if c not in qc.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"the QC table lacks column(s) {', '.join(missing)}; "
             "pass the table returned by mekscore.tl.signature_qc"
         )
     shown = qc[list(_SHOWN)].rename(columns=_SHOWN)
     shown.insert(0, "signature", qc.index.astype(str))
-    return section("Signature QC", paragraphs([HOW_TO_READ]), table(shown, {"status": qc_badge}))
+    formats = {"status": qc_badge, "missing": folded_list}
+    return section("Signature QC", paragraphs([HOW_TO_READ]), table(shown, formats))

@@ -1,5 +1,6 @@
 """Signatures: the curated library, custom signatures and GMT files."""
 
+from ._yaml import read_yaml, signatures_from_text, yaml_text
 from .gmt import from_dict, from_gmt, gmt_lines, read_gmt, resolve
 from .library import get, library_dir, list_ids, load_library, select, summary_table
 from .model import COMPARTMENTS, DIRECTIONS, Evidence, Signature, SignatureError
@@ -18,7 +19,10 @@ __all__ = [
     "list_ids",
     "load_library",
     "read_gmt",
+    "read_yaml",
+    "signatures_from_text",
     "resolve",
     "select",
     "summary_table",
+    "yaml_text",
 ]

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ._yaml import YAML_SUFFIXES, read_yaml
 from .library import get, load_library
 from .model import Signature, SignatureError
 
@@ -164,7 +165,9 @@ def _signed_part(name: str) -> tuple[str, str]:
 def resolve(spec: SignatureSpec) -> list[Signature]:
     """Turn anything ``tl.score(signatures=...)`` accepts into a list of signatures.
 
-    ``"all"``, a library id, a GMT path, a list of ids/Signatures, a dict, or Signatures.
+    ``"all"``, a library id, a GMT path, a YAML path (signatures in the library's
+    schema, with their compartment and expected direction: :func:`read_yaml`), a list
+    of ids/Signatures, a dict, or Signatures.
 
     Examples
     --------
@@ -179,6 +182,8 @@ def resolve(spec: SignatureSpec) -> list[Signature]:
         text = os.fspath(spec)
         if text == "all":
             sigs = sorted(load_library().values(), key=lambda s: s.id)
+        elif text.lower().endswith(YAML_SUFFIXES):
+            sigs = read_yaml(text)
         elif text.lower().endswith(".gmt") or Path(text).is_file():
             sigs = from_gmt(text)
         else:

@@ -21,6 +21,9 @@ _TOP_KEYS = {
     "genes", "mouse", "mouse_notes", "expected", "source", "validation",
 }  # fmt: skip
 _REQUIRED = _TOP_KEYS - {"mouse_notes", "validation"}
+#: What a user's own signature file must give (the rest is optional): enough to score it
+#: and to say where it is read and which way MEK inhibition should move it.
+_USER_REQUIRED = {"id", "genes", "compartment", "expected"}
 #: Signature fields holding mappings: read-only views once the signature is built.
 _MAPPING_FIELDS = ("weights", "source", "mouse", "mouse_notes", "validation")
 
@@ -174,63 +177,93 @@ class Signature:
         return sig
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Signature:
-        """Build and validate a curated signature from its YAML mapping."""
+    def from_dict(cls, data: dict[str, Any], *, library: bool = True) -> Signature:
+        """Build and validate a signature from its YAML mapping (the library's schema).
+
+        ``library=False`` reads a user's own signature in the same schema: only ``id``,
+        ``genes``, ``compartment`` and ``expected`` are required, ``source.type`` may be
+        ``custom`` (without a DOI), a direction of ``unclear`` needs no evidence, and
+        without a ``mouse`` map the genes are matched as given in mouse data.
+
+        Examples
+        --------
+        >>> s = Signature.from_dict({"id": "ifn_up", "genes": {"up": ["STAT1", "IRF1"]},
+        ...     "compartment": "tumor", "expected": {"direction": "unclear"}}, library=False)
+        >>> s.compartment, s.expected, s.source["type"]
+        ('tumor', 'unclear', 'custom')
+        """
+        if not isinstance(data, Mapping):
+            raise SignatureError(f"a signature is a mapping of keys, not {type(data).__name__}")
         sid = data.get("id", "<no id>")
         unknown = set(data) - _TOP_KEYS
         if unknown:
             raise SignatureError(f"{sid}: unknown keys {sorted(unknown)}")
-        missing = _REQUIRED - set(data)
+        missing = (_REQUIRED if library else _USER_REQUIRED) - set(data)
         if missing:
             raise SignatureError(f"{sid}: missing keys {sorted(missing)}")
         genes = _mapping(sid, "genes", data["genes"], {"up", "down", "weights"}, {"up"})
-        up = tuple(genes["up"] or ())
-        down = tuple(genes.get("down") or ())
+        up = tuple(str(g) for g in genes["up"] or ())
+        down = tuple(str(g) for g in genes.get("down") or ())
         weights = {str(k): float(v) for k, v in (genes.get("weights") or {}).items()}
         _check_genes(sid, up, down, weights)
         if data["compartment"] not in COMPARTMENTS:
             raise SignatureError(f"{sid}: compartment must be one of {COMPARTMENTS}")
-        expected = _mapping(sid, "expected", data["expected"], {"direction", "evidence"}, None)
-        if expected["direction"] not in DIRECTIONS:
-            raise SignatureError(f"{sid}: expected.direction must be one of {DIRECTIONS}")
-        evidence = tuple(_evidence(sid, e) for e in expected["evidence"] or ())
-        if not evidence:
-            raise SignatureError(f"{sid}: expected.evidence must cite at least one study")
-        source = _mapping(
-            sid, "source", data["source"],
-            {"type", "citation", "doi", "pmid", "assembled_from", "licence", "notes"},
-            {"type", "citation"},
-        )  # fmt: skip
-        if source["type"] not in SOURCE_TYPES[:2]:
-            raise SignatureError(f"{sid}: source.type must be 'published' or 'assembled'")
-        if source["type"] == "assembled" and not source.get("assembled_from"):
-            raise SignatureError(f"{sid}: an assembled signature must say assembled_from")
-        if not (source.get("doi") or source.get("pmid")):
-            raise SignatureError(f"{sid}: source needs a doi or pmid")
-        mouse = {str(k): _as_tuple(v) for k, v in (data["mouse"] or {}).items()}
-        absent = [g for g in up + down if g not in mouse]
-        if absent:
-            raise SignatureError(f"{sid}: mouse symbol missing for {absent} (use null if none)")
-        extra = set(mouse) - set(up + down)
-        if extra:
-            raise SignatureError(f"{sid}: mouse map names genes not in the signature: {extra}")
+        direction, evidence = _expected(sid, data["expected"], library)
+        mouse = _mouse_map(sid, data.get("mouse"), up + down, library)
         return cls(
             id=str(data["id"]),
-            name=str(data["name"]),
+            name=str(data.get("name", data["id"])),
             up=up,
             down=down,
             weights=weights,
-            version=str(data["version"]),
-            description=str(data["description"]).strip(),
-            program=str(data["program"]),
+            version=str(data.get("version", "custom")),
+            description=str(data.get("description", "")).strip(),
+            program=str(data.get("program", "custom")),
             compartment=data["compartment"],
-            expected=expected["direction"],
+            expected=direction,
             evidence=evidence,
-            source=source,
+            source=_source(sid, data.get("source", {"type": "custom"}), library),
             mouse=mouse,
             mouse_notes={str(k): str(v) for k, v in (data.get("mouse_notes") or {}).items()},
             validation=_validation(sid, data.get("validation")),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The signature as the YAML mapping :meth:`from_dict` reads (plain lists and dicts).
+
+        Examples
+        --------
+        >>> s = Signature.custom("x", up=["A"], down=["B"], weights={"A": 2.0})
+        >>> Signature.from_dict(s.to_dict(), library=False) == s
+        True
+        """
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "program": self.program,
+            "compartment": self.compartment,
+            "genes": {
+                "up": list(self.up),
+                "down": list(self.down),
+                "weights": dict(self.weights),
+            },
+            "expected": {
+                "direction": self.expected,
+                "evidence": [
+                    {k: v for k, v in vars(e).items() if v is not None} for e in self.evidence
+                ],
+            },
+            "source": _thawed(self.source),
+        }
+        if self.mouse:
+            out["mouse"] = {g: list(m) or None for g, m in self.mouse.items()}
+        if self.mouse_notes:
+            out["mouse_notes"] = dict(self.mouse_notes)
+        if self.validation:
+            out["validation"] = dict(self.validation)
+        return out
 
 
 def _frozen(value: Any) -> Any:
@@ -269,6 +302,46 @@ def _mapping(sid: str, key: str, value: Any, allowed: set[str], required: set[st
     if missing:
         raise SignatureError(f"{sid}: missing keys in {key}: {sorted(missing)}")
     return value
+
+
+def _expected(sid: str, value: Any, library: bool) -> tuple[str, tuple[Evidence, ...]]:
+    """The expected direction and its evidence; a user's ``unclear`` may cite none."""
+    expected = _mapping(sid, "expected", value, {"direction", "evidence"}, {"direction"})
+    if expected["direction"] not in DIRECTIONS:
+        raise SignatureError(f"{sid}: expected.direction must be one of {DIRECTIONS}")
+    evidence = tuple(_evidence(sid, e) for e in expected.get("evidence") or ())
+    if not evidence and (library or expected["direction"] != "unclear"):
+        raise SignatureError(
+            f"{sid}: expected.evidence must cite at least one study for direction "
+            f"{expected['direction']!r} (or set the direction to 'unclear')"
+        )
+    return expected["direction"], evidence
+
+
+def _source(sid: str, value: Any, library: bool) -> dict[str, Any]:
+    """The ``source`` mapping; a user's signature may be ``custom``, without a DOI."""
+    allowed = {"type", "citation", "doi", "pmid", "assembled_from", "licence", "notes"}
+    source = _mapping(sid, "source", value, allowed, {"type", "citation"} if library else {"type"})
+    types = SOURCE_TYPES[:2] if library else SOURCE_TYPES
+    if source["type"] not in types:
+        raise SignatureError(f"{sid}: source.type must be one of {types}")
+    if source["type"] == "assembled" and not source.get("assembled_from"):
+        raise SignatureError(f"{sid}: an assembled signature must say assembled_from")
+    if source["type"] != "custom" and not (source.get("doi") or source.get("pmid")):
+        raise SignatureError(f"{sid}: source needs a doi or pmid")
+    return dict(source)
+
+
+def _mouse_map(sid: str, value: Any, genes: tuple[str, ...], library: bool):
+    """Human gene -> curated mouse symbols; every gene, or (a user's) none at all."""
+    mouse = {str(k): _as_tuple(v) for k, v in (value or {}).items()}
+    absent = [g for g in genes if g not in mouse]
+    if absent and (library or mouse):
+        raise SignatureError(f"{sid}: mouse symbol missing for {absent} (use null if none)")
+    extra = set(mouse) - set(genes)
+    if extra:
+        raise SignatureError(f"{sid}: mouse map names genes not in the signature: {extra}")
+    return mouse
 
 
 def _validation(sid: str, value: Any) -> dict[str, str]:

@@ -25,7 +25,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ..errors import InputError
-from ..sig import resolve
+from ..sig import load_library, resolve, yaml_text
 from ..sig.gmt import SignatureSpec
 from . import _stats
 from ._bulk_context import bulk_context, proxy_targets, proxy_values
@@ -325,6 +325,7 @@ def _comparison(adata: AnnData, request: Request) -> Comparison:
         composition=shares,
         qc=qc,
         competitive=view,
+        signatures=_custom_signatures(request.scoring.to_score),
     )
 
 
@@ -429,6 +430,15 @@ def _sample_table(changes, control, treated) -> pd.DataFrame:
     order = [str(control), str(treated)]  # control first, in tables and plots
     samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
     return samples[list(SAMPLE_COLUMNS)]
+
+
+def _custom_signatures(signatures: SignatureSpec) -> str:
+    """The signatures that are not the bundled library's, as library-schema YAML (or "")."""
+    if isinstance(signatures, str) and signatures == "all":
+        return ""
+    library = load_library()
+    custom = [s for s in resolve(signatures) if library.get(s.id) != s]
+    return yaml_text(custom) if custom else ""
 
 
 def _described(signatures: SignatureSpec) -> str:

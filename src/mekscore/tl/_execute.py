@@ -11,7 +11,7 @@ from scipy import sparse
 from ..errors import InputError
 from ..io.checks import check_finite
 from ..io.matrix import as_scorable, row_block, row_chunks
-from ..methods import GeneSet, Method
+from ..methods import STREAMABLE, GeneSet, Method
 from ..methods._affine import GeneMoments, affine_scores
 from ..methods._numba import limit_threads
 
@@ -63,9 +63,10 @@ def run_method(
             out = _run_chunks(block_func, X, chunk_size, progress, transform)
     else:
         raise InputError(
-            f"method {meth.name!r} needs all observations in memory; load the data "
-            "(adata.to_memory(), or .compute() a Dask array) or use one of the methods "
-            "ucell, aucell, singscore, ssgsea, mean, zscore or scanpy"
+            "{method=} needs all observations in memory; load the data (adata.to_memory(), "
+            "or .compute() a Dask array) or use a method that streams: {streamable}",
+            method=meth.name,
+            streamable=", ".join(STREAMABLE),
         )
     if meth.finalize is not None:
         out["score"] = meth.finalize(out["score"], params)

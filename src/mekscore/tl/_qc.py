@@ -13,7 +13,7 @@ from scipy import sparse, stats
 
 from ..errors import InputError
 from ..genes import SignatureMatch, match_signatures
-from ..io.checks import check_finite, check_not_empty
+from ..io.checks import check_finite, check_not_empty, looks_scaled
 from ..io.matrix import as_scorable
 from ..methods import get_method
 from ..sig import resolve
@@ -56,9 +56,12 @@ def signature_qc(
 
     * ``n_genes``, ``n_found``, ``missing``: its genes, how many the data hold
       (matched as :func:`mekscore.genes.match_signatures` does), which are absent;
-    * ``detection_rate``: the fraction of observations with a non-zero value, averaged
-      over the found genes (informative for single-cell data; bulk is usually 1);
-      ``n_expressed``: found genes detected in at least ``min_detection`` of them;
+    * ``detection_rate``: the fraction of observations in which a gene is detected,
+      averaged over the found genes (informative for single-cell data; bulk is usually
+      1); ``n_expressed``: found genes detected in at least ``min_detection`` of them.
+      Detected means non-zero; in scaled data (``sc.pp.scale``: negative values, genes
+      centred on 0) a gene's zeros all became its minimum, so there it means above the
+      gene's minimum;
     * ``coherence``: the mean pairwise Spearman correlation of the expressed genes
       across observations (cells, or samples for bulk data);
     * ``coherence_random_median`` and ``coherence_p``: the median coherence of
@@ -67,9 +70,11 @@ def signature_qc(
       ``(1 + #random >= observed) / (1 + n_random)``;
     * ``score_gene_r``: the mean Spearman correlation of each expressed gene with the
       signature's ``method`` score (low: the score follows few of its genes);
-    * ``status``: ``"not expressed"`` if fewer than 2 genes are expressed;
-      otherwise ``"coherent"`` if ``coherence_p <= alpha`` (the genes co-vary more
-      than expression-matched random genes do), else ``"weak"``.
+    * ``status``: ``"not expressed"`` if fewer than 2 genes are expressed or the
+      signature's ``detection_rate`` is below ``min_detection`` (its genes are mostly
+      zeros, so a few cells drive any coherence); otherwise ``"coherent"`` if
+      ``coherence_p <= alpha`` (the genes co-vary more than expression-matched random
+      genes do), else ``"weak"``.
 
     Up and down genes are pooled: for a signed signature, down genes anti-correlate
     with up genes and lower the coherence. Sparse matrices stay sparse: at most
@@ -130,7 +135,7 @@ def signature_qc(
     sub = _columns_ready(sampled)
     check_finite(sub)
     means = gene_means(sub)
-    detection = detection_rates(sub)
+    detection = detection_rates(sub, scaled=looks_scaled(sub))
     rng = np.random.default_rng(seed)
     observations = AnnData(sampled, var=matrix.var)  # the chosen matrix, these rows only
     scores = _scores(observations, matches, method, replace(settings, matrix=MatrixChoice()))
@@ -185,14 +190,23 @@ def gene_means(X) -> np.ndarray:
     return np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
 
 
-def detection_rates(X) -> np.ndarray:
-    """Fraction of rows with a non-zero value, per column (sparse stays sparse).
+def detection_rates(X, *, scaled: bool = False) -> np.ndarray:
+    """Fraction of rows in which each column (gene) is detected (sparse stays sparse).
+
+    Detected is non-zero; with ``scaled`` (genes centred and scaled, where every zero
+    became the gene's minimum) it is above the column's minimum.
 
     Examples
     --------
-    >>> detection_rates(np.array([[0.0, 1.0], [2.0, 0.0], [3.0, 0.0]])).tolist()
+    >>> X = np.array([[0.0, 1.0], [2.0, 0.0], [3.0, 0.0]])
+    >>> detection_rates(X).tolist()
+    [0.6666666666666666, 0.3333333333333333]
+    >>> detection_rates((X - X.mean(0)) / X.std(0), scaled=True).tolist()
     [0.6666666666666666, 0.3333333333333333]
     """
+    if scaled:
+        dense = X.toarray() if sparse.issparse(X) else np.asarray(X)
+        return np.mean(dense > dense.min(axis=0), axis=0)
     if sparse.issparse(X):
         nonzero = np.bincount(X.nonzero()[1], minlength=X.shape[1])
     else:
@@ -384,12 +398,13 @@ def _qc_row(
     """One signature's QC row."""
     cols = np.array(match.gene_set.up.tolist() + match.gene_set.down.tolist(), dtype=int)
     expressed = cols[detection[cols] >= min_detection] if len(cols) else cols
+    rate = float(detection[cols].mean()) if len(cols) else 0.0
     row = {
         "n_genes": match.n_found + len(match.missing),
         "n_found": match.n_found,
         "missing": ", ".join(match.missing),
         "n_expressed": len(expressed),
-        "detection_rate": float(detection[cols].mean()) if len(cols) else 0.0,
+        "detection_rate": rate,
         "coherence": np.nan,
         "coherence_random_median": np.nan,
         "coherence_p": np.nan,
@@ -412,9 +427,16 @@ def _qc_row(
         coherence_random_median=float(np.median(random)) if len(random) else np.nan,
         coherence_p=float(p),
         score_gene_r=_score_gene_r(ranked, expressed, scores, match.signature.id),
-        status="coherent" if np.isfinite(observed) and p <= alpha else "weak",
+        status=_status(observed, p, alpha, rate >= min_detection),
     )
     return row
+
+
+def _status(coherence: float, p: float, alpha: float, detected: bool) -> str:
+    """``coherent`` or ``weak`` by the coherence p-value, if the genes are detected at all."""
+    if not detected:
+        return "not expressed"
+    return "coherent" if np.isfinite(coherence) and p <= alpha else "weak"
 
 
 def _score_gene_r(

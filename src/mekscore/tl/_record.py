@@ -43,6 +43,10 @@ class Comparison:
         :func:`mekscore.tl.competitive`: pre-ranked GSEA per signature x compartment.
     methods
         Per-method verdicts and their consensus (:func:`mekscore.tl.compare_methods`).
+    signatures
+        The signatures compared that are not the bundled library's, as library-schema YAML
+        (names, compartments, expected directions and evidence), so the record explains
+        every row without the files they came from.
     """
 
     parameters: Mapping[str, Any]
@@ -53,13 +57,12 @@ class Comparison:
     qc: pd.DataFrame | None = None
     competitive: pd.DataFrame | None = None
     methods: pd.DataFrame | None = None
+    signatures: str = ""
 
     def store(self, adata: AnnData, key: str) -> None:
         """Write the record to ``adata.uns[key]`` (absent parts are left out)."""
         adata.uns[key] = {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) is not None and not _empty_mapping(getattr(self, f.name))
+            f.name: getattr(self, f.name) for f in fields(self) if not _empty(getattr(self, f.name))
         }
 
     @classmethod
@@ -97,5 +100,6 @@ class Comparison:
         return self.results.merge(extra, on=["signature", "compartment"], how="left")
 
 
-def _empty_mapping(value: Any) -> bool:
-    return isinstance(value, Mapping) and not value
+def _empty(value: Any) -> bool:
+    """An absent part: ``None``, an empty mapping or empty text (left out of ``uns``)."""
+    return value is None or (isinstance(value, Mapping | str) and not value)

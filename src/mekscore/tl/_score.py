@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -13,7 +12,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .. import __version__, pp
-from ..errors import InputError
+from ..errors import InputError, Setting, warn
 from ..genes import SignatureMatch, match_signatures
 from ..io.checks import (
     check_finite,
@@ -36,9 +35,6 @@ from ._settings import (
     choose_matrix,
 )
 
-#: Methods that standardise every gene across observations first, so per-gene
-#: scaling (``sc.pp.scale``) does not change their scores.
-_GENE_STANDARDISING = frozenset({"zscore", "gsva", "plage"})
 #: Rows inspected to tell counts, unlogged, scaled and log data apart.
 _SAMPLE_ROWS = 2000
 
@@ -73,16 +69,17 @@ def score(
         a dict ``name -> genes`` or ``name -> {"up": [...], "down": [...]}``, a GMT
         path, or :class:`~mekscore.sig.Signature` objects.
     method
-        One of ``ucell``, ``aucell``, ``singscore``, ``ssgsea``, ``gsva``, ``zscore``,
-        ``plage``, ``scanpy``, ``mean`` (see the README's method table).
+        One of :data:`mekscore.methods.METHOD_NAMES` (see the README's method table);
+        ``ucell`` by default (for bulk samples ``mekscore.methods.default_method("samples")``,
+        ``mean``, is the command line's default).
     layer
         Score ``adata.layers[layer]`` instead of ``adata.X``.
     use_raw
         Score ``adata.raw`` (with its own genes), e.g. the log data that scanpy keeps
         beside a scaled ``X``.
     log_normalize
-        ``"auto"``: raw counts given to a method that expects log data (``mean``,
-        ``zscore``, ``scanpy``, ``gsva``, ``plage``) are scored as
+        ``"auto"``: raw counts given to a method that expects log data (its record's
+        ``data`` is ``"log"``: see the README's method table) are scored as
         :func:`mekscore.pp.log_normalize` of them (``log1p(CP10k)``), row chunk by
         row chunk, with a warning; ``True``: always do that; ``False``: score the
         values as given. The matrix in ``adata`` is never changed. Whatever the
@@ -214,9 +211,13 @@ def score_with(
     if in_memory(X):
         X = as_scorable(X)
         check_finite(X)
-    raw_hint = adata.raw is not None and not settings.matrix.use_raw
     normalise = _check_values(
-        X, meth, params, settings.execution.log_normalize, where=(matrix.name, raw_hint)
+        X,
+        meth,
+        params,
+        settings.execution.log_normalize,
+        matrix=matrix.name,
+        fixes=_fixes(adata, settings.matrix.use_raw),
     )
     outputs = run_method(
         meth,
@@ -237,51 +238,85 @@ def _matches(matrix: Matrix, signatures: SignatureSpec, matching: Matching):
     return match_signatures(resolve(signatures), names, matching.species, aliases=matching.aliases)
 
 
-def _check_values(X, meth: Method, params: dict, normalize, *, where: tuple[str, bool]) -> bool:
+def _fixes(adata: AnnData, use_raw: bool) -> str:
+    """Where better data may be: ``"raw"`` (an unused .raw), ``"layers"``, or ``"none"``."""
+    if adata.raw is not None and not use_raw:
+        return "raw"
+    return "layers" if len(adata.layers) else "none"
+
+
+def _check_values(X, meth: Method, params: dict, normalize, *, matrix: str, fixes: str) -> bool:
     """Warn about what the values look like for ``meth``; whether to log-normalise them."""
     if normalize not in ("auto", True, False):
-        raise InputError(f"log_normalize must be 'auto', True or False, got {normalize!r}")
+        raise InputError("{log_normalize=} must be 'auto', True or False", log_normalize=normalize)
     sample = _row_sample(X)
     kind = value_kind(sample)
     expects = _expects(meth, params)
     auto = normalize == "auto" and kind == "counts" and expects == "log"
-    for message in (
-        _empty_rows_message(X, sample),
-        _values_message(kind, sample, meth.name, expects, normalize, where),
-    ):
-        if message:
-            _warn(message)
+    _warn_empty_rows(X, sample)
+    if kind == "counts" and expects == "log" and normalize == "auto":
+        warn(
+            "the {matrix} matrix looks like raw counts and method {method!r} expects log data: "
+            "scoring {log_cp10k} of it (mk.pp.log_normalize, row by row; the input's values "
+            "are kept); pass {as_given} to score the values as given",
+            stacklevel=3,
+            matrix=matrix,
+            method=meth.name,
+            log_cp10k=pp.LOG_CP10K,
+            as_given=Setting("log_normalize", False),
+        )
+    elif kind == "unlogged" and expects == "log" and normalize is not True:
+        _warn_unlogged(sample, matrix, meth.name, fixes)
+    elif kind == "scaled" and not meth.standardises_genes:
+        _warn_scaled(matrix, meth.name, expects, fixes)
     return auto or normalize is True
 
 
-def _values_message(kind, sample, name: str, expects: str, normalize, where) -> str | None:
-    """What is wrong with ``kind`` data for method ``name``, and the fix; None if nothing."""
-    matrix, raw_hint = where
-    if kind == "counts" and expects == "log" and normalize == "auto":
-        return (
-            f"the {matrix} matrix looks like raw counts and method {name!r} expects log "
-            f"data: scoring {pp.LOG_CP10K} of it (mk.pp.log_normalize, row by row; adata is "
-            "not changed); pass log_normalize=False to score the values as given"
-        )
-    if kind == "unlogged" and expects == "log" and normalize is not True:
-        return (
-            f"the {matrix} matrix looks unlogged (values up to "
-            f"{float(values_of(sample).max()):,.0f} that are not whole numbers: TPM/FPKM-like) "
-            f"but method {name!r} expects log data; log-transform it first (e.g. log1p "
-            f"or log2(x + 1)) or score log data instead{_fix(raw_hint)}"
-        )
-    if kind == "scaled" and name not in _GENE_STANDARDISING:
-        why = (
-            "per-gene scaling changes the gene ranks within each observation"
-            if expects == "any"
-            else "it expects log-normalised expression"
-        )
-        return (
-            f"the {matrix} matrix looks scaled (negative values, genes centred on 0, as "
-            f"after sc.pp.scale), so method {name!r} gives misleading scores: {why}; "
-            f"score log-normalised data instead{_fix(raw_hint)}"
-        )
-    return None
+def _warn_unlogged(sample, matrix: str, name: str, fixes: str) -> None:
+    """Unlogged (TPM/FPKM-like) data for a log method, with fixes that fit the input."""
+    where = {
+        "raw": "score the log data in .raw ({use_raw})",
+        "layers": "name a log-normalised layer with {layer!p}",
+        "none": "score log data",
+    }[fixes]
+    warn(
+        "the {matrix} matrix looks unlogged (values up to {top:,.0f} that are not whole "
+        "numbers: TPM/FPKM-like) but method {method!r} expects log data; pass {always} "
+        "(log1p of CP10k), log-transform it first (log2(x + 1)), " + where + ", or use a "
+        "rank method such as {rank}, which any monotone scale suits",
+        stacklevel=4,
+        matrix=matrix,
+        top=float(values_of(sample).max()),
+        method=name,
+        always=Setting("log_normalize", True),
+        use_raw=Setting("use_raw", True),
+        layer=None,
+        rank=Setting("method", "singscore"),
+    )
+
+
+def _warn_scaled(matrix: str, name: str, expects: str, fixes: str) -> None:
+    """Scaled data (genes centred on 0) for a method that does not standardise genes."""
+    why = (
+        "per-gene scaling changes the gene ranks within each observation"
+        if expects == "any"
+        else "it expects log-normalised expression"
+    )
+    fix = {
+        "raw": "pass {use_raw} (the data have .raw)",
+        "layers": "name a log-normalised layer with {layer!p}",
+        "none": "score log-normalised data instead",
+    }[fixes]
+    warn(
+        "the {matrix} matrix looks scaled (negative values, genes centred on 0, as after "
+        "sc.pp.scale), so method {method!r} gives misleading scores: {why}; " + fix,
+        stacklevel=4,
+        matrix=matrix,
+        method=name,
+        why=why,
+        use_raw=Setting("use_raw", True),
+        layer=None,
+    )
 
 
 def _expects(meth: Method, params: dict) -> str:
@@ -289,28 +324,18 @@ def _expects(meth: Method, params: dict) -> str:
     return "counts" if params.get("kcdf") == "poisson" else meth.data
 
 
-def _fix(raw_hint: bool) -> str:
-    if raw_hint:
-        return ": pass use_raw=True (this AnnData has .raw)"
-    return ": pass layer=... naming a log-normalised layer"
-
-
-def _empty_rows_message(X, sample) -> str | None:
-    """A warning about all-zero observations (counted in ``sample`` when not in memory)."""
+def _warn_empty_rows(X, sample) -> None:
+    """Warn about all-zero observations (counted in ``sample`` when not in memory)."""
     whole = in_memory(X)
     n_empty = count_empty_rows(X if whole else sample)
-    if not n_empty:
-        return None
-    of = f"{X.shape[0]}" if whole else f"the first {sample.shape[0]}"
-    return (
-        f"{n_empty} of {of} observations are all zero (no counts), so their scores carry "
-        "no information; remove them first, e.g. sc.pp.filter_cells(adata, min_counts=1)"
-    )
-
-
-def _warn(message: str) -> None:
-    """A ``UserWarning`` attributed to the caller of :func:`score`."""
-    warnings.warn(message, UserWarning, stacklevel=4)
+    if n_empty:
+        warn(
+            "{n_empty} of {of} observations are all zero (no counts), so their scores carry no "
+            "information; remove them first, e.g. sc.pp.filter_cells(adata, min_counts=1)",
+            stacklevel=4,
+            n_empty=n_empty,
+            of=f"{X.shape[0]}" if whole else f"the first {sample.shape[0]}",
+        )
 
 
 def _scorable(
@@ -319,19 +344,27 @@ def _scorable(
     keep = [m for m in matches if _enough(m, min_genes)]
     for m in matches:
         if not _enough(m, min_genes):
-            missing = f"; missing: {', '.join(m.missing[:10])}" if m.missing else ""
-            warnings.warn(
-                f"signature {m.signature.id!r} skipped: {m.n_found} of "
-                f"{m.n_found + len(m.missing)} genes found, fewer than "
-                f"min_genes={min_genes}{missing}",
-                UserWarning,
+            warn(
+                "signature {sig!r} skipped: {n_found} of {n_genes} genes found, fewer than "
+                "{min_genes} ({limit!p}){missing}",
                 stacklevel=3,
+                sig=m.signature.id,
+                n_found=m.n_found,
+                n_genes=m.n_found + len(m.missing),
+                min_genes=min_genes,
+                limit=Setting("min_genes", min_genes),
+                missing=f"; missing: {', '.join(m.missing[:10])}" if m.missing else "",
             )
     if not keep:
         raise InputError(
-            f"no signature has at least {min_genes} of its genes in the data "
-            f"({len(names)} genes, e.g. {', '.join(map(str, names[:5]))}); if var_names are IDs "
-            "pass gene_symbols=<var column>, or set species='human'/'mouse'"
+            "no signature has at least {min_genes} of its genes in the data ({n_vars} genes, "
+            "e.g. {examples}); if the gene names are IDs name the column of symbols with "
+            "{gene_symbols!p}, or set {species!p} (human or mouse)",
+            min_genes=min_genes,
+            n_vars=len(names),
+            examples=", ".join(map(str, names[:5])),
+            gene_symbols=None,
+            species=None,
         )
     return keep
 

@@ -134,8 +134,9 @@ class Matrix:
             return self.var.index.astype(str)
         if gene_symbols not in self.var.columns:
             raise InputError(
-                f"gene_symbols column {gene_symbols!r} not in adata.var "
-                f"(columns: {', '.join(map(str, self.var.columns)) or 'none'})"
+                "{gene_symbols=} is not a column of the genes' table (var columns: {columns})",
+                gene_symbols=gene_symbols,
+                columns=", ".join(map(str, self.var.columns)) or "none",
             )
         return pd.Index(self.var[gene_symbols].astype(str))
 
@@ -149,17 +150,26 @@ def choose_matrix(adata: AnnData, choice: MatrixChoice) -> Matrix:
     >>> a = AnnData(np.ones((2, 3)), layers={"log": np.zeros((2, 3))})
     >>> choose_matrix(a, MatrixChoice(layer="log")).name
     'log'
-    >>> choose_matrix(a, MatrixChoice(use_raw=True))
+    >>> choose_matrix(a, MatrixChoice(use_raw=True))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mekscore.errors.InputError: use_raw=True but adata has no .raw; drop use_raw or pass layer=...
+    mekscore.errors.InputError: use_raw=True but the data have no .raw; drop use_raw ...
     """
     if not choice.use_raw:
         return Matrix(get_matrix(adata, choice.layer), adata.var, choice.layer or "X")
     if choice.layer is not None:
-        raise InputError("layer and use_raw both choose the matrix to score; give only one")
+        raise InputError(
+            "{layer!p} and {use_raw!p} both choose the matrix to score; give only one",
+            layer=choice.layer,
+            use_raw=choice.use_raw,
+        )
     if adata.raw is None:
-        raise InputError("use_raw=True but adata has no .raw; drop use_raw or pass layer=...")
+        raise InputError(
+            "{use_raw=} but the data have no .raw; drop {use_raw!p} to score X, or pass "
+            "{layer!p} naming a layer",
+            use_raw=choice.use_raw,
+            layer=choice.layer,
+        )
     return Matrix(adata.raw.X, adata.raw.var, "raw.X")
 
 
