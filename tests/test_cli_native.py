@@ -20,7 +20,7 @@ from scipy import sparse
 
 import mekscore as mk
 from mekscore.cli import main
-from mekscore.cli._common import Reporter, failure, reported_warnings
+from mekscore.cli._common import Reporter, reported_warnings
 
 HEAVY = ("pandas", "anndata", "numpy", "scanpy", "dask", "numba", "scipy")
 #: Runs the command line in a fresh interpreter and reports the heavy modules it imported.
@@ -121,11 +121,15 @@ def test_library_raises_input_errors_for_unknown_names():
         get_method("ucell").params({"alpha": 1})
 
 
-def test_messages_speak_in_flags_and_numeric_warnings_are_shown():
-    from mekscore.errors import InputError
-
-    message, code = failure(InputError("compartments needs compartment_key (the obs column)"))
-    assert (message, code) == ("--compartment-map needs --compartment-key (the obs column)", 2)
+def test_messages_speak_in_flags_and_numeric_warnings_are_shown(tmp_path):
+    args = ["compare", "in.h5ad", "-o", str(tmp_path / "out"), "--condition-key", "c",
+            "--control", "a", "--treated", "b", "--sample-key", "s",
+            "--compartment-map", "tumor=T"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --compartment-map needs --compartment-key (the column it maps)"
+    ]
     reporter = Reporter()
     with reported_warnings(reporter):
         warnings.warn_explicit(

@@ -285,7 +285,7 @@ def test_stored_scores_never_change_the_auto_aggregation():
         after = tl.compare(adata, qc=False, **SC)
     assert adata.uns["mekscore_compare"]["parameters"]["aggregate"] == "pseudobulk"
     pd.testing.assert_frame_equal(before, after)
-    with pytest.raises(InputError, match="several score sets.*scores=.*method="):
+    with pytest.raises(InputError, match="several score sets.*name one with scores.*pass method"):
         tl.compare(adata, aggregate="mean", **SC)
 
 

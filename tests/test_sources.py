@@ -54,7 +54,7 @@ def test_auto_is_pseudobulk_with_counts_whatever_is_stored(cells):
     )
     named = choose_aggregation(adata, "auto", bulk=False, scores="mekscore_ucell", setup=_setup())
     assert named == "mean"
-    with pytest.raises(InputError, match="pseudobulk does not use"):
+    with pytest.raises(InputError, match="aggregate='pseudobulk' does not use"):
         choose_aggregation(adata, "pseudobulk", bulk=False, scores="x", setup=_setup())
     with pytest.raises(InputError, match="aggregate='median'"):
         choose_aggregation(adata, "median", bulk=False, scores=None, setup=_setup())

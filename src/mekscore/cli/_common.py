@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import shlex
 import signal
 import sys
@@ -31,38 +30,6 @@ _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 #: Warnings from other libraries that change the numbers, shown without ``--verbose``.
 NUMERIC_WARNINGS = ("Precision loss occurred in moment calculation",)
-
-#: Python wording of messages that are still plain text (those of ``tl.compare`` and its
-#: helpers) -> the command line's flags. Messages with parameter fields
-#: (:mod:`mekscore.errors`) are said in flags by :func:`cli_words` instead; delete an
-#: entry once its message names its parameters as fields.
-_LEGACY_API_WORDS = {
-    "pass method=/signatures= ": "use --method/--signatures ",
-    "pass method=...": "pass --method METHOD",
-    "pass scores=": "score with one method (--method)",
-    "counts_layer=<layer with counts>": "--counts-layer LAYER",
-    "aggregate='mean'": "--aggregate mean",
-    "sample_key=<obs column naming each cell's sample>": "--sample-key COLUMN",
-    "compartments needs compartment_key": "--compartment-map needs --compartment-key",
-    "alpha=": "--alpha ",
-    "min_cells=": "--min-cells ",
-}
-
-#: ``compartments={'tumor': [...]}`` -> ``--compartment-map "tumor=LABEL[,LABEL...]"``.
-_COMPARTMENTS_ARG = re.compile(r"compartments=\{'(\w+)': \[\.\.\.\]\}")
-
-
-def as_flags(message: str) -> str:
-    """Reword a plain-text library message's Python advice in command-line flags (legacy).
-
-    Examples
-    --------
-    >>> print(as_flags("none maps to 'tumor' (map one with compartments={'tumor': [...]})"))
-    none maps to 'tumor' (map one with --compartment-map "tumor=LABEL[,LABEL...]")
-    """
-    for api, flag in _LEGACY_API_WORDS.items():
-        message = message.replace(api, flag)
-    return _COMPARTMENTS_ARG.sub(r'--compartment-map "\1=LABEL[,LABEL...]"', message)
 
 
 def cli_words(name: str, value: Any, with_value: bool) -> str | None:
@@ -273,7 +240,7 @@ def input_message(problem: BaseException) -> str:
 
     if isinstance(problem, InputError | InputWarning) and problem.fields:
         return " ".join(problem.render(cli_words).split())
-    return as_flags(error_message(problem))
+    return error_message(problem)
 
 
 def _usage_message(err: click.ClickException) -> str:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import click
 
+from ._common import MappedChoice
+
+#: ``--log-normalize`` choices as ``tl.score(log_normalize=...)`` values.
+LOG_NORMALIZE = {"auto": "auto", "always": True, "never": False}
+
 signatures = click.option(
     "-s",
     "--signatures",
@@ -43,3 +48,10 @@ stream = click.option(
     help="Read a big .h5ad from disk in row chunks, X and layers left there (auto: over 1 GiB).",
 )
 force_file = click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+log_normalize = click.option(
+    "--log-normalize",
+    type=MappedChoice(LOG_NORMALIZE),
+    default="auto",
+    show_default=True,
+    help="log1p(CP10k) the data first (auto: raw counts given to a log-data method).",
+)

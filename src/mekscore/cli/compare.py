@@ -45,6 +45,7 @@ Examples:
 @click.option("--compartment-key", help="obs column of cell types (single-cell).")
 @click.option(
     "--compartment-map",
+    "compartments",
     help='Compartment -> labels, e.g. "tumor=Malignant,Epithelial;cd8_t=CD8 T".',
 )
 @click.option("--pair-key", help="Column of the pair (patient) in paired designs.")
@@ -65,14 +66,10 @@ Examples:
     help="Compare once per method (a rank-based and a standardised one, e.g. singscore,mean); "
     "the report shows the first, methods.csv every method's verdict and their consensus.",
 )
-@click.option(
-    "--signatures",
-    default="all",
-    show_default=True,
-    help="Library ids (comma-separated), 'all', or a GMT file, when scoring here.",
-)
-@click.option("--layer", help="Layer to score (default X).")
-@click.option("--use-raw", is_flag=True, help="Score adata.raw (log data kept beside a scaled X).")
+@opt.signatures
+@opt.layer
+@opt.use_raw
+@opt.log_normalize
 @click.option(
     "--test",
     type=click.Choice(TESTS),
@@ -119,7 +116,7 @@ def compare(
     treated: str,
     sample_key: str,
     compartment_key: str | None,
-    compartment_map: str | None,
+    compartments: str | None,
     pair_key: str | None,
     sheet: Path | None,
     method: str | None,
@@ -127,6 +124,7 @@ def compare(
     signatures: str,
     layer: str | None,
     use_raw: bool,
+    log_normalize: bool | str,
     test: str | None,
     alpha: float,
     min_cells: int,
@@ -143,13 +141,15 @@ def compare(
     (CSV/TSV/GCT) with --samples giving the --sample-key and --condition-key columns.
     """
     from .. import tl
+    from ..io.write import check_output_folder
     from ..report import render_report
     from ..tl._record import Comparison
 
-    check_outdir(outdir, force)
-    compartments = parse_compartment_map(compartment_map, compartment_key)
+    check_output_folder(outdir, force=force)
+    mapping = parse_compartment_map(compartments, compartment_key)
     adata, bulk_table = load_study(input_path, sheet, sample_key, reporter, stream, use_raw)
-    score_kwargs = {k: v for k, v in (("layer", layer), ("use_raw", use_raw)) if v}
+    score_kwargs = {"log_normalize": log_normalize}
+    score_kwargs |= {k: v for k, v in (("layer", layer), ("use_raw", use_raw)) if v}
     score_kwargs.update(progress_settings(reporter))
     tl.compare(
         adata,
@@ -158,7 +158,7 @@ def compare(
         treated=treated,
         sample_key=sample_key,
         compartment_key=compartment_key,
-        compartments=compartments,
+        compartments=mapping,
         bulk=bulk_table,
         pair_key=pair_key,
         method=chosen_methods(method, methods),
@@ -230,16 +230,6 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
     return "\n".join(lines)
 
 
-def check_outdir(outdir: Path, force: bool) -> None:
-    """Refuse an output folder that is a file, or is not empty (unless ``force``)."""
-    from ..errors import InputError
-
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"output {outdir} is a file; -o takes a folder")
-    if outdir.is_dir() and any(outdir.iterdir()) and not force:
-        raise InputError(f"output folder {outdir} is not empty; pass --force to write into it")
-
-
 def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict | None:
     """Parse ``"tumor=Malignant,Epithelial;cd8_t=CD8 T"`` into compartment -> labels.
 
@@ -254,7 +244,11 @@ def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict
     if text is None:
         return None
     if compartment_key is None:
-        raise InputError("--compartment-map needs --compartment-key (the column it maps)")
+        raise InputError(
+            "{compartments!p} needs {compartment_key!p} (the column it maps)",
+            compartments=text,
+            compartment_key=compartment_key,
+        )
     mapping: dict[str, list[str]] = {}
     for entry in (e.strip() for e in text.split(";")):
         if not entry:
@@ -354,11 +348,9 @@ def read_sample_sheet(path: Path, sample_key: str, samples: pd.Index) -> pd.Data
 
     from ..errors import InputError
     from ..io.checks import duplicated_names
+    from ..io.read import read_sheet
 
-    if not path.is_file():
-        raise FileNotFoundError(f"sample sheet not found: {path}")
-    sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
-    sheet = pd.read_csv(path, sep=sep, dtype=str)
+    sheet = read_sheet(path)
     if sample_key not in sheet.columns:
         raise InputError(
             f"--sample-key {sample_key!r} is not a column of {path.name} "
@@ -389,7 +381,7 @@ def write_outputs(
     ``samples.csv`` the per-sample view, ``methods.csv`` the per-method verdicts when
     several methods were compared, and ``report.html`` the report.
     """
-    from ..io.write import write_folder
+    from ..io.write import csv_safe, write_folder
 
     results = comparison.verdict_table()
     parameters = dict(comparison.parameters, input=str(input_path))
@@ -400,12 +392,12 @@ def write_outputs(
     text = json.dumps(payload, indent=2, default=_json_value)
     writers = {
         "verdict.json": lambda p: p.write_text(text + "\n", encoding="utf-8"),
-        "verdict.csv": lambda p: results.to_csv(p, index=False),
-        "samples.csv": lambda p: comparison.samples.to_csv(p, index=False),
+        "verdict.csv": lambda p: csv_safe(results).to_csv(p, index=False),
+        "samples.csv": lambda p: csv_safe(comparison.samples).to_csv(p, index=False),
         "report.html": lambda p: p.write_text(html, encoding="utf-8"),
     }
     if comparison.methods is not None:
-        writers["methods.csv"] = lambda p: comparison.methods.to_csv(p, index=False)
+        writers["methods.csv"] = lambda p: csv_safe(comparison.methods).to_csv(p, index=False)
     write_folder(outdir, writers, force=force)
 
 

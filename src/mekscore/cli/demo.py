@@ -16,7 +16,7 @@ SINGLE_CELL = {
     "treated": "trametinib",
     "sample_key": "sample",
     "compartment_key": "cell_type",
-    "compartment_map": "cd4_t=CD4 T,Treg",
+    "compartments": "cd4_t=CD4 T,Treg",
 }
 BULK = {
     "condition_key": "timepoint",

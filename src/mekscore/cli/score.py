@@ -12,13 +12,11 @@ import click
 
 from ..methods import METHOD_NAMES, Param, default_method, method_info
 from . import _options as opt
-from ._common import MappedChoice, Reporter, command
+from ._common import Reporter, command
 
 if TYPE_CHECKING:  # anndata is imported inside the commands, to keep --help fast
     from anndata import AnnData
 
-#: ``--log-normalize`` choices as ``tl.score(log_normalize=...)`` values.
-LOG_NORMALIZE = {"auto": "auto", "always": True, "never": False}
 #: What each data kind is on this command's input.
 INPUT_KINDS = {"cells": "an .h5ad or 10x input", "samples": "a CSV/TSV/GCT table"}
 
@@ -145,13 +143,7 @@ EPILOG = "\n\n".join(
 @opt.input_format
 @opt.layer
 @opt.use_raw
-@click.option(
-    "--log-normalize",
-    type=MappedChoice(LOG_NORMALIZE),
-    default="auto",
-    show_default=True,
-    help="log1p(CP10k) the data first (auto: raw counts given to a log-data method).",
-)
+@opt.log_normalize
 @click.option("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols.")
 @opt.species
 @click.option(

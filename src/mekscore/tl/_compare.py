@@ -246,7 +246,9 @@ def run(adata: AnnData, request: Request, *, methods: Sequence[str | None] = (No
     if len(methods) == 1:
         return _comparison(adata, request)
     if request.scores is not None:
-        raise InputError("several methods score the data themselves; drop scores=")
+        raise InputError(
+            "several methods score the data themselves; drop {scores!p}", scores=request.scores
+        )
     runs = {
         m: _comparison(adata, replace(request, scoring=replace(request.scoring, method=m)))
         for m in methods
@@ -266,12 +268,14 @@ def make_testing(test, alpha, confidence, min_cells, *, paired: bool) -> Testing
     Testing(test='paired-t', alpha=0.1, confidence=0.9, min_cells=10)
     """
     if not 0 < alpha < 1:
-        raise InputError(f"alpha={alpha} is not a probability; pass a value in (0, 1), e.g. 0.05")
+        raise InputError(
+            "{alpha=} is not a probability; pass a value in (0, 1), e.g. 0.05", alpha=alpha
+        )
     confidence = 1 - alpha if confidence is None else confidence
     if not 0 < confidence < 1:
-        raise InputError(f"confidence={confidence} must be in (0, 1), e.g. 0.95")
+        raise InputError("{confidence=} must be in (0, 1), e.g. 0.95", confidence=confidence)
     if min_cells < 1:
-        raise InputError(f"min_cells={min_cells} must be at least 1")
+        raise InputError("{min_cells=} must be at least 1", min_cells=min_cells)
     return Testing(resolve_test(test, paired), float(alpha), float(confidence), int(min_cells))
 
 

@@ -127,7 +127,7 @@ def competitive(
     if counts is None:
         raise InputError(
             f"the competitive view needs raw counts: layer {counts_layer!r} is absent and X "
-            "does not look like counts; pass counts_layer=<layer with counts>"
+            "does not look like counts; pass counts_layer naming the layer of counts"
         )
     names = counts.gene_names(gene_symbols)
     sigs = resolve(signatures)

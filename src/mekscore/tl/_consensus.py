@@ -16,10 +16,8 @@ import pandas as pd
 from anndata import AnnData
 
 from ..errors import InputError
-from ..methods import METHOD_NAMES
+from ..methods import METHOD_NAMES, RANK_BASED, STANDARDISED
 
-RANK_BASED = ("ucell", "aucell", "singscore", "ssgsea")
-STANDARDISED = ("zscore", "gsva", "plage", "scanpy", "mean")
 _KEYS = ["signature", "kind", "compartment", "expected", "family"]
 _PER_METHOD = ["observed", "effect_size", "q_value", "verdict"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, Setting
 from . import _stats
 
 _LIKELY_SAMPLE = re.compile(
@@ -160,9 +160,12 @@ def _sample_labels(obs: pd.DataFrame, sample_key: str | None, bulk: bool):
     if sample_key is None:
         if not bulk:
             raise InputError(
-                "no sample_key: in single-cell data the replicate is the sample, not the cell; "
-                f"pass sample_key=<obs column naming each cell's sample>{_likely_columns(obs)} "
-                "(for bulk data where each observation is one sample pass bulk=True)"
+                "no {sample_key!p}: in single-cell data the replicate is the sample, not the "
+                "cell; name the obs column of each cell's sample with {sample_key!p}{likely} "
+                "(for bulk data where each observation is one sample pass {bulk})",
+                sample_key=None,
+                likely=_likely_columns(obs),
+                bulk=Setting("bulk", True),
             )
         return pd.Series(pd.Categorical(obs.index.astype(str)), index=obs.index), ()
     samples = _labels(obs[sample_key])

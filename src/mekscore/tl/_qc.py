@@ -151,15 +151,15 @@ def signature_qc(
 
 def _check_options(n_random: int, max_obs: int, min_detection: float, alpha: float, n_bins: int):
     if int(n_random) < 20:
-        raise InputError(f"n_random={n_random} is too few for a p-value; use at least 20")
+        raise InputError("{n_random=} is too few for a p-value; use at least 20", n_random=n_random)
     if int(max_obs) < 10:
-        raise InputError(f"max_obs={max_obs} is too few observations; use at least 10")
+        raise InputError("{max_obs=} is too few observations; use at least 10", max_obs=max_obs)
     if not 0 <= min_detection < 1:
-        raise InputError(f"min_detection={min_detection} must be in [0, 1)")
+        raise InputError("{min_detection=} must be in [0, 1)", min_detection=min_detection)
     if not 0 < alpha < 1:
-        raise InputError(f"alpha={alpha} must be in (0, 1)")
+        raise InputError("{alpha=} must be in (0, 1)", alpha=alpha)
     if int(n_bins) < 1:
-        raise InputError(f"n_bins={n_bins} must be at least 1")
+        raise InputError("{n_bins=} must be at least 1", n_bins=n_bins)
 
 
 def evenly_spaced(n: int, at_most: int) -> np.ndarray:

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..errors import InputError
+from ..errors import InputError, Setting
+from ..methods import default_method
 from ..pp import LOG_CP10K, log_normalize
 from ..sig import get, load_library, resolve
 from ..sig.gmt import SignatureSpec
@@ -38,7 +39,7 @@ from ._verdict import PD_CONTROLS
 
 AGGREGATIONS = ("auto", "pseudobulk", "mean")
 _PD_GATE = next(iter(PD_CONTROLS))
-CELL_METHOD, PROFILE_METHOD = "ucell", "mean"
+CELL_METHOD, PROFILE_METHOD = default_method("cells"), default_method("samples")
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,11 @@ class CellMeans:
             return cls(_selected(scores, signatures, keep), samples, provenance, {})
         if scores not in adata.obsm:
             raise InputError(
-                f"no scores in adata.obsm[{scores!r}] (obsm keys: "
-                f"{', '.join(adata.obsm) or 'none'}); run mekscore.tl.score first, or pass "
-                "method=... to score here"
+                "no scores in adata.obsm[{key!r}] (obsm keys: {keys}); run mekscore.tl.score "
+                "first, or pass {method!p} to score here",
+                key=scores,
+                keys=", ".join(adata.obsm) or "none",
+                method=None,
             )
         stored = pd.DataFrame(adata.obsm[scores], index=adata.obs_names)
         frame = _selected(stored, signatures, keep)
@@ -195,14 +198,21 @@ def choose_aggregation(adata: AnnData, aggregate: str, *, bulk: bool, scores, se
     what happens to be stored in ``adata.obsm`` never changes the answer.
     """
     if aggregate not in AGGREGATIONS:
-        raise InputError(f"aggregate={aggregate!r}: use one of {', '.join(AGGREGATIONS)}")
+        raise InputError(
+            "{aggregate=}: use one of {choices}",
+            aggregate=aggregate,
+            choices=", ".join(AGGREGATIONS),
+        )
     if bulk:
         return "none"
     if scores is not None:
         if aggregate == "pseudobulk":
             raise InputError(
-                "scores= names stored cell scores, which pseudobulk does not use; drop scores= "
-                "or pass aggregate='mean'"
+                "{scores!p} names stored cell scores, which {pseudobulk} does not use; drop "
+                "{scores!p} or pass {mean}",
+                scores=scores,
+                pseudobulk=Setting("aggregate", "pseudobulk"),
+                mean=Setting("aggregate", "mean"),
             )
         return "mean"
     if aggregate != "auto":
@@ -223,8 +233,10 @@ def make_source(
     if aggregation == "pseudobulk":
         if counts is None:
             raise InputError(
-                f"pseudobulk needs raw counts: layer {setup.counts_layer!r} is absent and X does "
-                "not look like counts; pass counts_layer=<layer with counts>, or aggregate='mean'"
+                "pseudobulk needs raw counts: {counts_layer=} is not a layer and X does not look "
+                "like counts; name the layer of counts with {counts_layer!p}, or pass {mean}",
+                counts_layer=setup.counts_layer,
+                mean=Setting("aggregate", "mean"),
             )
         return Pseudobulk(adata, counts, samples, setup=setup)
     if scores is not None:
@@ -256,8 +268,8 @@ def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]
     {'mhc1_apm': ('tumor', 'up')}
     """
     known = {s.id: s for s in load_library().values()}
-    if not isinstance(signatures, str):
-        known.update({s.id: s for s in resolve(signatures)})
+    if not (isinstance(signatures, str) and signatures == "all"):
+        known.update({s.id: s for s in resolve(signatures)})  # ids, GMT or YAML files
     unknown = [sid for sid in map(str, ids) if sid not in known]
     if unknown:
         warnings.warn(
@@ -320,7 +332,10 @@ def _only_stored_key(adata: AnnData) -> str | None:
     found = stored_keys(adata)
     if len(found) > 1:
         raise InputError(
-            f"several score sets in adata.obsm ({', '.join(found)}); pass scores=<one of them>, "
-            "or method=... to score the cells here"
+            "several score sets in adata.obsm ({found}); name one with {scores!p}, or pass "
+            "{method!p} to score the cells here",
+            found=", ".join(found),
+            scores=None,
+            method=None,
         )
     return found[0] if found else None

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
+from ..errors import InputError
 from . import _ranks
 
 UNPAIRED_TESTS = ("welch", "mannwhitney")
@@ -134,7 +135,7 @@ def compare_unpaired(
         return _welch(control, treated, confidence)
     if test == "mannwhitney":
         return _mann_whitney(control, treated, confidence, alpha)
-    raise ValueError(f"unknown unpaired test {test!r}; use one of {UNPAIRED_TESTS}")
+    raise InputError(f"unknown unpaired test {test!r}; use one of {UNPAIRED_TESTS}")
 
 
 def compare_paired(
@@ -157,7 +158,7 @@ def compare_paired(
         return _paired_t(d, confidence)
     if test == "wilcoxon":
         return _wilcoxon(d, confidence, alpha)
-    raise ValueError(f"unknown paired test {test!r}; use one of {PAIRED_TESTS}")
+    raise InputError(f"unknown paired test {test!r}; use one of {PAIRED_TESTS}")
 
 
 # --- t-tests ------------------------------------------------------------------------

@@ -62,12 +62,18 @@ class Compartments:
         """Map every library compartment to the labels of ``obs[key]`` that belong to it."""
         if key is None:
             if mapping:
-                raise InputError("compartments needs compartment_key (the obs column it maps)")
+                raise InputError(
+                    "{compartments!p} needs {compartment_key!p} (the obs column it maps)",
+                    compartments=mapping,
+                    compartment_key=key,
+                )
             return cls(None, None, None, len(obs))
         if key not in obs.columns:
             raise InputError(
-                f"column {key!r} not in adata.obs (columns: {', '.join(map(str, obs.columns))}); "
-                "pass an existing obs column as compartment_key"
+                "{compartment_key=} is not an obs column (columns: {columns}); pass an existing "
+                "one",
+                compartment_key=key,
+                columns=", ".join(map(str, obs.columns)),
             )
         present = pd.Series(obs[key].unique()).dropna().astype(str).unique()
         labels = compartment_labels(present, mapping)
