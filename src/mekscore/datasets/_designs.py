@@ -135,7 +135,15 @@ class SimulatedDesign:
         return tuple(dict.fromkeys(a for agents in self.arms.values() for a in agents))
 
     def subjects(self) -> pd.DataFrame:
-        """One row per subject: ``subject_key``, ``arm``, ``batch`` (if several), factors."""
+        """One row per subject: ``subject_key``, ``arm``, ``batch`` (if several), factors.
+
+        Examples
+        --------
+        >>> d = SimulatedDesign(arms={"a": [], "b": ["MEKi"]}, n_per_arm=2,
+        ...                     factors={"response": ["R", "NR"]})
+        >>> d.subjects()["response"].tolist()
+        ['R', 'NR', 'R', 'NR']
+        """
         counts = _per_arm(self.n_per_arm, self.arms)
         rows = [(arm, k) for arm in self.arms for k in range(counts[arm])]
         names = [f"{self.subject_prefix}{i + 1:02d}" for i in range(len(rows))]
@@ -154,6 +162,12 @@ class SimulatedDesign:
         ``sample``, ``subject_key`` (with time points), ``arm``, ``time_key`` (with time
         points), ``batch`` (with several batches) and one column per factor; all
         categorical in the order given.
+
+        Examples
+        --------
+        >>> d = SimulatedDesign(arms={"vehicle": [], "cobi": ["MEKi"]}, n_per_arm=2, batches=2)
+        >>> d.samples().astype(str).agg(" ".join, axis=1).tolist()
+        ['S01 vehicle B1', 'S02 vehicle B2', 'S03 cobi B1', 'S04 cobi B2']
         """
         subjects = self.subjects()
         if self.timepoints is None:
@@ -164,13 +178,13 @@ class SimulatedDesign:
             table = _timecourse(self, subjects)
         return _categorical(self, table)
 
-    def given(self, samples: pd.DataFrame) -> pd.Series:
+    def _given(self, samples: pd.DataFrame) -> pd.Series:
         """Whether each sample's arm agents act (its time point gives them)."""
         if self.timepoints is None:
             return pd.Series(True, index=samples.index)
         return samples[self.time_key].map(dict(self.timepoints)).astype(bool)
 
-    def atoms(self) -> set[str]:
+    def _atoms(self) -> set[str]:
         """The single terms effects may name: agents, ``time=point``, ``factor=level``."""
         atoms = set(self.agents)
         if self.timepoints is not None:
@@ -181,8 +195,16 @@ class SimulatedDesign:
         return atoms
 
     def terms_of(self, samples: pd.DataFrame) -> list[frozenset[str]]:
-        """The single terms that hold in each sample (agents given, time point, levels)."""
-        given = self.given(samples).to_numpy()
+        """The single terms that hold in each sample (agents given, time point, levels).
+
+        Examples
+        --------
+        >>> d = SimulatedDesign(arms={"ICI+MEKi": ["ICI", "MEKi"]}, n_per_arm=1,
+        ...                     timepoints={"pre": False, "on": True})
+        >>> [sorted(t) for t in d.terms_of(d.samples())]
+        [['timepoint=pre'], ['ICI', 'MEKi', 'timepoint=on']]
+        """
+        given = self._given(samples).to_numpy()
         out = []
         for i, row in enumerate(samples.to_dict("records")):
             terms = set(self.arms[row["arm"]]) if given[i] else set()
@@ -491,7 +513,7 @@ def _label(term: tuple[str, ...]) -> str:
 
 
 def _check_terms(keys, design: SimulatedDesign, what: str) -> None:
-    atoms = design.atoms()
+    atoms = design._atoms()
     for key in keys:
         unknown = [a for a in _as_term(key) if a not in atoms]
         if unknown:
