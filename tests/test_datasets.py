@@ -28,6 +28,9 @@ def test_example_data_dir_holds_the_example_files():
         datasets.BULK_COUNTS_FILE,
         datasets.BULK_SAMPLES_FILE,
         datasets.WU2020_FILE,
+        datasets.FOUR_ARM_FILE,
+        datasets.COHORT_COUNTS_FILE,
+        datasets.COHORT_SAMPLES_FILE,
     ],
 )
 def test_example_files_are_small(name):

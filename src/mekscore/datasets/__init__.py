@@ -14,12 +14,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ._designs import SimulatedDesign, SimulationSettings, simulate_design
 from ._simulate import SIMULATED_COMPARTMENTS, simulate_study
 
 SCRNA_FILE = "mek_scrna.h5ad"
 BULK_COUNTS_FILE = "mek_bulk_counts.csv"
 BULK_SAMPLES_FILE = "mek_bulk_samples.csv"
 WU2020_FILE = "wu2020_tcells_cut.h5ad"
+FOUR_ARM_FILE = "mek_four_arm.h5ad"
+COHORT_COUNTS_FILE = "mek_cohort_counts.csv"
+COHORT_SAMPLES_FILE = "mek_cohort_samples.csv"
 
 
 def example_data_dir() -> Path:
@@ -83,15 +87,65 @@ def load_example_bulk() -> ad.AnnData:
     >>> bulk.obs["timepoint"].cat.categories.tolist()
     ['pre', 'on']
     """
-    counts = pd.read_csv(_path(BULK_COUNTS_FILE), index_col=0)
-    sheet = pd.read_csv(_path(BULK_SAMPLES_FILE), dtype=str).set_index("sample")
+    return _bulk_table(BULK_COUNTS_FILE, BULK_SAMPLES_FILE, {"timepoint": ["pre", "on"]})
+
+
+def load_example_four_arm() -> ad.AnnData:
+    """Simulated four-arm mouse study: vehicle, cobimetinib, anti-PD-L1 and the combination.
+
+    16 mice (4 per arm) in 2 batches (2 mice of every arm in each), 3,820 cells x 989
+    genes with **mouse** symbols, 7 cell types. Sparse log-normalised ``X``, raw
+    counts in ``layers["counts"]``, ``obs`` columns ``sample``, ``arm``, ``batch`` and
+    ``cell_type``, a UMAP in ``obsm["X_umap"]``. The planted effects of each agent, their
+    interaction and the composition shifts are in ``uns["planted"]``,
+    ``uns["planted_composition"]`` and ``example_data/README.md``.
+
+    Examples
+    --------
+    >>> adata = load_example_four_arm()
+    >>> adata.obs["arm"].cat.categories.tolist()
+    ['vehicle', 'cobi', 'aPDL1', 'combo']
+    >>> dict(adata.uns["arms"])["combo"]
+    'MEKi+ICI'
+    """
+    return ad.read_h5ad(_path(FOUR_ARM_FILE))
+
+
+def load_example_cohort() -> ad.AnnData:
+    """Simulated randomised patient cohort: ICI alone vs ICI + MEKi, biopsies over time.
+
+    16 patients (8 per arm), biopsied before treatment (``pre``), on treatment (``on``)
+    and at progression (``progression``); not every patient has every biopsy (42
+    samples). Integer counts (``X``, float64, dense) of 2,000 genes (human symbols) with
+    the sample sheet as ``obs``: ``patient``, ``arm`` (``ICI``/``ICI+MEKi``),
+    ``timepoint`` and ``response`` (``R``/``NR``). Normalise before scoring.
+
+    Examples
+    --------
+    >>> cohort = load_example_cohort()
+    >>> cohort.obs.groupby("timepoint", observed=True).size().to_dict()
+    {'pre': 16, 'on': 14, 'progression': 12}
+    """
+    categories = {
+        "arm": ["ICI", "ICI+MEKi"],
+        "timepoint": ["pre", "on", "progression"],
+        "response": ["R", "NR"],
+    }
+    return _bulk_table(COHORT_COUNTS_FILE, COHORT_SAMPLES_FILE, categories)
+
+
+def _bulk_table(counts_file: str, sheet_file: str, categories: dict[str, list[str]]) -> ad.AnnData:
+    """Counts (genes x samples CSV) and the sample sheet as one samples x genes AnnData."""
+    counts = pd.read_csv(_path(counts_file), index_col=0)
+    sheet = pd.read_csv(_path(sheet_file), dtype=str).set_index("sample")
     sheet.index.name = None
     if set(sheet.index) != set(counts.columns):
         raise InputError(
-            f"{BULK_SAMPLES_FILE} and {BULK_COUNTS_FILE} name different samples; "
+            f"{sheet_file} and {counts_file} name different samples; "
             "regenerate them with `python example_data/make_example_data.py`"
         )
-    sheet["timepoint"] = pd.Categorical(sheet["timepoint"], categories=["pre", "on"])
+    for column, levels in categories.items():
+        sheet[column] = pd.Categorical(sheet[column], categories=levels)
     counts = counts[sheet.index]
     return ad.AnnData(
         X=counts.T.to_numpy(dtype=np.float64),
@@ -118,9 +172,14 @@ def load_wu2020_tcells() -> ad.AnnData:
 
 __all__ = [
     "SIMULATED_COMPARTMENTS",
+    "SimulatedDesign",
+    "SimulationSettings",
     "example_data_dir",
     "load_example_bulk",
+    "load_example_cohort",
+    "load_example_four_arm",
     "load_example_scrna",
     "load_wu2020_tcells",
+    "simulate_design",
     "simulate_study",
 ]
