@@ -18,6 +18,8 @@ from . import _fits
 from ._layout import Factorised, Layout
 from ._stats import EFFECT_MEASURES
 
+_PAIRED = {"welch": "paired-t", "mannwhitney": "wilcoxon"}
+
 
 def subject_scores(
     layout: Layout,
@@ -53,6 +55,7 @@ def subject_scores(
 
 
 def _one_group(layout, factor, scores, test, settings, left_out) -> _fits.ContrastResult:
+    test = _PAIRED.get(test, test)  # repeated designs name their unpaired test
     what = "pairs" if layout.kind == "paired" else "subjects"
     k = len(scores)
     n = {layout.within[t]: k for t in factor.within}

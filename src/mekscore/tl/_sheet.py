@@ -82,7 +82,7 @@ def build_sheet(
     table, dropped = _complete_values(table, extra, dropped)
     if design.time_key is not None:
         _check_subjects(table, design)
-    if table.empty:
+    if not len(table):
         raise InputError(
             f"no sample is left in the comparison of {_arms_phrase(arms, design)} (dropped: "
             f"{_describe(dropped) or 'none'}); check the sample and condition labels"
