@@ -141,16 +141,10 @@ def welch_satterthwaite(
     groups: Sequence[np.ndarray], weights: Sequence[float], confidence: float
 ) -> ContrastResult:
     """Welch-Satterthwaite t for a contrast of group means (variances not pooled)."""
-    n = np.array([len(g) for g in groups], float)
-    w = np.asarray(weights, float)
-    means = np.array([g.mean() for g in groups])
-    var = np.array([g.var(ddof=1) for g in groups])
-    q = w**2 * var / n
-    if not q.sum() > 0:
+    moments = _welch_moments(groups, weights)
+    if moments is None:
         return untestable("welch-satterthwaite", "hedges_g_av", "zero variance in every arm")
-    dof = q.sum() ** 2 / np.sum(q**2 / (n - 1))
-    j_dof = var.sum() ** 2 / np.sum(var**2 / (n - 1))
-    estimate, se, sd = float(w @ means), math.sqrt(q.sum()), math.sqrt(var.mean())
+    estimate, se, dof, sd, j_dof = moments
     return t_result(
         "welch-satterthwaite",
         "hedges_g_av",
@@ -163,14 +157,26 @@ def welch_satterthwaite(
     )
 
 
+def _welch_moments(groups, weights) -> tuple[float, float, float, float, float] | None:
+    """Estimate, SE, Welch-Satterthwaite df, root mean variance and its df (None: SE 0)."""
+    n = np.array([len(g) for g in groups], float)
+    w = np.asarray(weights, float)
+    means = np.array([g.mean() for g in groups])
+    var = np.array([g.var(ddof=1) for g in groups])
+    q = w**2 * var / n
+    if not q.sum() > 0:
+        return None
+    dof = q.sum() ** 2 / np.sum(q**2 / (n - 1))
+    j_dof = var.sum() ** 2 / np.sum(var**2 / (n - 1))
+    return float(w @ means), math.sqrt(q.sum()), float(dof), math.sqrt(var.mean()), float(j_dof)
+
+
 def _two_groups(control, treated, test, confidence, alpha) -> ContrastResult:
     result = _stats.compare_unpaired(control, treated, test, confidence, alpha)
     if test != "welch" or result.untestable:
         return ContrastResult(**asdict(result))
-    welch = welch_satterthwaite([control, treated], [-1.0, 1.0], confidence)
-    return ContrastResult(
-        **asdict(result), se=welch.se, dof=welch.dof, statistic=welch.statistic, sd=welch.sd
-    )
+    estimate, se, dof, sd, _ = _welch_moments([control, treated], [-1.0, 1.0])
+    return ContrastResult(**asdict(result), se=se, dof=dof, statistic=estimate / se, sd=sd)
 
 
 def paired_contrast(

@@ -113,11 +113,19 @@ class Model:
         y = values.reindex(self.sheet.table.index).to_numpy(dtype=float)
         linear = self.linear.at(y) if self.linear is not None else None
         settings = {"confidence": confidence, "alpha": alpha}
-        out = []
+        results, t_based = {}, {}  # t-based results by their cells, reused as beats-both gaps
+        for contrast in self.contrasts:
+            if not contrast.parts:
+                factor = self._factors.get(contrast.name)
+                result = self._one(contrast, factor, y, linear, test, settings)
+                results[contrast.name] = result
+                if test == self._t_test and contrast.cells:
+                    t_based[_key(contrast.cells)] = result
         for contrast in self.contrasts:
             if contrast.parts:
                 parts = [
-                    self._one(
+                    t_based.get(_key(cells))
+                    or self._one(
                         NamedContrast("", "", "part", cells=cells),
                         factor,
                         y,
@@ -130,12 +138,8 @@ class Model:
                         contrast.parts, self._parts[contrast.name], strict=True
                     )
                 ]
-                result = _fits.beats_both(parts, direction, confidence)
-            else:
-                factor = self._factors.get(contrast.name)
-                result = self._one(contrast, factor, y, linear, test, settings)
-            out.append(replace(result, contrast=contrast.name))
-        return out
+                results[contrast.name] = _fits.beats_both(parts, direction, confidence)
+        return [replace(results[c.name], contrast=c.name) for c in self.contrasts]
 
     def _one(
         self,
@@ -197,6 +201,10 @@ class Model:
         from ._tables import detectable_effects
 
         return detectable_effects(self, alpha, power)
+
+
+def _key(cells) -> frozenset:
+    return frozenset((cell, w) for cell, w in cells.items() if w)
 
 
 def allowed_tests(design: Design, layout: Layout) -> tuple[str, ...]:
