@@ -52,8 +52,9 @@ class Scenario:
 
     def model(self, n: int) -> tuple[Model, pd.DataFrame]:
         obs = self.layout(n)
-        return build_model(build_sheet(obs, self.design, sample_key=None, bulk=True),
-                           self.design), obs  # fmt: skip
+        return build_model(
+            build_sheet(obs, self.design, sample_key=None, bulk=True), self.design
+        ), obs
 
 
 def _arms(arms, n, **extra) -> pd.DataFrame:
@@ -131,13 +132,13 @@ SCENARIOS = {
                 control="veh",
                 treated=["low", "high"],
                 covariates=["age", "sex"],
-            ),  # fmt: skip
+            ),
             lambda n: _arms(
                 ("veh", "low", "high"),
                 n,
                 age=lambda k: 40 + (np.arange(k) * 37) % 41,
                 sex=lambda k: np.resize(["F", "M", "M"], k),
-            ),  # fmt: skip
+            ),
             lambda obs, rng: (
                 (0.03 * (obs["age"] - 60) + 0.5 * (obs["sex"] == "M")).to_numpy()
                 + rng.normal(0, 1, len(obs))
@@ -188,15 +189,15 @@ class Tally:
 
     @property
     def coverage(self) -> float:
-        return self.covered / self.studies
+        return self.covered / self.studies if self.studies else np.nan
 
     @property
     def effect_coverage(self) -> float:
-        return self.effect_covered / self.studies
+        return self.effect_covered / self.studies if self.studies else np.nan
 
     @property
     def rate(self) -> float:
-        return self.significant / self.studies
+        return self.significant / self.studies if self.studies else np.nan
 
 
 def _true_sd(scenario: Scenario, contrast, measure: str, cells) -> float:
@@ -261,9 +262,9 @@ def _count(tally: Tally, scenario, contrast, result, means) -> None:
     sds = [_true_sd(scenario, contrast, result.effect_measure, cells) for cells in parts]
     effect = min(t / s for t, s in zip(truths, sds, strict=True))
     tally.studies += 1
-    tally.covered += result.difference_low <= truth <= result.difference_high
-    tally.effect_covered += result.ci_low <= effect <= result.ci_high
-    tally.significant += result.p_value < ALPHA
+    tally.covered += int(result.difference_low <= truth <= result.difference_high)
+    tally.effect_covered += int(result.ci_low <= effect <= result.ci_high)
+    tally.significant += int(result.p_value < ALPHA)
 
 
 def _assert_not_above_alpha(k: int, n: int, what: str) -> None:

@@ -46,7 +46,7 @@ _NAMES = {
         "e6201 u0126 pd98059 cl1040 pd184352"
     ),
     "mapk_inhibitor": (
-        "brafi rafi braf inhibitor rafinhibitor erki erkinhibitor mapki encorafenib lgx818 "
+        "brafi rafi brafinhibitor rafinhibitor erki erkinhibitor mapki encorafenib lgx818 "
         "dabrafenib gsk2118436 vemurafenib plx4032 plx4720 lifirafenib belvarafenib tovorafenib "
         "naporafenib lxh254 ulixertinib bvd523 ravoxertinib gdc0994 sch772984 temuterkib "
         "ly3214996 sotorasib amg510 adagrasib mrtx849 divarasib krasi krasg12ci shp2i tno155 "

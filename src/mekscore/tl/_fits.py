@@ -34,8 +34,6 @@ from scipy import stats
 from . import _stats
 from ._stats import Contrast, hedges_correction, noncentral_t_interval
 
-T_TESTS = ("welch", "paired-t")
-
 
 @dataclass(frozen=True)
 class ContrastResult(Contrast):

@@ -110,7 +110,13 @@ class Model:
         [('lo_vs_v', 0.433, 'welch'), ('hi_vs_v', 0.967, 'welch')]
         """
         test = self.check_test(test)
-        y = values.reindex(self.sheet.table.index).to_numpy(dtype=float)
+        y = values.set_axis(values.index.astype(str)).reindex(self.sheet.table.index)
+        if y.isna().all() and len(values):
+            raise InputError(
+                f"values are indexed by {', '.join(map(str, values.index[:3]))}, ... and none is "
+                "a sample of the design; index them by sample label"
+            )
+        y = y.to_numpy(dtype=float)
         linear = self.linear.at(y) if self.linear is not None else None
         settings = {"confidence": confidence, "alpha": alpha}
         results, t_based = {}, {}  # t-based results by their cells, reused as beats-both gaps

@@ -132,8 +132,8 @@ def _arms(condition: pd.Series | None, design: Design) -> tuple[str, ...]:
     if condition is None:
         return ()
     present = list(condition.cat.categories)  # every category of _labels is observed
-    if design.formula is not None:
-        return tuple(present)
+    if design.formula is not None:  # the arms are the formula's business; control first
+        return tuple(sorted(present, key=lambda arm: arm != design.control))
     wanted = [design.control, *(design.treated or [])]
     for label in wanted:
         if label not in present:
