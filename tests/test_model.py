@@ -287,6 +287,15 @@ def test_pairs_are_todays_paired_test_and_incomplete_pairs_are_left_out(test):
     assert result.left_out == {"s7": "its pair has no value at another level of this contrast"}
 
 
+def test_two_arms_lacking_samples_say_so_as_today():
+    obs = _arms(("v", "t"), n=3)
+    values = _values(obs)
+    values[["s3", "s4"]] = np.nan
+    design = Design.two_arm(condition_key="arm", control="v", treated="t")
+    (result,) = _model(obs, design).fit(values, confidence=0.95, alpha=0.05)
+    assert result.untestable == "too few samples per arm (n_control=3, n_treated=1; need >= 2)"
+
+
 def test_missing_values_refit_and_small_arms_are_untestable():
     obs = _arms()
     values = _values(obs)

@@ -45,7 +45,7 @@ def subject_scores(
         return _one_group(layout, factor, scores[0], test, settings, left_out)
     n = {layout.between[b]: len(s) for b, s in zip(factor.between, scores, strict=True)}
     if min(n.values()) < 2:
-        reason = _too_few(n)
+        reason = _too_few(n, two_arm=layout.kind == "arms" and len(layout.between) == 2)
         return _fits.untestable(test, EFFECT_MEASURES[test], reason, n=n, left_out=left_out)
     groups, weights = [s @ factor.w for s in scores], list(factor.v)
     if len(groups) == 2 and weights == [1.0, -1.0]:
@@ -82,9 +82,12 @@ def _left_out(layout: Layout, values, samples, complete) -> dict[str, str]:
     return out
 
 
-def _too_few(n: dict[str, int]) -> str:
+def _too_few(n: dict[str, int], *, two_arm: bool) -> str:
+    """The shortage; a two-arm design says it as a two-arm comparison always has."""
     if len(n) == 2:
         (plus, k_plus), (minus, k_minus) = n.items()
+        if two_arm:
+            plus, minus = "treated", "control"
         return f"too few samples per arm (n_{minus}={k_minus}, n_{plus}={k_plus}; need >= 2)"
     shown = ", ".join(f"{label} (n={k})" for label, k in n.items() if k < 2)
     return f"too few samples in {shown}; need >= 2"
