@@ -141,3 +141,16 @@ def test_contrast_forms():
         assert contrast_form(bad) is None
     with pytest.raises(InputError, match="must be a non-empty string"):
         check_contrast_spec("", ("arm", "b", "a"), formula=True)
+
+
+def test_to_dict_is_plain():
+    design = Design(
+        formula="~ arm",
+        subject_key="s",
+        contrasts={"a": ("arm", "b", "c"), "b": [(1, {"arm": "b"}), (-1, {"arm": "c"})]},
+    )
+    assert design.to_dict() == {
+        "subject_key": "s",
+        "formula": "~ arm",
+        "contrasts": {"a": ["arm", "b", "c"], "b": [[1, {"arm": "b"}], [-1, {"arm": "c"}]]},
+    }

@@ -139,6 +139,22 @@ class Design:
         """
         return cls(condition_key=condition_key, control=control, treated=treated, pair_key=pair_key)
 
+    def to_dict(self) -> dict:
+        """The fields as plain lists and dicts (for ``adata.uns``), unset fields left out.
+
+        Examples
+        --------
+        >>> Design(condition_key="arm", control="v", agents={"m": ["MEKi"]}).to_dict()
+        {'condition_key': 'arm', 'control': 'v', 'treated': ['m'], 'agents': {'m': ['MEKi']}}
+        """
+        out = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is None or value == ():
+                continue
+            out[name] = _plain(value)
+        return out
+
     @property
     def kind(self) -> str:
         """``two-arm`` (one treated arm, paired or not), ``arms``, ``repeated`` or ``formula``."""
@@ -176,6 +192,14 @@ class Design:
         for name in ("agent_classes", "contrasts"):
             if getattr(self, name) is not None:
                 put(name, MappingProxyType(dict(getattr(self, name))))
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _strings(value, what: str) -> tuple[str, ...]:
