@@ -274,7 +274,7 @@ def _assert_not_above_alpha(k: int, n: int, what: str) -> None:
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_intervals_cover_the_truth(name):
-    for contrast, tally in simulate(name, 4, 250, seed=1, null=False).items():
+    for contrast, tally in simulate(name, 4, 200, seed=1, null=False).items():
         assert tally.untestable <= 0.02 * (tally.studies + tally.untestable)
         assert 0.90 <= tally.coverage <= 0.99, (contrast, tally.coverage)
         assert 0.90 <= tally.effect_coverage <= 0.99, (contrast, tally.effect_coverage)
@@ -282,5 +282,5 @@ def test_intervals_cover_the_truth(name):
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_null_rate_is_at_most_alpha(name):
-    for contrast, tally in simulate(name, 4, 250, seed=2, null=True).items():
+    for contrast, tally in simulate(name, 4, 200, seed=2, null=True).items():
         _assert_not_above_alpha(tally.significant, tally.studies, f"{name}: {contrast}")

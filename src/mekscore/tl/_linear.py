@@ -155,6 +155,9 @@ class LinearFit:
     def _lmm(self, contrast, L, confidence, n) -> _fits.ContrastResult:
         fit = self.reml
         estimate, se, dof = fit.contrast(self.pattern.reduced(L))
+        if not np.isfinite(dof):
+            reason = "the Satterthwaite df cannot be computed (variance parameters not estimable)"
+            return _fits.untestable("lmm", "hedges_g_lmm", reason, n=n)
         if not dof >= 1:
             reason = f"Satterthwaite df below 1 ({dof:.3g}): too little data for this contrast"
             return _fits.untestable("lmm", "hedges_g_lmm", reason, n=n)

@@ -107,13 +107,16 @@ class RemlFit:
         """
         var = float(L @ self.cov_beta @ L)
         grad = np.array([L @ j @ L for j in self.jacobian])
-        dof = 2 * var**2 / float(grad @ self.vcov_varpar @ grad)
+        spread = float(grad @ self.vcov_varpar @ grad)
+        dof = 2 * var**2 / spread if spread > 0 else np.nan
         return float(L @ self.beta), math.sqrt(var), dof
 
 
 def fit_reml(y: np.ndarray, structure: Structure) -> RemlFit | str:
     """The REML fit of ``y`` (one value per row of ``structure``), or why there is none."""
     dof = structure.dof
+    if dof < 1:
+        return f"no residual degrees of freedom ({structure.X.shape[1]} fixed effects)"
     Zty = np.bincount(structure.subject, weights=y, minlength=len(structure.size))
     Xty, yty = structure.X.T @ y, float(y @ y)
 
