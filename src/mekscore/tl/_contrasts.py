@@ -137,11 +137,9 @@ def phrase(agents: Agents, numerator: str, denominator: str) -> str:
         return f" ({' + '.join(added) or 'nothing'} instead of {' + '.join(removed)})"
     if not added:
         return " (same agents)"
-    return (
-        f" ({' + '.join(added)} added to {' + '.join(common)})"
-        if common
-        else (f" ({' + '.join(added)})")
-    )
+    if not common:
+        return f" ({' + '.join(added)})"
+    return f" ({' + '.join(added)} added to {' + '.join(common)})"
 
 
 # --- arms ---------------------------------------------------------------------------
