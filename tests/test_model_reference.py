@@ -138,7 +138,7 @@ def test_every_reference_row_is_checked():
     assert checked == len(reference)
 
 
-def test_the_default_lme4_optimum_is_coarser_than_1e8():
+def test_the_default_lme4_optimum_is_coarser_than_the_refined_one():
     """Why the R script refines theta: the default stop moves the df by up to 7e-9 (relative)."""
     lmer = _reference().query("method == 'lmer'").dropna(subset=["default_df"])
     relative = ((lmer["default_df"] - lmer["df"]).abs() / lmer["df"]).max()
