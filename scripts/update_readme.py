@@ -109,6 +109,14 @@ def _signature_section(s: Signature) -> str:
         lines.append("- Weights: " + ", ".join(f"`{g}` {w:g}" for g, w in s.weights.items()))
     lines.append(f"- Source ({s.source['type']}): {s.source['citation']}. {_links(s.source)}")
     lines += ["", "Evidence:", "", *_evidence_lines(s.evidence)]
+    if s.combination != "unclear":
+        lines += [
+            "",
+            f"With checkpoint blockade, beyond either agent alone (interaction and "
+            f"combination-beats-both contrasts): **{s.combination}**.",
+            "",
+            *_evidence_lines(s.combination_evidence),
+        ]
     if s.mouse_notes:
         lines += ["", "Mouse genes:", ""]
         lines += [f"- `{gene}`: {note}" for gene, note in s.mouse_notes.items()]

@@ -18,9 +18,9 @@ VALIDATION_STATUSES = ("positive control", "none available")
 
 _TOP_KEYS = {
     "id", "name", "version", "description", "program", "compartment",
-    "genes", "mouse", "mouse_notes", "expected", "source", "validation",
+    "genes", "mouse", "mouse_notes", "expected", "combination", "source", "validation",
 }  # fmt: skip
-_REQUIRED = _TOP_KEYS - {"mouse_notes", "validation"}
+_REQUIRED = _TOP_KEYS - {"mouse_notes", "validation", "combination"}
 #: What a user's own signature file must give (the rest is optional): enough to score it
 #: and to say where it is read and which way MEK inhibition should move it.
 _USER_REQUIRED = {"id", "genes", "compartment", "expected"}
@@ -62,6 +62,11 @@ class Signature:
         Optional gene -> weight (positive) used by weighted methods.
     mouse
         Human symbol -> tuple of curated MGI symbols (empty tuple: no usable ortholog).
+    combination, combination_evidence
+        The direction expected when a MEK inhibitor is combined with checkpoint blockade,
+        beyond what either agent does alone (the interaction and "combination beats both"
+        contrasts of a factorial design), with its evidence; ``"unclear"`` when the
+        literature states none.
     validation
         ``{"status": ..., "reason": ...}``: whether a positive control on real public data
         shows the program (``"positive control"``, see ``docs/validation.md``) or not
@@ -87,6 +92,8 @@ class Signature:
     compartment: str = "any"
     expected: str = "unclear"
     evidence: tuple[Evidence, ...] = ()
+    combination: str = "unclear"
+    combination_evidence: tuple[Evidence, ...] = ()
     source: Mapping[str, Any] = field(default_factory=lambda: {"type": "custom"})
     mouse: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     mouse_notes: Mapping[str, str] = field(default_factory=dict)
@@ -209,6 +216,8 @@ class Signature:
         if data["compartment"] not in COMPARTMENTS:
             raise SignatureError(f"{sid}: compartment must be one of {COMPARTMENTS}")
         direction, evidence = _expected(sid, data["expected"], library)
+        combination = data.get("combination") or {"direction": "unclear"}
+        combined, combined_evidence = _expected(sid, combination, library=False)
         mouse = _mouse_map(sid, data.get("mouse"), up + down, library)
         return cls(
             id=str(data["id"]),
@@ -222,6 +231,8 @@ class Signature:
             compartment=data["compartment"],
             expected=direction,
             evidence=evidence,
+            combination=combined,
+            combination_evidence=combined_evidence,
             source=_source(sid, data.get("source", {"type": "custom"}), library),
             mouse=mouse,
             mouse_notes={str(k): str(v) for k, v in (data.get("mouse_notes") or {}).items()},
@@ -257,6 +268,14 @@ class Signature:
             },
             "source": _thawed(self.source),
         }
+        if self.combination != "unclear" or self.combination_evidence:
+            out["combination"] = {
+                "direction": self.combination,
+                "evidence": [
+                    {k: v for k, v in vars(e).items() if v is not None}
+                    for e in self.combination_evidence
+                ],
+            }
         if self.mouse:
             out["mouse"] = {g: list(m) or None for g, m in self.mouse.items()}
         if self.mouse_notes:
