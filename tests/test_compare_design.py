@@ -256,8 +256,8 @@ def test_mpas_gates_when_both_pharmacodynamic_readouts_are_present():
         {**base, "signature": "mapk_output_mpas", "p_value": 0.4, "observed": "down",
          "ci_low": -1.0, "ci_high": 0.4},
     ])  # fmt: skip
-    out, status = add_verdicts(table, 0.05)
-    assert status.startswith("not confirmed: mapk_output_mpas in tumor")
+    out, statuses = add_verdicts(table, 0.05)
+    assert statuses[""].startswith("not confirmed: mapk_output_mpas in tumor")
     assert out.loc[0, "verdict"] == "consistent" and out.loc[0, "family"] == "pharmacodynamic"
 
 
@@ -273,10 +273,10 @@ def test_inplace_false_leaves_adata_untouched():
 def test_one_sample_per_arm_is_refused_before_any_scoring():
     adata = _random(n_per_arm=3)
     one = adata[adata.obs["sample"].isin(["v0", "t0", "t1"])].copy()
-    with pytest.raises(InputError, match=r"too few samples per arm \(vehicle: 1, trametinib: 2\)"):
+    with pytest.raises(InputError, match=r"arm 'vehicle' has 1 sample; every arm needs >= 2"):
         tl.compare(one, **SC)
     paired = adata[adata.obs["sample"].isin(["v0", "t0", "v1"])].copy()
-    with pytest.raises(InputError, match=r"1 complete pair\(s\).*at least 2 pairs"):
+    with pytest.raises(InputError, match=r"1 complete pair\(s\) with arm .*at least 2 pairs"):
         tl.compare(paired, **SC, pair_key="patient")
 
 

@@ -40,6 +40,8 @@ def test_every_part_is_stored_under_one_key(compared):
         "composition",
         "qc",
         "competitive",
+        "design",
+        "detectable",
     }
     record = Comparison.load(compared)
     assert record.results.equals(stored["results"]) and record.qc is stored["qc"]

@@ -1,4 +1,4 @@
-"""tl._sheet: the per-sample sheet; equal to today's two-arm design, checked before scoring."""
+"""tl._sheet: the per-sample sheet of a design, checked before any scoring."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from mekscore.errors import InputError
-from mekscore.tl._design import build_design
 from mekscore.tl._designspec import Design
 from mekscore.tl._sheet import build_sheet
 
@@ -25,27 +24,27 @@ def _cells(samples, conditions, per=3, **columns) -> pd.DataFrame:
     return obs
 
 
-def _both(obs, **kwargs):
-    pair = kwargs.get("pair_key")
-    today = build_design(
-        obs,
-        condition_key="condition",
-        control="v",
-        treated="t",
-        sample_key=kwargs.get("sample_key", "sample"),
-        pair_key=pair,
-        test=None,
-        bulk=kwargs.get("bulk", False),
+def _sheet(obs, pair_key=None, sample_key="sample", bulk=False):
+    design = Design.two_arm(condition_key="condition", control="v", treated="t", pair_key=pair_key)
+    return build_sheet(obs, design, sample_key=sample_key, bulk=bulk)
+
+
+def _table(rows: dict, pair: dict | None = None) -> pd.DataFrame:
+    """The expected sheet: sample -> (arm, condition), pairs as given ("" unpaired)."""
+    pair = pair or {}
+    frame = pd.DataFrame(
+        {
+            "arm": [arm for arm, _ in rows.values()],
+            "condition": [cond for _, cond in rows.values()],
+            "pair": [pair.get(s, "") for s in rows],
+        },
+        index=list(rows),
     )
-    design = Design.two_arm(condition_key="condition", control="v", treated="t", pair_key=pair)
-    sheet = build_sheet(
-        obs, design, sample_key=kwargs.get("sample_key", "sample"), bulk=kwargs.get("bulk", False)
-    )
-    return today, sheet
+    return frame.astype(object)
 
 
 @pytest.mark.parametrize("pair_key", [None, "patient"])
-def test_two_arm_sheet_equals_todays_design(pair_key):
+def test_two_arm_sheet_keeps_labelled_samples_and_names_the_rest(pair_key):
     obs = _cells(
         ["v1", "v2", "t1", "t2", "x1", "v3", "t4"],
         ["v", "v", "t", "t", "x", " v", "t"],
@@ -54,17 +53,36 @@ def test_two_arm_sheet_equals_todays_design(pair_key):
     obs["condition"] = obs["condition"].astype(object)
     obs.loc[obs.index[:2], "sample"] = None  # two cells of v1 without a sample
     obs.loc[obs["sample"] == "t2", "condition"] = np.nan  # t2 has no condition
-    today, sheet = _both(obs, pair_key=pair_key)
-    pd.testing.assert_frame_equal(sheet.table, today.sheet)
-    assert sheet.dropped == today.dropped and sheet.notes == today.notes
-    assert sheet.bulk == today.bulk and sheet.samples.equals(today.samples)
+    sheet = _sheet(obs, pair_key=pair_key)
+    treated, control = ("treated", "t"), ("control", "v")
+    if pair_key is None:
+        expected = _table(
+            {"t1": treated, "t4": treated, "v1": control, "v2": control, "v3": control}
+        )
+        dropped = {"t2": "no condition"}
+    else:
+        expected = _table({"t1": treated, "v1": control}, pair={"t1": "1", "v1": "1"})
+        dropped = {
+            "t2": "no condition",
+            "t4": "pair 4 has no control sample",
+            "v2": "pair 2 has no treated sample",
+            "v3": "pair 3 has no treated sample",
+        }
+    pd.testing.assert_frame_equal(sheet.table.astype(object), expected, check_names=False)
+    assert sheet.dropped == dropped and not sheet.bulk
+    assert sheet.notes == ("2 observation(s) without a 'sample' label left out",)
     assert sheet.arms == ("v", "t") and sheet.variables.shape == (len(sheet.table), 0)
 
 
-def test_two_arm_bulk_sheet_equals_todays_design():
+def test_two_arm_bulk_sheet_has_one_sample_per_observation():
     obs = pd.DataFrame({"condition": ["v", "v", "t", "t"]}, index=["a", "b", "c", "d"])
-    today, sheet = _both(obs, sample_key=None, bulk=True)
-    pd.testing.assert_frame_equal(sheet.table, today.sheet)
+    sheet = _sheet(obs, sample_key=None, bulk=True)
+    expected = _table(
+        {"c": ("treated", "t"), "d": ("treated", "t"), "a": ("control", "v"), "b": ("control", "v")}
+    )
+    pd.testing.assert_frame_equal(
+        sheet.table.astype(object).sort_index(), expected.sort_index(), check_names=False
+    )
     assert sheet.bulk
 
 

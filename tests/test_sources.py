@@ -10,8 +10,9 @@ import pytest
 
 import mekscore as mk
 from mekscore.errors import InputError
-from mekscore.tl._design import build_design
+from mekscore.tl._designspec import Design
 from mekscore.tl._settings import ScoreSettings
+from mekscore.tl._sheet import build_sheet
 from mekscore.tl._sources import (
     CellMeans,
     Pseudobulk,
@@ -38,7 +39,7 @@ def _setup(method=None, signatures=("mapk_output_mpas",), **settings) -> Setup:
 
 
 def _design(adata):
-    return build_design(adata.obs, **ARMS, sample_key="sample", pair_key=None, test=None)
+    return build_sheet(adata.obs, Design.two_arm(**ARMS), sample_key="sample")
 
 
 def test_auto_is_pseudobulk_with_counts_whatever_is_stored(cells):

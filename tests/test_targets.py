@@ -9,7 +9,11 @@ from mekscore.errors import InputError
 from mekscore.tl._targets import FLAG_ALL_CELLS, Compartments
 
 OBS = pd.DataFrame({"ct": ["Tumor", "CD8 T", "Mono", "Tumor", None]})
-META = {"mhc1_apm": ("tumor", "up"), "ifng_ayers6": ("any", "up"), "tam_m2": ("myeloid", "down")}
+META = {
+    "mhc1_apm": ("tumor", "up", "unclear"),
+    "ifng_ayers6": ("any", "up", "unclear"),
+    "tam_m2": ("myeloid", "down", "unclear"),
+}
 
 
 def test_labels_map_by_name_and_by_the_given_map():
@@ -50,5 +54,7 @@ def test_without_labels_every_target_is_tested_on_every_observation():
 
 def test_an_absent_compartment_says_how_to_map_it():
     cells = Compartments.from_obs(OBS, "ct", None)
-    nk = cells.targets({"nk_activation": ("nk", "mixed")}, in_all_cells=False, bulk=False)[0]
+    nk = cells.targets(
+        {"nk_activation": ("nk", "mixed", "unclear")}, in_all_cells=False, bulk=False
+    )[0]
     assert "no label of obs['ct'] maps to 'nk'" in cells.absent_reason(nk)

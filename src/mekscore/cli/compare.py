@@ -25,6 +25,12 @@ Examples:
       --compartment-map "tumor=Malignant,Epithelial;cd8_t=CD8 T"
   mekscore compare counts.csv --samples sheet.csv -o out --sample-key sample \\
       --condition-key timepoint --control pre --treated on --pair-key patient --method ssgsea
+  mekscore compare four_arm.h5ad -o out --sample-key sample --condition-key arm \\
+      --control vehicle --arms "cobi=MEKi;aPDL1=ICI;combo=MEKi+ICI" --covariate batch \\
+      --compartment-key cell_type
+  mekscore compare cohort.csv --samples sheet.csv -o out --sample-key sample \\
+      --condition-key arm --control ICI --arms "ICI=ICI;ICI+MEKi=ICI+MEKi" \\
+      --subject-key patient --time-key timepoint --baseline pre
 """
 
 
@@ -38,9 +44,31 @@ Examples:
     type=click.Path(path_type=Path),
     help="Output folder (verdict.json, verdict.csv, samples.csv, report.html).",
 )
-@click.option("--condition-key", required=True, help="obs / sample-sheet column of conditions.")
-@click.option("--control", required=True, help="Control label of --condition-key.")
-@click.option("--treated", required=True, help="Treated label of --condition-key.")
+@click.option("--condition-key", help="obs / sample-sheet column of the arms (conditions).")
+@click.option("--control", help="Control arm of --condition-key (the reference of every contrast).")
+@click.option(
+    "--treated",
+    multiple=True,
+    help="Treated arm of --condition-key; repeat it for several arms (default with --arms: the "
+    "arms listed there).",
+)
+@click.option(
+    "--arms",
+    help='What each arm contains, e.g. "cobi=MEKi;aPDL1=ICI;combo=MEKi+ICI": every arm against '
+    "control and the arms it extends, the interaction and 'the combination beats both'.",
+)
+@click.option(
+    "--agent-class",
+    "agent_classes",
+    help='Class of agents mekscore does not know, e.g. "drug7=mek_inhibitor" (classes: '
+    "mek_inhibitor, mapk_inhibitor, mapk_activator, checkpoint, other).",
+)
+@click.option(
+    "--covariate",
+    "covariates",
+    multiple=True,
+    help="Sample-level column to adjust for (batch, sex, site...); repeat it for several.",
+)
 @click.option("--sample-key", required=True, help="Column naming each cell's (row's) sample.")
 @click.option("--compartment-key", help="obs column of cell types (single-cell).")
 @click.option(
@@ -49,6 +77,25 @@ Examples:
     help='Compartment -> labels, e.g. "tumor=Malignant,Epithelial;cd8_t=CD8 T".',
 )
 @click.option("--pair-key", help="Column of the pair (patient) in paired designs.")
+@click.option("--subject-key", help="Column of the subject (patient) of repeated biopsies.")
+@click.option("--time-key", help="Column of each biopsy's time point (with --subject-key).")
+@click.option("--baseline", help="The untreated level of --time-key, e.g. pre.")
+@click.option(
+    "--between-key", help="Between-subject grouping that is not a treatment, e.g. response."
+)
+@click.option(
+    "--design",
+    "formula",
+    help='Expert: a formula on sample-level columns, e.g. "~ arm * timepoint + batch" '
+    "(with --contrast).",
+)
+@click.option(
+    "--contrast",
+    "contrasts",
+    multiple=True,
+    help="Expert: NAME=COLUMN:LEVEL-LEVEL, or NAME=TERM*WEIGHT[,TERM*WEIGHT] on the formula's "
+    "columns; repeat it for several.",
+)
 @click.option(
     "--samples",
     "sheet",
@@ -73,7 +120,8 @@ Examples:
 @click.option(
     "--test",
     type=click.Choice(TESTS),
-    help="Default: welch (unpaired) or paired-t (with --pair-key).",
+    help="Default: welch (unpaired) or paired-t (with --pair-key); designs with covariates, "
+    "repeated biopsies or a formula are t-based (least squares, mixed model).",
 )
 @click.option(
     "--alpha",
@@ -108,75 +156,63 @@ Examples:
 @click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
 @command
-def compare(
-    input_path: Path,
-    outdir: Path,
-    condition_key: str,
-    control: str,
-    treated: str,
-    sample_key: str,
-    compartment_key: str | None,
-    compartments: str | None,
-    pair_key: str | None,
-    sheet: Path | None,
-    method: str | None,
-    methods: str | None,
-    signatures: str,
-    layer: str | None,
-    use_raw: bool,
-    log_normalize: bool | str,
-    test: str | None,
-    alpha: float,
-    min_cells: int,
-    aggregate: str,
-    counts_layer: str,
-    stream: str,
-    competitive: bool,
-    force: bool,
-    reporter: Reporter,
-) -> None:
+def compare(input_path: Path, outdir: Path, reporter: Reporter, **options: Any) -> None:
     """Test treated against control samples and say whether each program moved as expected.
 
     INPUT is an .h5ad (scored already, or scored here) or a genes x samples table
-    (CSV/TSV/GCT) with --samples giving the --sample-key and --condition-key columns.
+    (CSV/TSV/GCT) with --samples giving the --sample-key and the design's columns.
+    Two arms: --condition-key, --control, --treated. Several arms, combinations
+    (--arms), covariates, repeated biopsies (--subject-key, --time-key) or a formula
+    (--design, --contrast): every contrast gets its own verdicts.
     """
     from .. import tl
     from ..io.write import check_output_folder
     from ..report import render_report
     from ..tl._record import Comparison
+    from ._design import design_keywords
 
-    check_output_folder(outdir, force=force)
-    mapping = parse_compartment_map(compartments, compartment_key)
-    adata, bulk_table = load_study(input_path, sheet, sample_key, reporter, stream, use_raw)
-    score_kwargs = {"log_normalize": log_normalize}
-    score_kwargs |= {k: v for k, v in (("layer", layer), ("use_raw", use_raw)) if v}
-    score_kwargs.update(progress_settings(reporter))
+    check_output_folder(outdir, force=options["force"])
+    design = tl.Design(**design_keywords(options))
+    mapping = parse_compartment_map(options["compartments"], options["compartment_key"])
+    adata, bulk_table = load_study(
+        input_path,
+        options["sheet"],
+        options["sample_key"],
+        reporter,
+        options["stream"],
+        options["use_raw"],
+    )
     tl.compare(
         adata,
-        condition_key=condition_key,
-        control=control,
-        treated=treated,
-        sample_key=sample_key,
-        compartment_key=compartment_key,
+        design,
+        sample_key=options["sample_key"],
+        compartment_key=options["compartment_key"],
         compartments=mapping,
         bulk=bulk_table,
-        pair_key=pair_key,
-        method=chosen_methods(method, methods),
-        signatures=signatures,
-        score_kwargs=score_kwargs,
-        test=test,
-        alpha=alpha,
-        min_cells=min_cells,
-        aggregate=aggregate,
-        counts_layer=counts_layer,
-        competitive=competitive,
+        method=chosen_methods(options["method"], options["methods"]),
+        signatures=options["signatures"],
+        score_kwargs=score_settings(options, reporter),
+        test=options["test"],
+        alpha=options["alpha"],
+        min_cells=options["min_cells"],
+        aggregate=options["aggregate"],
+        counts_layer=options["counts_layer"],
+        competitive=options["competitive"],
         key_added=KEY,
     )
     comparison = Comparison.load(adata, KEY)
     if comparison.methods is not None:
         reporter.note(_method_dependence(comparison.methods, comparison.parameters["methods"]))
-    write_outputs(outdir, comparison, render_report(comparison), input_path=input_path, force=force)
+    html = render_report(comparison)
+    write_outputs(outdir, comparison, html, input_path=input_path, force=options["force"])
     reporter.paragraph(summary_lines(comparison.results, comparison.parameters, outdir))
+
+
+def score_settings(options: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    """The ``score_kwargs`` the command's options give (matrix, normalisation, progress)."""
+    settings = {"log_normalize": options["log_normalize"]}
+    settings |= {k: options[k] for k in ("layer", "use_raw") if options[k]}
+    return settings | progress_settings(reporter)
 
 
 def chosen_methods(method: str | None, methods: str | None) -> str | list[str] | None:
@@ -211,18 +247,24 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
     from ..report._text import aggregation_sentence
 
     counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
+    tests = ", ".join(dict.fromkeys(verdict.loc[verdict["verdict"] != "not testable", "test"]))
+    contrasts = verdict["contrast"].nunique()
+    what = f"{contrasts} contrasts x " if contrasts > 1 else ""
     lines = [f"sample values: {aggregation_sentence(parameters)}"]
     lines.append(f"pharmacodynamic control: {parameters['pd_status']}")
+    method = parameters["method"] or "stored scores"
     lines.append(
-        f"{len(verdict)} rows of programs and abundances ({parameters['aggregate']}, "
-        f"{parameters['method'] or 'stored scores'}, {parameters['test']}): {counts}."
+        f"{len(verdict)} rows ({what}programs and abundances; {method}; tests: "
+        f"{tests or parameters['test']}): {counts}."
     )
     if parameters["dropped"]:
         lines.append(f"dropped from every test: {parameters['dropped']}")
     thin = verdict[verdict["flag"].str.contains("signature genes (fewer than half)", regex=False)]
     if len(thin):
         parts = ", ".join(
-            f"{r.signature} ({r.n_genes_used} of {r.n_genes})" for r in thin.itertuples()
+            dict.fromkeys(
+                f"{r.signature} ({r.n_genes_used} of {r.n_genes})" for r in thin.itertuples()
+            )
         )
         lines.append(f"rows resting on fewer than half of their signature's genes: {parts}")
     lines += list(parameters["notes"])

@@ -13,7 +13,7 @@ BULK_FOLDER = "bulk_paired"
 SINGLE_CELL = {
     "condition_key": "condition",
     "control": "vehicle",
-    "treated": "trametinib",
+    "treated": ("trametinib",),
     "sample_key": "sample",
     "compartment_key": "cell_type",
     "compartments": "cd4_t=CD4 T,Treg",
@@ -21,7 +21,7 @@ SINGLE_CELL = {
 BULK = {
     "condition_key": "timepoint",
     "control": "pre",
-    "treated": "on",
+    "treated": ("on",),
     "sample_key": "sample",
     "pair_key": "patient",
 }

@@ -28,9 +28,9 @@ from anndata import AnnData
 from ..errors import InputError
 from ..sig import Signature
 from ..sig.abundance import load_abundance, load_markers
-from ._design import Design
 from ._score import score_with
 from ._settings import ScoreSettings
+from ._sheet import SampleSheet
 from ._targets import Target
 
 DETECTION = 0.1
@@ -61,17 +61,18 @@ class BulkContext:
         return name
 
 
-def bulk_context(adata: AnnData, design: Design, settings: ScoreSettings) -> BulkContext | None:
+def bulk_context(adata: AnnData, sheet: SampleSheet, settings: ScoreSettings) -> BulkContext | None:
     """Marker proxies of every sample (``None`` without an expression matrix or marker genes).
 
     Examples
     --------
     >>> from mekscore.datasets import simulate_study
-    >>> from mekscore.tl._design import build_design
+    >>> from mekscore.tl._designspec import Design
+    >>> from mekscore.tl._sheet import build_sheet
     >>> bulk = simulate_study(seed=0, n_genes=400, bulk=True)
-    >>> design = build_design(bulk.obs, condition_key="condition", control="vehicle",
-    ...     treated="trametinib", sample_key="sample", pair_key=None, test=None)
-    >>> context = bulk_context(bulk, design, ScoreSettings())
+    >>> design = Design.two_arm(condition_key="condition", control="vehicle", treated="trametinib")
+    >>> context = bulk_context(bulk, build_sheet(bulk.obs, design, sample_key="sample"),
+    ...                        ScoreSettings())
     >>> bool(context.detected["cd8_t_cells"])
     True
     """
@@ -88,14 +89,14 @@ def bulk_context(adata: AnnData, design: Design, settings: ScoreSettings) -> Bul
             values = score_with(adata, signatures, "mean", proxy_settings).frames["score"]
         except InputError:  # no marker gene in the data: nothing to say about composition
             return None
-    labelled = design.samples.notna().to_numpy()
-    proxies = values[labelled].set_axis(design.samples[labelled].to_numpy()).groupby(level=0).mean()
-    proxies = proxies.reindex(design.sheet.index)
-    return BulkContext(proxies, _detected(proxies, design))
+    labelled = sheet.samples.notna().to_numpy()
+    proxies = values[labelled].set_axis(sheet.samples[labelled].to_numpy()).groupby(level=0).mean()
+    proxies = proxies.reindex(sheet.table.index)
+    return BulkContext(proxies, _detected(proxies, sheet))
 
 
-def _detected(proxies: pd.DataFrame, design: Design) -> dict[str, bool]:
-    medians = proxies.groupby(design.sheet["arm"]).median()
+def _detected(proxies: pd.DataFrame, sheet: SampleSheet) -> dict[str, bool]:
+    medians = proxies.groupby(sheet.table["condition"].astype(str)).median()
     return {name: bool((medians[name] >= DETECTION).any()) for name in proxies.columns}
 
 

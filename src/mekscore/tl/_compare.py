@@ -2,18 +2,23 @@
 
 The data flow, one module per step:
 
-1. the design (:mod:`._design`): samples, arms, pairs; validated before any scoring;
+1. the design (:mod:`._designspec`, :mod:`._sheet`, :mod:`._model`): samples, arms,
+   pairs, subjects and time, covariates, and the named contrasts; validated before any
+   scoring;
 2. aggregation (:mod:`._sources`): one value per sample x compartment, from the
    summed counts of the sample's cells (pseudobulk) or the mean of its cell scores;
-3. one row per target (:mod:`._rows`): a sample-level test with exact intervals
-   (:mod:`._stats`), in bulk data read in its context (:mod:`._bulk_context`);
-4. the verdict (:mod:`._verdict`): families, the PD gatekeeper, verdict words;
+3. one row per target and contrast (:mod:`._rows`): sample-level tests with exact
+   intervals (:mod:`._stats`, :mod:`._fits`), in bulk data read in its context
+   (:mod:`._bulk_context`);
+4. the verdict (:mod:`._verdict`): what each contrast should show, families within each
+   contrast, a pharmacodynamic gate per contrast, verdict words;
 5. the record (:mod:`._record`): verdicts, samples, composition, QC, the competitive
    view and every parameter, stored under one key for the report and the CLI.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,11 +36,14 @@ from . import _stats
 from ._bulk_context import bulk_context, proxy_targets, proxy_values
 from ._composition import composition_counts, composition_targets, logit_shares
 from ._consensus import check_methods, consensus
-from ._design import Design, build_design, describe_dropped, resolve_test
+from ._designspec import Design
+from ._labels import describe_dropped
+from ._model import build_model, resolve_test
 from ._qc import signature_qc
 from ._record import Comparison
-from ._rows import COLUMNS, Evaluated, RowContext, Testing, evaluate
+from ._rows import COLUMNS, COUNTS, Evaluated, RowContext, Testing, evaluate
 from ._settings import ScoreSettings
+from ._sheet import SampleSheet, build_sheet
 from ._sources import SampleValues, Scoring, Setup, choose_aggregation, make_source, signature_meta
 from ._targets import Compartments
 from ._verdict import VERDICTS, add_verdicts
@@ -46,6 +54,7 @@ SAMPLE_COLUMNS = (
     "signature",
     "kind",
     "compartment",
+    "contrast",
     "sample",
     "condition",
     "pair",
@@ -58,15 +67,21 @@ SAMPLE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class Levels:
+    """The levels every test of a comparison uses, checked once."""
+
+    alpha: float
+    confidence: float
+    min_cells: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class Request:
     """Everything one comparison was asked to do, checked once."""
 
-    condition_key: str
-    control: str
-    treated: str
+    design: Design
     sample_key: str | None
-    pair_key: str | None
     bulk: bool
     compartment_key: str | None
     compartments: Mapping[str, str | Sequence[str]] | None
@@ -74,7 +89,8 @@ class Request:
     scores: str | pd.DataFrame | None
     aggregate: str
     counts_layer: str | None
-    testing: Testing
+    test: str | None
+    levels: Levels
     in_all_cells: bool
     composition: bool
     qc: bool
@@ -83,14 +99,15 @@ class Request:
 
 def compare(
     adata: AnnData,
+    design: Design | None = None,
     *,
-    condition_key: str,
-    control: str,
-    treated: str,
+    condition_key: str | None = None,
+    control: str | None = None,
+    treated: str | Sequence[str] | None = None,
+    pair_key: str | None = None,
     sample_key: str | None = None,
     compartment_key: str | None = None,
     compartments: Mapping[str, str | Sequence[str]] | None = None,
-    pair_key: str | None = None,
     bulk: bool = False,
     scores: str | pd.DataFrame | None = None,
     method: str | Sequence[str] | None = None,
@@ -113,16 +130,25 @@ def compare(
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Test treated against control samples, per signature x compartment, with verdicts.
 
-    The sample (patient, mouse) is the replicate, never the cell. See the module
-    docs of :mod:`mekscore.tl._stats` (tests and intervals) and
-    :mod:`mekscore.tl._verdict` (families, gatekeeping, verdict words).
+    The sample (patient, mouse) is the replicate, never the cell. Two arms are stated
+    with ``condition_key``, ``control`` and ``treated`` (``pair_key`` for pairs); any
+    other study (several arms, arms declared by their agents, covariates, repeated
+    biopsies, a formula) with a :class:`~mekscore.tl.Design`, and every contrast of it
+    gets its own row per signature, its own families and its own verdict. See the module
+    docs of :mod:`mekscore.tl._stats` (tests and intervals), :mod:`mekscore.tl._model`
+    (designs) and :mod:`mekscore.tl._verdict` (what each contrast should show, families,
+    gatekeeping, verdict words).
 
     Parameters
     ----------
     adata
         Cells x genes (single-cell) or samples x genes (bulk).
+    design
+        The study design (:class:`~mekscore.tl.Design`), instead of ``condition_key``,
+        ``control``, ``treated`` and ``pair_key``.
     condition_key, control, treated
-        ``obs`` column holding the condition and its control / treated labels.
+        ``obs`` column holding the condition and its control / treated labels; several
+        treated labels compare each with control (a dose series, say).
     sample_key
         ``obs`` column naming each observation's sample. Required for single-cell
         data; a column with one observation per sample means bulk.
@@ -213,12 +239,10 @@ def compare(
     ...     compartment_key="cell_type")  # doctest: +SKIP
     """
     methods = [method] if method is None or isinstance(method, str) else check_methods(method)
+    stated = {"condition_key": condition_key, "control": control, "treated": treated}
     request = Request(
-        condition_key=condition_key,
-        control=control,
-        treated=treated,
+        design=_design(design, pair_key=pair_key, **stated),
         sample_key=sample_key,
-        pair_key=pair_key,
         bulk=bulk,
         compartment_key=compartment_key,
         compartments=compartments,
@@ -228,7 +252,8 @@ def compare(
         scores=scores,
         aggregate=aggregate,
         counts_layer=counts_layer,
-        testing=make_testing(test, alpha, confidence, min_cells, paired=pair_key is not None),
+        test=test,
+        levels=check_levels(alpha, confidence, min_cells),
         in_all_cells=in_all_cells,
         composition=composition,
         qc=qc,
@@ -259,13 +284,35 @@ def run(adata: AnnData, request: Request, *, methods: Sequence[str | None] = (No
     return replace(first, parameters=parameters, methods=table)
 
 
-def make_testing(test, alpha, confidence, min_cells, *, paired: bool) -> Testing:
-    """The checked test settings (``confidence`` defaults to ``1 - alpha``).
+def _design(design: Design | None, **stated) -> Design:
+    """The design: given, or the two-arm (or several-arm) one stated by keywords."""
+    given = {k: v for k, v in stated.items() if v is not None}
+    if design is not None:
+        if given:
+            raise InputError(
+                "design= states the study; drop {keys} (or drop design=)",
+                keys=", ".join(given),
+            )
+        return design
+    missing = [k for k in ("condition_key", "control") if k not in given]
+    if missing:
+        raise InputError(
+            "state the study: {condition_key!p}, {control!p} and {treated!p} (two or more "
+            "arms), or design=mekscore.tl.Design(...)",
+            condition_key=None,
+            control=None,
+            treated=None,
+        )
+    return Design(**given)
+
+
+def check_levels(alpha: float, confidence: float | None, min_cells: int) -> Levels:
+    """The checked levels (``confidence`` defaults to ``1 - alpha``).
 
     Examples
     --------
-    >>> make_testing(None, 0.1, None, 10, paired=True)
-    Testing(test='paired-t', alpha=0.1, confidence=0.9, min_cells=10)
+    >>> check_levels(0.1, None, 10)
+    Levels(alpha=0.1, confidence=0.9, min_cells=10)
     """
     if not 0 < alpha < 1:
         raise InputError(
@@ -276,60 +323,53 @@ def make_testing(test, alpha, confidence, min_cells, *, paired: bool) -> Testing
         raise InputError("{confidence=} must be in (0, 1), e.g. 0.95", confidence=confidence)
     if min_cells < 1:
         raise InputError("{min_cells=} must be at least 1", min_cells=min_cells)
-    return Testing(resolve_test(test, paired), float(alpha), float(confidence), int(min_cells))
+    return Levels(float(alpha), float(confidence), int(min_cells))
 
 
 def _comparison(adata: AnnData, request: Request) -> Comparison:
-    design = build_design(
-        adata.obs,
-        condition_key=request.condition_key,
-        control=request.control,
-        treated=request.treated,
-        sample_key=request.sample_key,
-        pair_key=request.pair_key,
-        test=request.testing.test,
-        bulk=request.bulk,
-    )
+    resolve_test(request.design, request.test)  # a wrong test fails before the samples are read
+    sheet = build_sheet(adata.obs, request.design, sample_key=request.sample_key, bulk=request.bulk)
+    model = build_model(sheet, request.design, test=request.test)
+    levels = request.levels
+    testing = Testing(model.test, levels.alpha, levels.confidence, levels.min_cells)
     compartments = Compartments.from_obs(adata.obs, request.compartment_key, request.compartments)
-    setup = Setup(
-        request.scoring, request.testing.min_cells, request.counts_layer, compartments.column
-    )
+    setup = Setup(request.scoring, levels.min_cells, request.counts_layer, compartments.column)
     with recorded_warnings() as notes:
         aggregation = choose_aggregation(
-            adata, request.aggregate, bulk=design.bulk, scores=request.scores, setup=setup
+            adata, request.aggregate, bulk=sheet.bulk, scores=request.scores, setup=setup
         )
         source = make_source(
-            adata, design.samples, aggregation=aggregation, scores=request.scores, setup=setup
+            adata, sheet.samples, aggregation=aggregation, scores=request.scores, setup=setup
         )
         context = None
-        if design.bulk and not compartments.labelled:
-            context = bulk_context(adata, design, request.scoring.settings)
-        ctx = RowContext(design, request.testing, compartments, source.genes, context)
+        if sheet.bulk and not compartments.labelled:
+            context = bulk_context(adata, sheet, request.scoring.settings)
+        ctx = RowContext(sheet, model, testing, compartments, source.genes, context)
         meta = signature_meta(source.signature_ids, request.scoring.signatures)
-        targets = compartments.targets(meta, in_all_cells=request.in_all_cells, bulk=design.bulk)
+        targets = compartments.targets(meta, in_all_cells=request.in_all_cells, bulk=sheet.bulk)
         evaluated = _programs(source, targets, ctx)
         shares, abundance = _abundance(adata.obs, ctx, composition=request.composition)
         evaluated += abundance
         qc = _qc(adata, request) if request.qc else None
-        view = _competitive(adata, request) if request.competitive else None
-    table, status = add_verdicts(
-        pd.DataFrame([e.row for e in evaluated]),
-        request.testing.alpha,
-        confidence=request.testing.confidence,
+        view = _competitive(adata, request, levels.min_cells) if request.competitive else None
+    table, statuses = add_verdicts(
+        pd.DataFrame([e.row for e in evaluated]), levels.alpha, confidence=levels.confidence
     )
-    for count in ("n_moved_expected", "n_genes_used", "n_genes"):
+    for count in COUNTS:
         table[count] = table[count].astype("Int64")
-    parameters = _parameters(request, design, aggregation, source, status, list(design.notes))
-    parameters["notes"] = [*design.notes, *notes]
+    parameters = _parameters(request, ctx, aggregation, source, statuses)
+    parameters["notes"] = [*sheet.notes, *model.notes, *notes]
     return Comparison(
         parameters=parameters,
         results=table[list(COLUMNS)],
-        samples=_sample_table([e.changes for e in evaluated], request.control, request.treated),
+        samples=_sample_table([e.changes for e in evaluated], sheet.arms),
         genes=source.genes,
         composition=shares,
         qc=qc,
         competitive=view,
         signatures=_custom_signatures(request.scoring.to_score),
+        design=model.design_table().reset_index(),
+        detectable=model.detectable_effects(alpha=levels.alpha),
     )
 
 
@@ -340,37 +380,45 @@ def _programs(source, targets, ctx: RowContext) -> list[Evaluated]:
         values = source.values(mask, [t.signature for t in group]) if mask.any() else None
         for target in group:
             evaluated[target] = evaluate(target, values, ctx)
-    return [evaluated[t] for t in targets]
+    return [row for t in targets for row in evaluated[t]]
 
 
 def _abundance(obs: pd.DataFrame, ctx: RowContext, *, composition: bool):
     """Abundance rows (cell shares, or bulk marker proxies) and the per-sample shares."""
     if not composition:
         return None, []
-    if ctx.compartments.labelled and not ctx.design.bulk:
+    if ctx.compartments.labelled and not ctx.sheet.bulk:
         return _composition(obs, ctx)
     if ctx.bulk is None:
         return None, []
     proxies = SampleValues(*proxy_values(ctx.bulk))
-    return None, [evaluate(t, proxies, ctx) for t in proxy_targets(ctx.bulk)]
+    return None, [row for t in proxy_targets(ctx.bulk) for row in evaluate(t, proxies, ctx)]
 
 
 def _composition(obs: pd.DataFrame, ctx: RowContext):
     """Per-sample shares (samples x compartments, with ``condition``) and abundance rows."""
-    design, labels = ctx.design, dict(ctx.compartments.labels)
-    counts, totals = composition_counts(obs, design, ctx.compartments.key, labels)
+    sheet, labels = ctx.sheet, dict(ctx.compartments.labels)
+    counts, totals = composition_counts(obs, sheet, ctx.compartments.key, labels)
     targets = composition_targets(labels)
     logits = logit_shares(counts, totals).rename(
         columns={t.compartment: t.signature for t in targets}
     )
-    rows = [evaluate(t, SampleValues(logits, totals), ctx) for t in targets]
+    values = SampleValues(logits, totals)
+    rows = [row for t in targets for row in evaluate(t, values, ctx)]
     shares = counts[[t.compartment for t in targets]].div(totals.replace(0, np.nan), axis=0)
-    arms = design.sheet.drop_duplicates("arm").set_index("arm")["condition"]
-    order = [arms.get("control"), arms.get("treated")]  # control first, in tables and plots
-    condition = design.sheet["condition"].reindex(shares.index)
-    shares.insert(0, "condition", pd.Categorical(condition, categories=order))
+    condition = _condition(sheet).reindex(shares.index)
+    shares.insert(0, "condition", condition)
     shares.insert(1, "n_cells", totals)
     return shares, rows
+
+
+def _condition(sheet: SampleSheet) -> pd.Series:
+    """Each sample's arm (or time point), control (baseline) first in tables and plots."""
+    column = "condition" if "condition" in sheet.table else "time"
+    order = list(sheet.arms or sheet.times)
+    return pd.Series(
+        pd.Categorical(sheet.table[column].astype(str), categories=order), index=sheet.table.index
+    )
 
 
 def _qc(adata: AnnData, request: Request) -> pd.DataFrame | None:
@@ -392,20 +440,26 @@ def _qc(adata: AnnData, request: Request) -> pd.DataFrame | None:
     )
 
 
-def _competitive(adata: AnnData, request: Request) -> pd.DataFrame:
+def _competitive(adata: AnnData, request: Request, min_cells: int) -> pd.DataFrame:
     from ._competitive import competitive
 
+    design = request.design
+    if design.kind != "two-arm" or design.pair_key is not None:
+        raise InputError(
+            "the competitive view compares two unpaired arms; drop {competitive!p} for this design",
+            competitive=True,
+        )
     return competitive(
         adata,
-        condition_key=request.condition_key,
-        control=request.control,
-        treated=request.treated,
+        condition_key=design.condition_key,
+        control=design.control,
+        treated=design.treated[0],
         sample_key=request.sample_key,
         compartment_key=request.compartment_key,
         compartments=request.compartments,
         signatures=request.scoring.signatures,
         counts_layer=request.counts_layer,
-        min_cells=request.testing.min_cells,
+        min_cells=min_cells,
         bulk=request.bulk,
     )
 
@@ -428,10 +482,10 @@ def recorded_warnings() -> Iterator[list[str]]:
         warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
-def _sample_table(changes, control, treated) -> pd.DataFrame:
+def _sample_table(changes, arms: Sequence[str]) -> pd.DataFrame:
     empty = pd.DataFrame(columns=list(SAMPLE_COLUMNS))
     samples = pd.concat([c for c in changes if len(c)] or [empty], ignore_index=True)
-    order = [str(control), str(treated)]  # control first, in tables and plots
+    order = list(arms) or None  # control first, in tables and plots
     samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
     return samples[list(SAMPLE_COLUMNS)]
 
@@ -452,31 +506,33 @@ def _described(signatures: SignatureSpec) -> str:
     return ",".join(s.id for s in resolve(signatures))
 
 
-def _parameters(request: Request, design: Design, aggregation: str, source, status, notes):
-    testing = request.testing
+def _parameters(request: Request, ctx: RowContext, aggregation: str, source, statuses):
+    design, testing, sheet = request.design, ctx.testing, ctx.sheet
     keys = {
-        "condition_key": request.condition_key,
-        "control": str(request.control),
-        "treated": str(request.treated),
+        "condition_key": design.condition_key,
+        "control": design.control,
+        "treated": ", ".join(design.treated or sheet.arms[1:]),
         "sample_key": request.sample_key,
         "compartment_key": request.compartment_key,
-        "pair_key": request.pair_key,
+        "pair_key": design.pair_key,
         "signatures": _described(request.scoring.signatures),
     }
     out: dict[str, Any] = {k: ("" if v is None else v) for k, v in keys.items()}
     out.update(
-        design="paired" if design.paired else "unpaired",
-        bulk=design.bulk,
+        design=_design_word(ctx),
+        study_design=json.dumps(design.to_dict()),  # text: any design stays h5ad-writable
+        contrasts={c.name: {"words": c.words, "kind": c.kind} for c in ctx.model.contrasts},
+        bulk=sheet.bulk,
         test=testing.test,
-        effect_measure=_stats.EFFECT_MEASURES[testing.test],
+        effect_measure=_stats.EFFECT_MEASURES.get(testing.test, ""),
         alpha=testing.alpha,
         confidence=testing.confidence,
         min_cells=testing.min_cells,
         aggregate=aggregation,
         in_all_cells=request.in_all_cells,
-        pd_status=status,
-        dropped=describe_dropped(design),
-        notes=list(notes),
+        pd_status=_pd_summary(statuses),
+        pd_status_by_contrast=dict(statuses),
+        dropped=describe_dropped(sheet.dropped),
         **source.provenance,
     )
     out["compartments"] = {
@@ -484,3 +540,21 @@ def _parameters(request: Request, design: Design, aggregation: str, source, stat
         for k, v in (request.compartments or {}).items()
     }
     return out
+
+
+def _design_word(ctx: RowContext) -> str:
+    """``paired``/``unpaired`` for two arms, else the layout (``arms``, ``repeated``...)."""
+    kind = ctx.model.layout.kind
+    if ctx.two_arm:
+        return "paired" if kind == "paired" else "unpaired"
+    return kind
+
+
+def _pd_summary(statuses: Mapping[str, str]) -> str:
+    """One line: the gate's status, per gated contrast when there are several."""
+    if len(statuses) == 1:
+        return next(iter(statuses.values()))
+    gated = {c: s for c, s in statuses.items() if not s.startswith("no gate")}
+    if not gated:
+        return "not tested: no contrast of this design should move MAPK output"
+    return "; ".join(f"{contrast}: {status}" for contrast, status in gated.items())

@@ -24,9 +24,10 @@ from ..pp import log_normalize
 from ..sig import resolve
 from ..sig.gmt import SignatureSpec
 from ._aggregate import SampleSums
-from ._design import Design, build_design
+from ._designspec import Design
 from ._rows import shortage_reason
 from ._settings import choose_counts
+from ._sheet import SampleSheet, build_sheet
 from ._targets import Compartments, Target
 
 COLUMNS = (
@@ -112,16 +113,8 @@ def competitive(
     ...     treated="trametinib", sample_key="sample",
     ...     compartment_key="cell_type")  # doctest: +SKIP
     """
-    design = build_design(
-        adata.obs,
-        condition_key=condition_key,
-        control=control,
-        treated=treated,
-        sample_key=sample_key,
-        pair_key=None,
-        test=None,
-        bulk=bulk,
-    )
+    design = Design.two_arm(condition_key=condition_key, control=control, treated=treated)
+    sheet = build_sheet(adata.obs, design, sample_key=sample_key, bulk=bulk)
     cells = Compartments.from_obs(adata.obs, compartment_key, compartments)
     counts = choose_counts(adata, counts_layer)
     if counts is None:
@@ -133,9 +126,9 @@ def competitive(
     sigs = resolve(signatures)
     matches, _ = match_signatures(sigs, names, species, aliases=aliases)
     gene_sets = {m.signature.id: names[m.gene_set.up].tolist() for m in matches}
-    meta = {s.id: (s.compartment, s.expected) for s in sigs}
-    targets = cells.targets(meta, in_all_cells=False, bulk=design.bulk)
-    rankings = Rankings(SampleSums(counts.X, design.samples, cells.column), design, names)
+    meta = {s.id: (s.compartment, s.expected, s.combination) for s in sigs}
+    targets = cells.targets(meta, in_all_cells=False, bulk=sheet.bulk)
+    rankings = Rankings(SampleSums(counts.X, sheet.samples, cells.column), sheet, names)
     gsea = Gsea(min_size, permutation_num, seed)
     rows = {}
     for group, mask in cells.groups(targets):
@@ -159,16 +152,16 @@ class Ranked:
 class Rankings:
     """Per-gene Welch t rankings of the samples' pseudobulk profiles, by cell mask."""
 
-    def __init__(self, sums: SampleSums, design: Design, genes: pd.Index) -> None:
-        self._sums, self._design, self._genes = sums, design, list(genes)
+    def __init__(self, sums: SampleSums, sheet: SampleSheet, genes: pd.Index) -> None:
+        self._sums, self._sheet, self._genes = sums, sheet, list(genes)
 
     def __call__(self, mask: np.ndarray, *, min_cells: int) -> Ranked:
         """The ranking of the masked cells' pseudobulk profiles (samples with enough cells)."""
         sums, n_cells = self._sums(mask)
-        keep = n_cells.index.isin(self._design.sheet.index)
-        if not self._design.bulk:
+        keep = n_cells.index.isin(self._sheet.table.index)
+        if not self._sheet.bulk:
             keep &= (n_cells >= min_cells).to_numpy()
-        arms = self._design.sheet.loc[n_cells.index[keep], "arm"].to_numpy()
+        arms = self._sheet.table.loc[n_cells.index[keep], "arm"].to_numpy()
         n_control, n_treated = int((arms == "control").sum()), int((arms == "treated").sum())
         reason = shortage_reason(n_control, n_treated, 0, paired=False)
         if reason:

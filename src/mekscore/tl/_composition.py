@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from ..sig.abundance import load_abundance
-from ._design import Design
+from ._sheet import SampleSheet
 from ._targets import Target, label_mask
 
 TRANSFORM = "logit((k + 0.5) / (n + 1))"
 
 
 def composition_counts(
-    obs: pd.DataFrame, design: Design, compartment_key: str, labels: dict[str, list[str]]
+    obs: pd.DataFrame, sheet: SampleSheet, compartment_key: str, labels: dict[str, list[str]]
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Cells per sample x compartment, and all cells per sample (design samples only).
 
@@ -30,24 +30,27 @@ def composition_counts(
     >>> obs = pd.DataFrame({"s": ["a", "a", "a", "b", "c", "d"],
     ...                     "c": ["v", "v", "v", "t", "v", "t"],
     ...                     "ct": ["CD8 T", "Tumor", "Tumor", "Tumor", "Tumor", "CD8 T"]})
-    >>> from mekscore.tl._design import build_design
-    >>> d = build_design(obs, condition_key="c", control="v", treated="t", sample_key="s",
-    ...                  pair_key=None, test=None)
-    >>> counts, totals = composition_counts(obs, d, "ct", {"tumor": ["Tumor"], "cd8_t": ["CD8 T"]})
+    >>> from mekscore.tl._designspec import Design
+    >>> from mekscore.tl._sheet import build_sheet
+    >>> sheet = build_sheet(obs, Design.two_arm(condition_key="c", control="v", treated="t"),
+    ...                     sample_key="s")
+    >>> counts, totals = composition_counts(obs, sheet, "ct", {"tumor": ["Tumor"],
+    ...                                                         "cd8_t": ["CD8 T"]})
     >>> counts.to_dict("index")["a"], totals.to_dict()
     ({'tumor': 2, 'cd8_t': 1}, {'a': 3, 'b': 1, 'c': 1, 'd': 1})
     """
-    sheet_row = np.append(design.sheet.index.get_indexer(design.samples.cat.categories), -1)
-    row = sheet_row[design.samples.cat.codes.to_numpy()]  # each cell's sample in the sheet
+    index = sheet.table.index
+    sheet_row = np.append(index.get_indexer(sheet.samples.cat.categories), -1)
+    row = sheet_row[sheet.samples.cat.codes.to_numpy()]  # each cell's sample in the sheet
     type_of = {comp: label_mask(obs[compartment_key], members) for comp, members in labels.items()}
-    n_samples = len(design.sheet)
+    n_samples = len(index)
     in_design = row >= 0
     counts = pd.DataFrame(
         {comp: np.bincount(row[in_design & cells], minlength=n_samples)
          for comp, cells in type_of.items()},
-        index=design.sheet.index,
+        index=index,
     )  # fmt: skip
-    totals = pd.Series(np.bincount(row[in_design], minlength=n_samples), index=design.sheet.index)
+    totals = pd.Series(np.bincount(row[in_design], minlength=n_samples), index=index)
     return counts.astype(int), totals.astype(int)
 
 

@@ -75,7 +75,7 @@ class Model:
         self.contrasts = tuple(contrasts)
         self.linear = linear
         self.notes = tuple(notes)
-        self.test = allowed_tests(design, layout)[0]
+        self.test = allowed_tests(design)[0]
         self._t_test = "paired-t" if layout.kind == "paired" else "welch"
         self._adjusted = bool(design.covariates) or design.formula is not None
         self._factors = {c.name: factorise(c.cells, layout) for c in contrasts if c.cells}
@@ -173,15 +173,7 @@ class Model:
 
     def check_test(self, test: str | None) -> str:
         """``test`` if this design can run it (``None``: the default), else an InputError."""
-        if test is None:
-            return self.test
-        allowed = allowed_tests(self.design, self.layout)
-        if test not in allowed:
-            raise InputError(
-                f"test {test!r} is not for this design ({_described(self.design, self.layout)}); "
-                f"use one of {', '.join(allowed)}"
-            )
-        return test
+        return resolve_test(self.design, test)
 
     def design_table(self) -> pd.DataFrame:
         """Samples per arm (per time point in repeated designs, per covariate level).
@@ -213,12 +205,12 @@ def _key(cells) -> frozenset:
     return frozenset((cell, w) for cell, w in cells.items() if w)
 
 
-def allowed_tests(design: Design, layout: Layout) -> tuple[str, ...]:
+def allowed_tests(design: Design) -> tuple[str, ...]:
     """The tests a design can run, default first.
 
     Examples
     --------
-    >>> allowed_tests(Design(condition_key="c", control="v", pair_key="p"), None)
+    >>> allowed_tests(Design(condition_key="c", control="v", pair_key="p"))
     ('paired-t', 'wilcoxon')
     """
     if design.covariates or design.formula is not None or design.time_key is not None:
@@ -226,7 +218,28 @@ def allowed_tests(design: Design, layout: Layout) -> tuple[str, ...]:
     return TESTS["paired" if design.pair_key is not None else "arms"]
 
 
-def _described(design: Design, layout: Layout) -> str:
+def resolve_test(design: Design, test: str | None) -> str:
+    """``test`` if ``design`` can run it (``None``: its default), else an InputError.
+
+    Checked from the design alone, so a wrong test fails before the samples are read.
+
+    Examples
+    --------
+    >>> resolve_test(Design(condition_key="c", control="v", pair_key="p"), None)
+    'paired-t'
+    """
+    allowed = allowed_tests(design)
+    if test is None:
+        return allowed[0]
+    if test not in allowed:
+        raise InputError(
+            f"test {test!r} is not for this design ({_described(design)}); "
+            f"use one of {', '.join(allowed)}"
+        )
+    return test
+
+
+def _described(design: Design) -> str:
     if design.covariates:
         return "with covariates: t-based only"
     if design.formula is not None or design.time_key is not None:
@@ -272,7 +285,12 @@ def _check_cells(layout: Layout) -> None:
     for cell, k in layout.counts().items():
         if k >= 2:
             continue
-        if layout.kind in ("arms", "paired"):
+        if layout.kind == "paired":
+            raise InputError(
+                f"{k} complete pair(s) with arm {cell_label(cell)!r}: a paired test needs at "
+                "least 2 pairs (add pairs, or drop the pair key)"
+            )
+        if layout.kind == "arms":
             raise InputError(
                 f"arm {cell_label(cell)!r} has {k} sample; every arm needs >= 2 (add samples or "
                 "leave it out of treated=)"
@@ -296,7 +314,7 @@ def _agents(sheet: SampleSheet, design: Design) -> tuple[Agents, list[str]]:
         agents = Agents.of(design, sheet.times or ("",), design.baseline)
         what = "time point after baseline"
     notes = []
-    if agents.implied and design.formula is None:
+    if agents.implied and design.formula is None and design.kind != "two-arm":
         notes.append(f"no agents given: every {what} is read as containing a MEK inhibitor")
     return agents, notes
 

@@ -43,6 +43,11 @@ class Comparison:
         :func:`mekscore.tl.competitive`: pre-ranked GSEA per signature x compartment.
     methods
         Per-method verdicts and their consensus (:func:`mekscore.tl.compare_methods`).
+    design
+        The design table: samples per arm (time point, group) and covariate level.
+    detectable
+        Per contrast, the smallest standardised effect detected with 80% power at these
+        sample sizes (so "no change detected" is read against what could be seen).
     signatures
         The signatures compared that are not the bundled library's, as library-schema YAML
         (names, compartments, expected directions and evidence), so the record explains
@@ -57,6 +62,8 @@ class Comparison:
     qc: pd.DataFrame | None = None
     competitive: pd.DataFrame | None = None
     methods: pd.DataFrame | None = None
+    design: pd.DataFrame | None = None
+    detectable: pd.DataFrame | None = None
     signatures: str = ""
 
     def store(self, adata: AnnData, key: str) -> None:

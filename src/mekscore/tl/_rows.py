@@ -1,8 +1,9 @@
-"""One row of a verdict table: a target's sample values tested between the arms.
+"""The rows of a verdict table: a target's sample values tested in every contrast of a design.
 
 :func:`evaluate` takes a target (signature x compartment, or an abundance) and its
-sample-level values and returns a typed :class:`Row` (before multiple testing) and the
-per-sample view of that row. Nothing here mutates a row: each step returns a new one.
+sample-level values and returns one typed :class:`Row` per contrast (before multiple
+testing) with the per-sample view. The model of the design (:mod:`mekscore.tl._model`)
+runs every contrast's test; nothing here mutates a row: each step returns a new one.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import pandas as pd
 
 from . import _stats
 from ._bulk_context import BulkContext, adjustment, not_detected
-from ._design import Design
+from ._contrasts import NamedContrast
+from ._fits import ContrastResult
+from ._model import Model
+from ._sheet import SampleSheet
 from ._sources import SampleValues
 from ._targets import Compartments, Target
-from ._verdict import family
+from ._verdict import PD_CONTROLS, expectation, family
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,14 @@ class Row:
     signature: str
     kind: str
     compartment: str
+    contrast: str
     tested_in: str
     family: str
     expected: str
     observed: str = ""
     test: str = ""
-    n_control: int = 0
-    n_treated: int = 0
+    n_control: int | None = None
+    n_treated: int | None = None
     n_pairs: int = 0
     difference: float = np.nan
     difference_low: float = np.nan
@@ -62,7 +67,7 @@ class Row:
     p_value_unadjusted: float = np.nan
     effect_size_unadjusted: float = np.nan
     n_moved_expected: int | None = None
-    n_moved_total: int = 0
+    n_moved_total: int | None = None
     n_genes_used: int | None = None
     n_genes: int | None = None
     isolated: bool = True
@@ -76,10 +81,12 @@ class Row:
         return replace(self, verdict="not testable", reason=reason + note)
 
     def with_result(self, result: _stats.Contrast) -> Row:
-        """The row carrying the numbers of a test."""
+        """The row carrying the numbers of a test, its name and any note on its interval."""
         return replace(
             self,
             observed=result.observed,
+            test=result.test,
+            effect_measure=result.effect_measure,
             difference=result.difference,
             difference_low=result.difference_low,
             difference_high=result.difference_high,
@@ -88,11 +95,14 @@ class Row:
             ci_high=result.ci_high,
             rank_biserial=result.rank_biserial,
             p_value=result.p_value,
+            flag=_joined(self.flag, result.note),
         )
 
 
 COLUMNS = tuple(f.name for f in fields(Row))
 """Columns of the verdict table, in order."""
+COUNTS = ("n_control", "n_treated", "n_moved_expected", "n_moved_total", "n_genes_used", "n_genes")
+"""Integer columns that may be missing (nullable in the table)."""
 
 
 @dataclass(frozen=True)
@@ -105,78 +115,89 @@ class Evaluated:
 
 @dataclass(frozen=True)
 class RowContext:
-    """What every row of one comparison shares: the design, the test, cells, genes, context.
+    """What every row of one comparison shares: the design and its model, the test, cells.
 
     ``genes`` is the gene matching of the scores (signature -> ``genes_used``,
-    ``genes_missing``), empty when unknown (scores given as a DataFrame).
+    ``genes_missing``), empty when unknown (scores given as a DataFrame); ``bulk`` the
+    context of bulk samples (who is in them), ``None`` for single-cell data.
     """
 
-    design: Design
+    sheet: SampleSheet
+    model: Model
     testing: Testing
     compartments: Compartments
     genes: Mapping[str, Mapping] = field(default_factory=dict)
     bulk: BulkContext | None = None
 
+    @property
+    def two_arm(self) -> bool:
+        """Whether the design is one control and one treated arm (unpaired or paired)."""
+        return len(self.model.contrasts) == 1 and self.model.layout.kind in ("arms", "paired")
 
-def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> Evaluated:
-    """Test one target's sample values between the arms.
+
+def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> list[Evaluated]:
+    """Test one target's sample values in every contrast of the design.
 
     ``values`` is ``None`` when the target's compartment has no cells at all.
     """
-    row = blank_row(target, ctx)
+    rows = [blank_row(target, contrast, ctx) for contrast in ctx.model.contrasts]
     if values is None:
-        return _skip(row.untestable(ctx.compartments.absent_reason(target)))
+        return _skip(rows, ctx.compartments.absent_reason(target))
     absent = not_detected(ctx.bulk, target.compartment) if ctx.bulk is not None else ""
     if absent and target.kind == "program":
-        return _skip(row.untestable(absent))
+        return _skip(rows, absent)
     column = values.values[target.signature].astype(float)
     if column.isna().all():
-        return _skip(row.untestable("signature not scored (too few of its genes)"))
-    kept, dropped = _kept_samples(column, values.n_cells, ctx.design, ctx.testing.min_cells)
-    row = _with_dropped(row, ctx.design, dropped)
-    sheet = ctx.design.sheet.loc[kept.index]
-    ctrl, trt = kept[sheet["arm"] == "control"], kept[sheet["arm"] == "treated"]
-    row = replace(row, n_control=len(ctrl), n_treated=len(trt))
-    if ctx.design.paired:
-        ctrl, trt = matched(ctrl, trt, sheet)
-        row = replace(row, n_pairs=len(ctrl))
-    shortage = shortage_reason(row.n_control, row.n_treated, row.n_pairs, ctx.design.paired)
-    if shortage:
-        few = sum(why.endswith(" cells") for why in dropped.values())
-        hint = (
-            f"; {few} sample(s) had fewer than min_cells={ctx.testing.min_cells} cells here: "
-            "lower min_cells to keep them"
-            if few
-            else ""
-        )
-        return _skip(row.untestable(shortage + hint))
-    if kept.nunique() == 1 and target.kind == "program":
+        return _skip(rows, "signature not scored (too few of its genes)")
+    kept, dropped = _kept_samples(column, values.n_cells, ctx)
+    rows = [_with_dropped(row, ctx.sheet, dropped) for row in rows]
+    present = kept.dropna()
+    if present.empty:
+        hint = _min_cells_hint(dropped, ctx.testing.min_cells)
+        return _skip(rows, "no sample has a value in this compartment" + hint)
+    if present.nunique() == 1 and target.kind == "program" and len(present) > 1:
         reason = (
-            f"signature not expressed (or saturated): its score is {kept.iloc[0]:.3g} "
+            f"signature not expressed (or saturated): its score is {present.iloc[0]:.3g} "
             "in every sample"
         )
-        return _skip(row.untestable(reason))
-    run = _stats.compare_paired if ctx.design.paired else _stats.compare_unpaired
-    testing = ctx.testing
-    result = run(ctrl.to_numpy(), trt.to_numpy(), testing.test, testing.confidence, testing.alpha)
-    if result.untestable:
-        return _skip(row.untestable(result.untestable))
-    row = replace(
-        row,
-        test=result.test,
-        effect_measure=result.effect_measure,
-        flag="; ".join(f for f in (row.flag, result.note) if f),
+        return _skip(rows, reason)
+    results = ctx.model.fit(
+        kept,
+        confidence=ctx.testing.confidence,
+        alpha=ctx.testing.alpha,
+        test=ctx.testing.test,
+        direction=_beats_both_side(rows, ctx.model.contrasts),
     )
-    covariate = adjustment(ctx.bulk, target, kept.index) if ctx.bulk is not None else None
-    if covariate is not None and testing.test in ("welch", "paired-t"):
-        row, result = _adjusted(row, result, kept, covariate, ctx)
-        if result.untestable:
-            return _skip(row.untestable(result.untestable))
-    row = row.with_result(result)
-    change = _changes(kept, ctrl, trt, values.n_cells, ctx.design, target)
-    if target.expected in ("up", "down"):
-        row = replace(row, n_moved_expected=int(change["moved_expected"].sum()))
-    return Evaluated(replace(row, n_moved_total=int((change["moved"] != "").sum())), change)
+    hint = _min_cells_hint(dropped, ctx.testing.min_cells)
+    per_contrast = zip(rows, ctx.model.contrasts, results, strict=True)
+    return [
+        _tested(row, (target, contrast), result, ctx, values=(kept, values.n_cells), hint=hint)
+        for row, contrast, result in per_contrast
+    ]
+
+
+def blank_row(target: Target, contrast: NamedContrast, ctx: RowContext) -> Row:
+    """The row of ``target`` in ``contrast`` before any test."""
+    used, total, low = coverage(target, ctx.genes)
+    pd_control = target.kind == "program" and PD_CONTROLS.get(target.signature) == (
+        target.compartment
+    )
+    expected = expectation(target.expected, target.combination, contrast, pd_control=pd_control)
+    return Row(
+        signature=target.signature,
+        kind=target.kind,
+        compartment=target.compartment,
+        contrast=contrast.words,
+        tested_in=ctx.compartments.tested_in(target),
+        family=family(target.signature, target.compartment, target.primary, expected, target.kind),
+        expected=expected,
+        test=ctx.testing.test,
+        effect_measure=_stats.EFFECT_MEASURES.get(ctx.testing.test, ""),
+        n_genes_used=used,
+        n_genes=total,
+        isolated=not target.flag,
+        flag=_joined(target.flag, low),
+    )
 
 
 COVERAGE_FLOOR = 0.5
@@ -205,27 +226,6 @@ def coverage(target: Target, genes: Mapping[str, Mapping]) -> tuple[int | None, 
     )
 
 
-def blank_row(target: Target, ctx: RowContext) -> Row:
-    """The row of ``target`` before any test."""
-    used, total, low = coverage(target, ctx.genes)
-    return Row(
-        signature=target.signature,
-        kind=target.kind,
-        compartment=target.compartment,
-        tested_in=ctx.compartments.tested_in(target),
-        family=family(
-            target.signature, target.compartment, target.primary, target.expected, target.kind
-        ),
-        expected=target.expected,
-        test=ctx.testing.test,
-        effect_measure=_stats.EFFECT_MEASURES[ctx.testing.test],
-        n_genes_used=used,
-        n_genes=total,
-        isolated=not target.flag,
-        flag="; ".join(f for f in (target.flag, low) if f),
-    )
-
-
 def shortage_reason(n_control: int, n_treated: int, n_pairs: int, paired: bool) -> str:
     """Why too few samples or pairs are left to test, or ``""``.
 
@@ -241,33 +241,73 @@ def shortage_reason(n_control: int, n_treated: int, n_pairs: int, paired: bool) 
     return ""
 
 
-def matched(ctrl: pd.Series, trt: pd.Series, sheet: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Control and treated values indexed by pair (complete pairs only, sorted)."""
-    c = ctrl.set_axis(sheet.loc[ctrl.index, "pair"].to_numpy())
-    t = trt.set_axis(sheet.loc[trt.index, "pair"].to_numpy())
-    pairs = c.index.intersection(t.index).sort_values()
-    return c[pairs], t[pairs]
+def _skip(rows: list[Row], reason: str) -> list[Evaluated]:
+    return [Evaluated(row.untestable(reason), pd.DataFrame()) for row in rows]
 
 
-def _skip(row: Row) -> Evaluated:
-    return Evaluated(row, pd.DataFrame())
+def _beats_both_side(rows: list[Row], contrasts) -> int | None:
+    """The side of a "combination beats both" test: that row's expected direction (+1/-1)."""
+    expected = [r.expected for r, c in zip(rows, contrasts, strict=True) if c.kind == "beats_both"]
+    return {"up": 1, "down": -1}.get(expected[0]) if expected else None
 
 
-def _adjusted(row: Row, result, kept: pd.Series, covariate: pd.Series, ctx: RowContext):
-    """The composition-adjusted contrast, with the unadjusted numbers kept beside it."""
-    design, confidence = ctx.design, ctx.testing.confidence
-    sheet = design.sheet.loc[kept.index]
+def _tested(row: Row, what, result: ContrastResult, ctx: RowContext, *, values, hint) -> Evaluated:
+    """The row of one contrast from its test result, with the per-sample view.
+
+    ``what`` is ``(target, contrast)``; ``values`` is ``(each sample's value, its cells)``.
+    """
+    target, contrast = what
+    kept, n_cells = values
+    levels = [str(level) for level in contrast.levels]
+    n = dict(result.n)
+    if len(levels) >= 2 and contrast.kind not in ("interaction", "beats_both"):
+        row = replace(row, n_treated=n.get(levels[0]), n_control=n.get(levels[1]))
+    row = replace(row, n_pairs=int(result.n_subjects), dropped=_dropped_text(row, result))
+    if result.untestable:
+        return Evaluated(row.untestable(result.untestable + hint), pd.DataFrame())
+    row = row.with_result(result)
+    if ctx.two_arm and ctx.bulk is not None:
+        present = kept.dropna()
+        covariate = adjustment(ctx.bulk, target, present.index)
+        row, result = _adjusted(row, result, present, covariate, ctx)
+        if result.untestable:
+            return Evaluated(row.untestable(result.untestable), pd.DataFrame())
+    change = _changes(kept.dropna(), n_cells, ctx, row, levels)
+    if len(change):
+        moved = change["moved"] != ""
+        row = replace(row, n_moved_total=int(moved.sum()))
+        if row.expected in ("up", "down"):
+            row = replace(row, n_moved_expected=int(change["moved_expected"].sum()))
+    return Evaluated(row, change)
+
+
+def _dropped_text(row: Row, result: ContrastResult) -> str:
+    """The row's dropped samples with those this contrast could not use (``left_out``)."""
+    extra = ", ".join(f"{s} ({why})" for s, why in result.left_out.items())
+    return ", ".join(part for part in (row.dropped, extra) if part)
+
+
+def _adjusted(row: Row, result, values: pd.Series, covariate, ctx: RowContext):
+    """The composition-adjusted contrast of a two-arm bulk design (unadjusted kept beside).
+
+    ``values`` are the row's sample values and ``covariate`` the proxy of the row's
+    compartment in the same samples (``None``: nothing to adjust for).
+    """
+    if covariate is None or ctx.testing.test not in ("welch", "paired-t"):
+        return row, result
+    table = ctx.sheet.table.loc[values.index]
+    confidence = ctx.testing.confidence
     row = replace(row, p_value_unadjusted=result.p_value, effect_size_unadjusted=result.effect_size)
-    if design.paired:
-        y, z = _pair_differences(kept, sheet), _pair_differences(covariate, sheet)
+    if ctx.model.layout.kind == "paired":
+        y, z = _pair_differences(values, table), _pair_differences(covariate, table)
         separable = z.min() <= 0 <= z.max()  # some pairs without a composition change
         adjusted = _stats.adjusted_contrast(y.to_numpy(), z.to_numpy(), None, confidence)
     else:
-        treated = (sheet["arm"] == "treated").to_numpy()
+        treated = (table["arm"] == "treated").to_numpy()
         arms = (covariate[~treated], covariate[treated])
         separable = arms[0].max() >= arms[1].min() and arms[1].max() >= arms[0].min()
         adjusted = _stats.adjusted_contrast(
-            kept.to_numpy(), covariate.to_numpy(), treated, confidence
+            values.to_numpy(), covariate.to_numpy(), treated, confidence
         )
     proxy = f"{covariate.name} proxy"
     if not separable:
@@ -276,12 +316,9 @@ def _adjusted(row: Row, result, kept: pd.Series, covariate: pd.Series, ctx: RowC
         )
         return replace(row, adjusted_for=proxy), untestable
     if adjusted.untestable:
-        flag = "; ".join(f for f in (row.flag, f"not adjusted: {adjusted.untestable}") if f)
-        return replace(row, flag=flag), result
-    test = f"{design.test}, adjusted"
-    return replace(row, adjusted_for=proxy, test=test, effect_measure=adjusted.effect_measure), (
-        adjusted
-    )
+        return replace(row, flag=_joined(row.flag, f"not adjusted: {adjusted.untestable}")), result
+    test = f"{ctx.testing.test}, adjusted"
+    return replace(row.with_result(adjusted), adjusted_for=proxy, test=test), adjusted
 
 
 def _inseparable(proxy: str) -> str:
@@ -292,37 +329,48 @@ def _inseparable(proxy: str) -> str:
     )
 
 
-def _kept_samples(column: pd.Series, n_cells: pd.Series, design: Design, min_cells: int):
-    """Values of the design's samples with enough cells, and ``sample -> reason`` dropped.
-
-    In a paired design a sample whose partner was dropped is dropped too.
-    """
-    in_design = design.sheet.index.intersection(n_cells.index)
+def _kept_samples(column: pd.Series, n_cells: pd.Series, ctx: RowContext):
+    """Each sample's value (NaN where it has too few cells), and ``sample -> reason`` dropped."""
+    index = ctx.sheet.table.index
+    in_design = index.intersection(n_cells.index)
     dropped = {}
-    if not design.bulk:
-        dropped = {s: f"{n_cells[s]} cells" for s in in_design if n_cells[s] < min_cells}
-    kept = column.reindex(in_design.difference(list(dropped))).dropna()
-    absent = design.sheet.index.difference(n_cells.index)
-    dropped.update({s: "no cells in this compartment" for s in absent})
-    if design.paired:
-        sheet = design.sheet.loc[kept.index]
-        complete = sheet.groupby("pair")["arm"].transform("nunique") == 2
-        for sample in sheet.index[~complete]:
-            dropped[sample] = "its pair partner was dropped"
-        kept = kept[complete.to_numpy()]
+    if not ctx.sheet.bulk:
+        minimum = ctx.testing.min_cells
+        dropped = {s: f"{n_cells[s]} cells" for s in in_design if n_cells[s] < minimum}
+    kept = column.reindex(index)
+    kept[list(dropped)] = np.nan
+    dropped.update({s: "no cells in this compartment" for s in index.difference(n_cells.index)})
     return kept, dropped
 
 
-def _with_dropped(row: Row, design: Design, dropped: dict[str, str]) -> Row:
-    everything = {**design.dropped, **dropped}
+def _min_cells_hint(dropped: Mapping[str, str], min_cells: int) -> str:
+    few = sum(why.endswith(" cells") for why in dropped.values())
+    if not few:
+        return ""
+    return (
+        f"; {few} sample(s) had fewer than min_cells={min_cells} cells here: lower min_cells "
+        "to keep them"
+    )
+
+
+def _with_dropped(row: Row, sheet: SampleSheet, dropped: dict[str, str]) -> Row:
+    everything = {**sheet.dropped, **dropped}
     described = ", ".join(f"{s} ({why})" for s, why in everything.items())
     return replace(row, n_dropped=len(everything), dropped=described)
 
 
-def _pair_differences(values: pd.Series, sheet: pd.DataFrame) -> pd.Series:
+def matched(ctrl: pd.Series, trt: pd.Series, table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Control and treated values indexed by pair (complete pairs only, sorted)."""
+    c = ctrl.set_axis(table.loc[ctrl.index, "pair"].to_numpy())
+    t = trt.set_axis(table.loc[trt.index, "pair"].to_numpy())
+    pairs = c.index.intersection(t.index).sort_values()
+    return c[pairs], t[pairs]
+
+
+def _pair_differences(values: pd.Series, table: pd.DataFrame) -> pd.Series:
     """Treated minus control value per pair (complete pairs, sorted), as the tests use."""
-    arm = sheet.loc[values.index, "arm"]
-    control, treated = matched(values[arm == "control"], values[arm == "treated"], sheet)
+    arm = table.loc[values.index, "arm"]
+    control, treated = matched(values[arm == "control"], values[arm == "treated"], table)
     return treated - control
 
 
@@ -330,41 +378,57 @@ def _direction(value: float) -> str:
     return "up" if value > 0 else "down" if value < 0 else "none"
 
 
-def _changes(kept, ctrl, trt, n_cells, design: Design, target: Target) -> pd.DataFrame:
-    """Per-sample view: each sample's score; treated samples' change and direction.
+def _changes(kept: pd.Series, n_cells, ctx: RowContext, row: Row, levels) -> pd.DataFrame:
+    """Per-sample view of a two-level contrast of arms: each sample's score and change.
 
-    The change is the paired difference (paired designs) or the standardised
-    distance from the control samples, ``(x - mean_control) / sd_control``.
+    The change of a test-side sample is its paired difference (paired designs) or its
+    standardised distance from the reference samples, ``(x - mean_ref) / sd_ref``.
+    Contrasts of more than two levels, and repeated designs, have no per-sample change.
     """
-    sheet = design.sheet.loc[kept.index]
+    layout = ctx.model.layout.kind
+    if layout not in ("arms", "paired") or len(levels) != 2:
+        return pd.DataFrame()
+    table = ctx.sheet.table.loc[kept.index]
+    condition = table["condition"].astype(str)
+    test, reference = levels
+    on_test, on_ref = kept[condition == test], kept[condition == reference]
+    if not len(on_test) or not len(on_ref):
+        return pd.DataFrame()
     change = pd.Series(np.nan, index=kept.index)
-    if design.paired:
-        treated = sheet[sheet["arm"] == "treated"]
-        names = pd.Series(treated.index, index=treated["pair"])[trt.index]
-        change[names.to_numpy()] = trt.to_numpy() - ctrl.to_numpy()
+    if layout == "paired":
+        ref, tst = matched(on_ref, on_test, table)
+        names = pd.Series(on_test.index, index=table.loc[on_test.index, "pair"])[tst.index]
+        change[names.to_numpy()] = tst.to_numpy() - ref.to_numpy()
         kind = "paired difference"
     else:
-        sd = float(ctrl.std(ddof=1))
-        change[trt.index] = [_stats.standardise(v - ctrl.mean(), sd) for v in trt]
-        kind = "standardised distance from control"
+        sd = float(on_ref.std(ddof=1))
+        change[on_test.index] = [_stats.standardise(v - on_ref.mean(), sd) for v in on_test]
+        kind = "standardised distance from the reference arm"
+    used = kept[condition.isin(levels)]
+    change = change[used.index]
     moved = ["" if np.isnan(v) else _direction(v) for v in change]
-    directional = target.expected in ("up", "down")
+    directional = row.expected in ("up", "down")
     frame = pd.DataFrame(
         {
-            "signature": target.signature,
-            "kind": target.kind,
-            "compartment": target.compartment,
-            "sample": kept.index.astype(str),
-            "condition": sheet["condition"].to_numpy(),
-            "pair": sheet["pair"].to_numpy(),
-            "n_cells": n_cells.reindex(kept.index).to_numpy(dtype=np.int64),
-            "score": kept.to_numpy(dtype=float),
+            "signature": row.signature,
+            "kind": row.kind,
+            "compartment": row.compartment,
+            "contrast": row.contrast,
+            "sample": used.index.astype(str),
+            "condition": condition[used.index].to_numpy(),
+            "pair": table.loc[used.index, "pair"].to_numpy(),
+            "n_cells": n_cells.reindex(used.index).fillna(0).to_numpy(dtype=np.int64),
+            "score": used.to_numpy(dtype=float),
             "change": change.to_numpy(),
             "change_type": np.where(change.notna(), kind, ""),
             "moved": moved,
         }
     )
     frame["moved_expected"] = pd.array(
-        [m == target.expected if m and directional else pd.NA for m in moved], dtype="boolean"
+        [m == row.expected if m and directional else pd.NA for m in moved], dtype="boolean"
     )
     return frame
+
+
+def _joined(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)

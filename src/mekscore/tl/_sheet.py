@@ -1,10 +1,11 @@
 """The per-sample sheet of a design: one row per sample, its arm, pair, subject, time, covariates.
 
 Built from ``adata.obs`` before any scoring, with the label hygiene of
-:mod:`mekscore.tl._design`: labels are cleaned once per distinct value (a million cells
+:mod:`mekscore.tl._labels`: labels are cleaned once per distinct value (a million cells
 cost a factorisation), every column the design reads must be constant within a sample,
-and samples lacking a label the design needs are dropped and named, never guessed.
-For a two-arm design the sheet is exactly :func:`mekscore.tl._design.build_design`'s.
+and samples lacking a label the design needs are dropped and named, never guessed; an
+observation without a condition in a sample whose other observations have one is left
+out and noted.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._design import _labels, _sample_labels, check_keys
 from ._designspec import Design
+from ._labels import check_keys, clean_labels, describe_dropped, sample_labels, without_stray
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,11 @@ def build_sheet(
     obs = obs.rename_axis(index=None)  # an index named like a column is ambiguous
     variables = _formula_variables(design)
     check_keys(obs, *design.keys, sample_key, *variables)
-    samples, notes = _sample_labels(obs, sample_key, bulk)
-    columns = {role: _labels(obs[key]) for role, key in _roles(design).items()}
+    samples, notes = sample_labels(obs, sample_key, bulk=bulk)
+    columns = {role: clean_labels(obs[key]) for role, key in _roles(design).items()}
+    if "condition" in columns:
+        samples, stray = without_stray(samples, columns["condition"], design.condition_key)
+        notes += stray
     arms = _arms(columns.get("condition"), design)
     times = _times(obs, columns.get("time"), design)
     covariates = {key: _values(obs[key]) for key in (*design.covariates, *variables)}
@@ -85,7 +89,7 @@ def build_sheet(
     if not len(table):
         raise InputError(
             f"no sample is left in the comparison of {_arms_phrase(arms, design)} (dropped: "
-            f"{_describe(dropped) or 'none'}); check the sample and condition labels"
+            f"{describe_dropped(dropped) or 'none'}); check the sample and condition labels"
         )
     groups = tuple(sorted(table["group"].unique())) if "group" in table else ()
     one_per_sample = bool(samples.dropna().is_unique)
@@ -125,7 +129,7 @@ def _values(column: pd.Series) -> pd.Series:
     """Numbers as floats, anything else as cleaned labels (categorical)."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype(float)
-    return _labels(column)
+    return clean_labels(column)
 
 
 def _arms(condition: pd.Series | None, design: Design) -> tuple[str, ...]:
@@ -305,7 +309,3 @@ def _arms_phrase(arms: tuple[str, ...], design: Design) -> str:
     if len(arms) == 2:
         return f"{arms[0]!r} and {arms[1]!r}"
     return ", ".join(map(repr, arms)) if arms else f"the {design.kind} design"
-
-
-def _describe(dropped: dict[str, str]) -> str:
-    return ", ".join(f"{s} ({why})" for s, why in dropped.items())

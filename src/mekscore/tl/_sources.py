@@ -259,13 +259,15 @@ def _has_matrix(adata: AnnData, setup: Setup) -> bool:
     return adata.X is not None or matrix.layer is not None or matrix.use_raw
 
 
-def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]:
-    """Signature id -> (compartment, expected); unknown ids are ``any``/``unclear`` (warned).
+def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str, str]]:
+    """Signature id -> (compartment, expected, combination); unknown ids ``any``/``unclear``.
+
+    Unknown ids (score columns that are no signature) are warned about.
 
     Examples
     --------
-    >>> signature_meta(["mhc1_apm"], "all")
-    {'mhc1_apm': ('tumor', 'up')}
+    >>> signature_meta(["mhc1_apm", "tis_gep18"], "all")
+    {'mhc1_apm': ('tumor', 'up', 'unclear'), 'tis_gep18': ('any', 'unclear', 'up')}
     """
     known = {s.id: s for s in load_library().values()}
     if not (isinstance(signatures, str) and signatures == "all"):
@@ -279,8 +281,11 @@ def signature_meta(ids, signatures: SignatureSpec) -> dict[str, tuple[str, str]]
             UserWarning,
             stacklevel=3,
         )
+    unknown_meta = ("any", "unclear", "unclear")
     return {
-        sid: (known[sid].compartment, known[sid].expected) if sid in known else ("any", "unclear")
+        sid: (known[sid].compartment, known[sid].expected, known[sid].combination)
+        if sid in known
+        else unknown_meta
         for sid in map(str, ids)
     }
 

@@ -23,7 +23,9 @@ class Target:
 
     ``primary`` is the signature's own compartment (``compartment`` differs from it
     only for the extra all-cells rows); ``labels`` are the cell-type labels tested;
-    ``kind`` is ``"program"`` (a signature's score) or ``"abundance"`` (a share of cells).
+    ``kind`` is ``"program"`` (a signature's score) or ``"abundance"`` (a share of cells);
+    ``expected`` the direction under MEK inhibition and ``combination`` the direction
+    with checkpoint blockade beyond either agent.
     """
 
     signature: str
@@ -33,6 +35,7 @@ class Target:
     labels: tuple[str, ...]
     flag: str
     kind: str = "program"
+    combination: str = "unclear"
 
 
 @dataclass(frozen=True)
@@ -86,28 +89,31 @@ class Compartments:
         return self.labels is not None
 
     def targets(
-        self, meta: Mapping[str, tuple[str, str]], *, in_all_cells: bool, bulk: bool
+        self, meta: Mapping[str, tuple[str, str, str]], *, in_all_cells: bool, bulk: bool
     ) -> list[Target]:
-        """Targets for ``meta`` (signature -> (compartment, expected)).
+        """Targets for ``meta`` (signature -> (compartment, expected, combination)).
 
         Examples
         --------
         >>> ts = Compartments(None, None, None, 1).targets(
-        ...     {"mhc1_apm": ("tumor", "up")}, in_all_cells=False, bulk=True)
+        ...     {"mhc1_apm": ("tumor", "up", "unclear")}, in_all_cells=False, bulk=True)
         >>> ts[0].compartment, ts[0].flag.startswith("compartment not isolated (bulk)")
         ('tumor', True)
         """
-        if self.labels is None:
-            flag = FLAG_BULK if bulk else FLAG_ALL_CELLS
-            return [
-                Target(sid, comp, comp, expected, (), "" if comp == "any" else flag)
-                for sid, (comp, expected) in meta.items()
-            ]
+        flag = FLAG_BULK if bulk else FLAG_ALL_CELLS
         targets = []
-        for sid, (comp, expected) in meta.items():
-            targets.append(Target(sid, comp, comp, expected, self.labels[comp], ""))
+        for sid, (comp, expected, combination) in meta.items():
+            if self.labels is None:
+                own = "" if comp == "any" else flag
+                targets.append(Target(sid, comp, comp, expected, (), own, "program", combination))
+                continue
+            labels = self.labels[comp]
+            targets.append(Target(sid, comp, comp, expected, labels, "", "program", combination))
             if in_all_cells and comp != "any":
-                targets.append(Target(sid, "any", comp, expected, self.labels["any"], ""))
+                every = self.labels["any"]
+                targets.append(
+                    Target(sid, "any", comp, expected, every, "", "program", combination)
+                )
         return targets
 
     def groups(self, targets: Sequence[Target]) -> Iterator[tuple[list[Target], np.ndarray]]:

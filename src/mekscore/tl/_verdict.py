@@ -18,6 +18,16 @@ Families (Benjamini-Hochberg within each, never across):
     Each compartment's share of cells (composition), split like the programs by
     whether the literature gives a direction.
 
+Every contrast of a design is its own question: families are formed within each
+contrast, and each contrast that should move MAPK output (one adding a MEK or other
+MAPK-pathway inhibitor, or an activating mutation) has its own pharmacodynamic gate.
+What a row should show in a contrast follows from what the contrast adds
+(:func:`expectation`): a MEK inhibitor, the signature's literature direction; a
+checkpoint inhibitor alone, no change of MAPK output (a specificity check, verdict
+``opposite`` if it changes) and no expected direction elsewhere; an interaction or
+"combination beats both", the signature's combination expectation if the library
+states one.
+
 A call (``consistent``/``opposite``) needs ``q <= alpha`` and an interval whose limits
 both lie beyond 0 on the observed side; anything else (including a NaN q) is ``no change
 detected`` or ``not testable``. A limit at 0 never supports a call, even when that end is
@@ -30,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._agents import mapk_output
 from ._stats import benjamini_hochberg
 
 VERDICTS = (
@@ -66,12 +77,53 @@ def family(signature: str, compartment: str, primary: str, expected: str, kind: 
     return "directional" if expected in ("up", "down") else "no expected direction"
 
 
+_FLIP = {"up": "down", "down": "up"}
+_MEKI = "mek_inhibitor"
+
+
+def expectation(expected: str, combination: str, contrast, *, pd_control: bool) -> str:
+    """The direction a row should move in ``contrast`` (a :class:`NamedContrast`).
+
+    ``expected`` is the signature's direction under MEK inhibition, ``combination``
+    its direction for MEK inhibition with checkpoint blockade beyond either agent.
+    ``"none"`` (pharmacodynamic rows only) means no change of MAPK output is expected.
+
+    Examples
+    --------
+    >>> from mekscore.tl._contrasts import NamedContrast
+    >>> cobi = NamedContrast("c", "cobi vs vehicle", "simple", adds=frozenset({_MEKI}))
+    >>> icb = NamedContrast("a", "aPDL1 vs vehicle", "simple", adds=frozenset({"checkpoint"}))
+    >>> expectation("up", "unclear", cobi, pd_control=False)
+    'up'
+    >>> expectation("down", "unclear", icb, pd_control=True)
+    'none'
+    >>> expectation("up", "unclear", icb, pd_control=False)
+    'unclear'
+    """
+    if contrast.kind in ("interaction", "beats_both"):
+        both = {_MEKI, "checkpoint"} <= contrast.adds
+        return combination if both and not pd_control else "unclear"
+    if pd_control:
+        if contrast.adds:
+            return mapk_output(contrast.adds)
+        removed = mapk_output(contrast.removes)
+        return _FLIP.get(removed, removed) if contrast.removes else "unclear"
+    if _MEKI in contrast.adds:
+        return expected
+    if _MEKI in contrast.removes:
+        return _FLIP.get(expected, expected)
+    return "unclear"
+
+
 def add_verdicts(
     table: pd.DataFrame, alpha: float, *, confidence: float | None = None
 ) -> tuple[pd.DataFrame, str]:
-    """Fill ``q_value``, ``verdict`` and ``reason`` family by family; return the PD status.
+    """Fill ``q_value``, ``verdict`` and ``reason``; return the PD status of each contrast.
 
-    ``table`` needs ``family``, ``p_value``, ``observed``, ``expected``, ``ci_low``,
+    Benjamini-Hochberg runs within each family of each contrast (``contrast`` column;
+    one contrast when absent). A contrast whose gate is not confirmed flags its other
+    rows ``PD not confirmed``. ``table`` needs ``family``, ``p_value``, ``observed``,
+    ``expected``, ``ci_low``,
     ``ci_high``, ``verdict`` (``"not testable"`` or empty), ``reason`` and ``flag``;
     ``confidence`` is the level of its intervals (``1 - alpha`` if None).
 
@@ -80,35 +132,48 @@ def add_verdicts(
     >>> t = pd.DataFrame({"family": ["directional"], "p_value": [0.01], "observed": ["up"],
     ...     "expected": ["up"], "ci_low": [0.2], "ci_high": [1.4], "verdict": [""],
     ...     "reason": [""], "flag": [""], "signature": ["x"], "compartment": ["tumor"]})
-    >>> out, pd_status = add_verdicts(t, 0.05)
-    >>> out.loc[0, "verdict"], pd_status
-    ('consistent', 'not tested: no pharmacodynamic control in the table')
+    >>> out, status = add_verdicts(t, 0.05)
+    >>> out.loc[0, "verdict"], status
+    ('consistent', {'': 'not tested: no pharmacodynamic control in the table'})
     """
     table = table.copy()
     level = 1 - alpha if confidence is None else confidence
     table["q_value"] = np.nan
-    for name in FAMILIES:
-        rows = table.index[table["family"] == name]
-        table.loc[rows, "q_value"] = benjamini_hochberg(table.loc[rows, "p_value"].to_numpy(float))
+    contrasts = table["contrast"] if "contrast" in table else pd.Series("", index=table.index)
+    for (name, _), rows in table.groupby([table["family"], contrasts], sort=False).groups.items():
+        if name in FAMILIES:
+            p_values = table.loc[rows, "p_value"].to_numpy(float)
+            table.loc[rows, "q_value"] = benjamini_hochberg(p_values)
     for i in table.index[table["verdict"] != "not testable"]:
         table.loc[i, ["verdict", "reason"]] = _verdict(table.loc[i], alpha, level)
-    status = pd_status(table)
-    if not status.startswith("confirmed"):
-        others = table["family"] != "pharmacodynamic"
+    statuses = {}
+    for contrast, rows in table.groupby(contrasts, sort=False).groups.items():
+        status = pd_status(table.loc[rows])
+        statuses[contrast] = status
+        if status.startswith("confirmed") or status.startswith("no gate"):
+            continue
+        others = rows[table.loc[rows, "family"] != "pharmacodynamic"]
         table.loc[others, "flag"] = [_join(f, FLAG_PD) for f in table.loc[others, "flag"]]
-    return table, status
+    return table, statuses
 
 
 def pd_status(table: pd.DataFrame) -> str:
-    """``confirmed (...)``, ``not confirmed: ...`` or ``not tested: ...`` for the PD control."""
+    """``confirmed (...)``, ``not confirmed: ...``, ``not tested: ...`` or ``no gate: ...``.
+
+    ``table`` holds the rows of one contrast. A contrast that should not move MAPK output
+    (a checkpoint inhibitor alone, an interaction) has no gate: its pharmacodynamic rows
+    are a specificity check, and its other rows are not flagged.
+    """
     pd_rows = table[table["family"] == "pharmacodynamic"]
     if pd_rows.empty:
         return "not tested: no pharmacodynamic control in the table"
     order = {sid: i for i, sid in enumerate(PD_CONTROLS)}
     row = pd_rows.loc[pd_rows["signature"].map(order).sort_values(kind="stable").index].iloc[0]
     what = f"{row['signature']} in {row['compartment']}"
+    if row["expected"] not in ("up", "down"):
+        return f"no gate: MAPK output is not expected to move here ({what} {row['verdict']})"
     if row["verdict"] == "consistent":
-        return f"confirmed ({what} down, q = {row['q_value']:.3g})"
+        return f"confirmed ({what} {row['expected']}, q = {row['q_value']:.3g})"
     if row["verdict"] == "not testable":
         return f"not tested: {what} not testable ({row['reason']})"
     return f"not confirmed: {what} {row['verdict']} ({row['reason']})"
@@ -117,6 +182,8 @@ def pd_status(table: pd.DataFrame) -> str:
 def _verdict(row: pd.Series, alpha: float, confidence: float) -> tuple[str, str]:
     q, observed, expected = row["q_value"], row["observed"], row["expected"]
     shown = "nan" if pd.isna(q) else f"{q:.3g}"
+    if expected == "none":
+        return _specificity(row, alpha, shown)
     if expected not in ("up", "down"):
         return "no expected direction", f"observed {observed or 'none'}, q = {shown}; {expected}"
     if not (q <= alpha):  # NaN never makes a call
@@ -125,6 +192,19 @@ def _verdict(row: pd.Series, alpha: float, confidence: float) -> tuple[str, str]
         return "no change detected", f"q = {shown} <= {alpha} but {_zero_kept(row, confidence)}"
     verdict = "consistent" if observed == expected else "opposite"
     return verdict, f"q = {shown} <= {alpha}; observed {observed}, expected {expected}"
+
+
+def _specificity(row: pd.Series, alpha: float, shown: str) -> tuple[str, str]:
+    """A row that should not change (MAPK output when no MAPK agent is added)."""
+    if row["q_value"] <= alpha and _excludes_zero(row):
+        return "opposite", (
+            f"q = {shown} <= {alpha}: MAPK output moved {row['observed']} although this "
+            "contrast adds no MAPK-pathway agent (specificity check failed)"
+        )
+    return "no change detected", (
+        f"q = {shown}: no change expected, as this contrast adds no MAPK-pathway agent "
+        "(specificity check)"
+    )
 
 
 def _excludes_zero(row: pd.Series) -> bool:
