@@ -106,6 +106,19 @@ Examples:
     show_default=True,
     help="Layer with raw counts for --aggregate pseudobulk (X is used if it holds counts).",
 )
+@click.option(
+    "--bulk-of",
+    default="auto",
+    show_default=True,
+    help="Bulk samples without cell labels: what they are. auto (from marker genes), tumor "
+    "(a tumour-cell culture or sorted tumour cells), tissue, or an immune population "
+    "(cd8_t, cd4_t, treg, myeloid, dc, nk, b, t_cells, leukocytes).",
+)
+@click.option(
+    "--purity-key",
+    help="Sample-sheet column of each bulk sample's tumour content (fraction in (0, 1]); "
+    "tumour programs in mixed tissue are adjusted for it.",
+)
 @opt.stream
 @click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
@@ -131,6 +144,8 @@ def compare(
     min_cells: int,
     aggregate: str,
     counts_layer: str,
+    bulk_of: str,
+    purity_key: str | None,
     stream: str,
     competitive: bool,
     force: bool,
@@ -155,7 +170,8 @@ def compare(
                   compartments=compartments, bulk=bulk_table)  # fmt: skip
     settings = dict(pair_key=pair_key, signatures=signatures, score_kwargs=score_kwargs,
                     test=test, alpha=alpha, min_cells=min_cells, aggregate=aggregate,
-                    counts_layer=counts_layer)  # fmt: skip
+                    counts_layer=counts_layer, bulk_of=bulk_of,
+                    purity_key=purity_key)  # fmt: skip
     extra, key = {}, "mekscore_compare"
     if methods:
         from ..errors import InputError
@@ -195,9 +211,11 @@ def _method_dependence(table: pd.DataFrame, methods: list[str]) -> str:
 
 
 def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Path) -> str:
-    """The end-of-run summary: PD status first, then the verdict counts and what was dropped."""
+    """The end-of-run summary: what the samples are (bulk), PD status, counts, what was dropped."""
     counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
-    lines = [f"pharmacodynamic control: {parameters['pd_status']}"]
+    context = parameters.get("bulk_context")
+    lines = [f"samples: {context['description']}"] if context else []
+    lines.append(f"pharmacodynamic control: {parameters['pd_status']}")
     lines.append(
         f"{len(verdict)} rows of programs and abundances ({parameters['aggregate']}, "
         f"{parameters['method'] or 'stored scores'}, {parameters['test']}): {counts}."

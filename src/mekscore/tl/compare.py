@@ -11,6 +11,7 @@ The data flow, one module per step:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,7 @@ from anndata import AnnData
 from ..errors import InputError
 from ..sig.gmt import SignatureSpec
 from . import _stats
-from ._bulk_context import (
-    adjustment,
-    bulk_context,
-    not_detected,
-    proxy_targets,
-    proxy_values,
-)
+from ._bulk_context import BulkContext
 from ._composition import composition_counts, composition_targets, logit_shares
 from ._design import Design, build_design, check_keys, describe_dropped
 from ._sources import Scoring, choose_aggregation, make_source, signature_meta
@@ -88,6 +83,8 @@ def compare(
     min_cells: int = 10,
     in_all_cells: bool = False,
     composition: bool = True,
+    bulk_of: str = "auto",
+    purity_key: str | None = None,
     return_samples: bool = False,
     key_added: str = "mekscore_compare",
     inplace: bool = True,
@@ -156,6 +153,16 @@ def compare(
         of the sample's cells (rows with ``kind = "abundance"``, see
         :mod:`mekscore.tl._composition`); the shares are stored in
         ``adata.uns[key_added]["composition"]``.
+    bulk_of
+        Bulk data without cell labels: what the samples are. ``"auto"`` decides from
+        marker genes (tumour cells only, leukocytes only, or mixed tissue; see
+        :mod:`mekscore.tl._bulk_context`); ``"tumor"`` (a tumour-cell culture or
+        sorted tumour cells), ``"tissue"``, or an immune population (``"cd8_t"``,
+        ``"t_cells"``, ``"myeloid"``, ...) states it. A statement the markers
+        contradict gets a warning.
+    purity_key
+        Bulk data: ``obs`` column of each sample's tumour content (fraction in (0, 1]);
+        tumour programs are adjusted for its log instead of a marker-gene estimate.
     return_samples
         Also return the per-sample table (each treated sample's or pair's change).
     key_added
@@ -195,14 +202,21 @@ def compare(
     )
     meta = signature_meta(source.signature_ids, signatures)
     targets = make_targets(meta, labels, in_all_cells, design.bulk)
-    context = bulk_context(adata, design, scoring.kwargs) if _bulk(design, labels) else None
+    context = None
+    if _bulk(design, labels):
+        context = BulkContext.build(
+            adata, design, scoring.kwargs, bulk_of=bulk_of, purity_key=purity_key
+        )
+        for message in context.warnings if context is not None else ():
+            warnings.warn(message, UserWarning, stacklevel=2)
     results = {}
     for group in by_cells(targets):
         mask = cell_mask(group[0], adata.obs, compartment_key)
         aggregated = source.values(mask, [t.signature for t in group]) if mask.any() else None
         for target in group:
+            genes = source.genes.get(target.signature, {}).get("genes_used", ())
             results[target] = _evaluate(
-                target, aggregated, design, compartment_key, testing, context
+                target, aggregated, design, compartment_key, testing, context, genes
             )
     shares, abundance = None, {}
     if composition:
@@ -222,6 +236,8 @@ def compare(
         design=design, testing=testing, aggregation=aggregation, scoring=scoring,
         source=source, compartments=compartments, in_all_cells=in_all_cells, pd_status=status,
     )  # fmt: skip
+    if context is not None:
+        params["bulk_context"] = context.evidence()
     if inplace:
         stored = {"parameters": params, "results": table, "samples": samples}
         stored |= {} if shares is None else {"composition": shares}
@@ -256,11 +272,9 @@ def _abundance(obs, design: Design, compartment_key, labels, testing: Testing, c
         return _composition(obs, design, compartment_key, labels, testing)
     if context is None:
         return None, {}
-    proxies = proxy_values(context)
-    rows = {
-        t: _evaluate(t, proxies, design, None, testing, context) for t in proxy_targets(context)
-    }
-    return None, rows
+    proxies = context.abundance_values()
+    targets = context.abundance_targets()
+    return None, {t: _evaluate(t, proxies, design, None, testing, context) for t in targets}
 
 
 def _composition(obs, design: Design, compartment_key: str, labels, testing: Testing):
@@ -284,19 +298,26 @@ def _composition(obs, design: Design, compartment_key: str, labels, testing: Tes
 
 
 def _evaluate(
-    target: Target, aggregated, design: Design, compartment_key, testing: Testing, context=None
+    target: Target,
+    aggregated,
+    design: Design,
+    compartment_key,
+    testing: Testing,
+    context=None,
+    genes=(),
 ):
     """The verdict-table row (before BH) and per-sample changes of one target.
 
     ``aggregated`` is ``(samples x signatures values, cells per sample)`` of the
     target's compartment, or ``None`` when the compartment has no cells. ``context``
-    (bulk data) decides whether the compartment is there and what to adjust for.
+    (bulk data) decides whether the compartment is there and what to adjust for;
+    ``genes`` (the signature's genes) are left out of what it is adjusted for.
     """
     row = _blank_row(target, compartment_key, design)
     if aggregated is None:
         return _untestable(row, absent_reason(target, compartment_key)), pd.DataFrame()
-    absent = not_detected(context, target.compartment) if context is not None else ""
-    if absent and target.kind == "program":
+    absent = context.not_detected(target.primary) if context is not None else ""
+    if absent:
         return _untestable(row, absent), pd.DataFrame()
     sample_values, n_cells = aggregated
     column = sample_values[target.signature].astype(float)
@@ -323,9 +344,13 @@ def _evaluate(
     result = run(ctrl.to_numpy(), trt.to_numpy(), design.test, testing.confidence, testing.alpha)
     if result.untestable:
         return _untestable(row, result.untestable), pd.DataFrame()
-    covariate = adjustment(context, target, kept.index) if context is not None else None
+    covariate = None
+    if context is not None and target.kind == "program":
+        covariate = context.covariate(target.compartment, exclude=genes)
     if covariate is not None and design.test in ("welch", "paired-t"):
-        result = _adjusted(row, result, kept, covariate, design, testing)
+        result = _adjusted(
+            row, result, kept, covariate.reindex(kept.index), design, testing, context
+        )
         if result.untestable:
             return _untestable(row, result.untestable), pd.DataFrame()
     row.update(
@@ -341,42 +366,32 @@ def _evaluate(
     return row, change
 
 
-def _adjusted(row: dict, result, kept: pd.Series, covariate: pd.Series, design, testing):
+def _adjusted(row: dict, result, kept: pd.Series, covariate: pd.Series, design, testing, context):
     """The composition-adjusted contrast (the unadjusted one recorded beside it)."""
     sheet = design.sheet.loc[kept.index]
     row["p_value_unadjusted"], row["effect_size_unadjusted"] = result.p_value, result.effect_size
     if design.paired:
-        y, z = _pair_differences(kept, sheet), _pair_differences(covariate, sheet)
-        separable = z.min() <= 0 <= z.max()  # some pairs without a composition change
-        adjusted = _stats.adjusted_contrast(y.to_numpy(), z.to_numpy(), None, testing.confidence)
+        y, z = (
+            _pair_differences(kept, sheet).to_numpy(),
+            _pair_differences(covariate, sheet).to_numpy(),
+        )
+        treated = None
     else:
+        y, z = kept.to_numpy(), covariate.to_numpy()
         treated = (sheet["arm"] == "treated").to_numpy()
-        arms = (covariate[~treated], covariate[treated])
-        separable = arms[0].max() >= arms[1].min() and arms[1].max() >= arms[0].min()
-        adjusted = _stats.adjusted_contrast(
-            kept.to_numpy(), covariate.to_numpy(), treated, testing.confidence
-        )
-    if not separable:
-        row["adjusted_for"] = f"{covariate.name} proxy"
-        return _stats.Contrast(
-            adjusted.test, adjusted.effect_measure, untestable=_inseparable(covariate.name)
-        )
+    inseparable = context.separability(covariate, z, treated)
+    adjusted = _stats.adjusted_contrast(y, z, treated, testing.confidence)
+    if inseparable:
+        row["adjusted_for"] = str(covariate.name)
+        return _stats.Contrast(adjusted.test, adjusted.effect_measure, untestable=inseparable)
     if adjusted.untestable:
         row["flag"] = "; ".join(
             f for f in (row["flag"], f"not adjusted: {adjusted.untestable}") if f
         )
         return result
-    row["adjusted_for"] = f"{covariate.name} proxy"
+    row["adjusted_for"] = str(covariate.name)
     row["test"], row["effect_measure"] = f"{design.test}, adjusted", adjusted.effect_measure
     return adjusted
-
-
-def _inseparable(proxy: str) -> str:
-    return (
-        f"composition and regulation cannot be told apart: the {proxy} proxy does not overlap "
-        "between the arms (or changed in every pair), so a composition-adjusted test would "
-        "extrapolate"
-    )
 
 
 def _blank_row(target: Target, compartment_key: str | None, design: Design) -> dict:
