@@ -106,7 +106,9 @@ def test_a_statement_the_markers_contradict_is_warned_and_kept():
     immune = table[table["compartment"].isin(IMMUNE)]
     assert immune["reason"].str.contains("bulk_of='tumor'").all()
     with pytest.warns(UserWarning, match="non-immune markers are above background"):
-        table = tl.compare(bulk, **ARMS, sample_key="sample", bulk_of="cd8_t").set_index("signature")
+        table = tl.compare(bulk, **ARMS, sample_key="sample", bulk_of="cd8_t").set_index(
+            "signature"
+        )
     assert table.loc["mapk_output_mpas", "reason"].startswith("compartment not detected")
     assert table.loc["cd8_stem_memory", "verdict"] != "not testable"
     assert table.loc["treg_proxy", "reason"].startswith("compartment not detected")

@@ -102,6 +102,22 @@ def _t_cells() -> ad.AnnData:
     return cells[cells.obs["source"].isin(["Tumor", "NAT"])].copy()
 
 
+@cache
+def airway() -> ad.AnnData:
+    """PROGENy's test input: 121 genes x 8 airway smooth-muscle samples (4 dexamethasone).
+
+    The samples are runs SRR1039508-21 of the airway study (Himes et al. 2014): four
+    donors' cells untreated (even run numbers) and dexamethasone-treated (odd ones).
+    """
+    adata = mk.io.read_input(reference_path("progeny", "human_input.csv"))
+    treated = [int(name[-2:]) % 2 == 1 for name in adata.obs_names]
+    adata.obs = pd.DataFrame(
+        {"sample": adata.obs_names,
+         "condition": np.where(treated, "dexamethasone", "untreated")}, index=adata.obs_names,
+    )  # fmt: skip
+    return adata
+
+
 def real_mixture(tumour: dict[str, str], content: dict[str, tuple], seed: int) -> ad.AnnData:
     """Tissue built from real cells: BRAF culture profiles mixed with Wu 2020 T cells.
 
@@ -239,9 +255,12 @@ def _studies():
     yield "nci60", nci60(), ("other", "v600e"), {"condition_key": "braf"}
     for population in ("CD14+ Monocyte", "CD8+ Cytotoxic T", "CD19+ B", "CD56+ NK"):
         yield population, pbmc_sorted(population), ("a", "b"), {}
+    yield "airway (progeny input)", airway(), ("untreated", "dexamethasone"), {}
     wu = {"condition_key": "tissue", "pair_key": "patient"}
     yield "wu2020", wu2020_pseudobulk(), ("NAT", "Tumor"), wu
-    mixture = real_mixture({"c": "v600e", "t": "v600e_lgx818"}, {"c": (0.2, 0.9), "t": (0.2, 0.9)}, 0)
+    mixture = real_mixture(
+        {"c": "v600e", "t": "v600e_lgx818"}, {"c": (0.2, 0.9), "t": (0.2, 0.9)}, 0
+    )
     yield "real mixture", mixture, ("c", "t"), {}
     example = mk.datasets.load_example_bulk()
     example.obs["sample"] = example.obs_names

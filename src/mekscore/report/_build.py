@@ -143,8 +143,13 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
         for _, row in verdict.iterrows()
     )
     caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
+    context = parameters.get("bulk_context") or {}
+    kind = f"<p><strong>Samples: {h.esc(context['description'])}.</strong></p>" if context else ""
+    warned = "".join(f"<p>Warning: {h.esc(w)}.</p>" for w in context.get("warnings", ()))
     return h.section(
         "Summary",
+        kind,
+        warned,
         f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
         f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
         caution,

@@ -46,6 +46,7 @@ from ._sample_kind import (
 )
 from ._targets import Target
 
+PROXY = "_proxy"
 MAX_INFLATION = 10.0
 """Largest variance inflation of the condition effect an adjustment may cause."""
 FLAG_PROXY = "abundance proxy from marker genes (Danaher et al. 2017), not a cell count"
@@ -111,8 +112,8 @@ class BulkContext:
         >>> design = build_design(bulk.obs, condition_key="condition", control="vehicle",
         ...     treated="trametinib", sample_key="sample", pair_key=None, test=None)
         >>> context = BulkContext.build(bulk, design, {})
-        >>> context.kind, context.not_detected("cd8_t"), context.covariate("tumor").name
-        ('tissue', '', 'tumour content (epithelial markers)')
+        >>> context.kind, context.not_detected("cd8_t"), context.covariate("cd8_t").name
+        ('tissue', '', 'cd8_t_cells proxy')
         """
         if adata.X is None and not settings.get("layer"):
             return None
@@ -145,22 +146,22 @@ class BulkContext:
     # --- what is there -----------------------------------------------------------
 
     def not_detected(self, name: str) -> str:
-        """Why a compartment (program rows) or marker set (abundance rows) is absent, or ``""``.
+        """Why a row cannot be read, or ``""``.
 
-        A compartment is absent when the kind of sample excludes it or when every
-        measured marker set of it is below background; a set is absent when the
-        kind excludes its compartments or it is below background itself.
+        ``name`` is a compartment (program rows) or ``"<set>_proxy"`` (abundance rows,
+        the ``primary`` of :meth:`abundance_targets`). A compartment is absent when
+        the kind of sample excludes it or when every measured marker set of it is
+        below background; a set is absent when the kind excludes its compartments or
+        it is below background itself. In leukocyte-only samples no abundance is read.
         """
-        markers = load_markers()
-        if name in ("any",) or markers.lineage.get(name, "immune") != "immune":
-            return ""
+        if name.endswith(PROXY):
+            population = name[: -len(PROXY)]
+            if population == "leukocytes":
+                return self._leukocytes_absent()
+            return self._set_absent(population)
         if name == "tumor":
             return self._tumour_absent()
-        if name == "leukocytes":
-            return self._leukocytes_absent()
-        if name in IMMUNE_COMPARTMENTS:
-            return self._compartment_absent(name)
-        return self._set_absent(name)
+        return self._compartment_absent(name) if name in IMMUNE_COMPARTMENTS else ""
 
     def _tumour_absent(self) -> str:
         if self.kind != "immune":
@@ -270,7 +271,7 @@ class BulkContext:
     # --- abundance rows ----------------------------------------------------------
 
     def abundance_targets(self) -> list[Target]:
-        """One abundance target per measured immune marker set (``primary`` = the set)."""
+        """One abundance target per measured immune marker set (``primary`` = the row name)."""
         expectations = load_abundance()
         markers = load_markers()
         targets = []
@@ -280,14 +281,13 @@ class BulkContext:
             compartment = markers.expectation_of.get(name, name)
             entry = expectations.get(compartment)
             expected = entry.expected if entry else "unclear"
-            targets.append(
-                Target(f"{name}_proxy", compartment, name, expected, (), FLAG_PROXY, "abundance")
-            )
+            row = f"{name}{PROXY}"
+            targets.append(Target(row, compartment, row, expected, (), FLAG_PROXY, "abundance"))
         return targets
 
     def abundance_values(self) -> tuple[pd.DataFrame, pd.Series]:
         """``(samples x "<set>_proxy" mean log levels, one observation per sample)``."""
-        values = self.detection.level.add_suffix("_proxy")
+        values = self.detection.level.add_suffix(PROXY)
         return values, pd.Series(1, index=values.index)
 
     # --- what to say -------------------------------------------------------------

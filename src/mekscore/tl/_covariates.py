@@ -9,8 +9,9 @@
   other count as noise): tumour content as the complement of the rest, as ESTIMATE
   does, on the linear scale (log tumour content = log(1 - c N) is about -c N for a
   non-tumour content N, whereas log N stretches small non-tumour contents: with log N,
-  real-cell tissue whose tumour content fell from 60-80% to 30-40% looked separable). Melanocytic genes are never read as tumour content: MAPK inhibition induces
-  them per cell (see ``signatures/abundance/markers.yaml``).
+  real-cell tissue whose tumour content fell from 60-80% to 30-40% looked separable).
+  Melanocytic genes are never read as tumour content: MAPK inhibition induces them
+  per cell (see ``signatures/abundance/markers.yaml``).
 
 Each covariate is regression-calibrated (:mod:`mekscore.tl._proxy`) and leaves out
 the genes of the program it adjusts, whose noise would otherwise be shared.

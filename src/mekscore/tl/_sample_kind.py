@@ -85,7 +85,7 @@ def detect(levels: MarkerLevels, arms: pd.Series) -> Detection:
     >>> pct = pd.DataFrame({"PTPRC": [0.2, 0.9], "CD8A": [0.1, 0.7]}, index=["a", "b"])
     >>> levels = MarkerLevels(pct * 3, pct, "log1p CP10k")
     >>> d = detect(levels, pd.Series(["control", "treated"], index=["a", "b"]))
-    >>> d.detected["leukocytes"], d.by_arm.loc["control", "leukocytes"]
+    >>> d.detected["leukocytes"], float(d.by_arm.loc["control", "leukocytes"])
     (True, 0.2)
     """
     genes, percentile, level = {}, {}, {}
