@@ -130,7 +130,7 @@ SIZES = (3, 4, 6, 8)
 def _tissue_study(seed: int, content, n: int, paired: bool, effects: str) -> pd.DataFrame:
     odds = [0.65 * c / (1 - c) for c in content]
     bulk = simulate_study(
-        seed=seed, n_samples_per_arm=n, n_genes=800, n_cells_mean=400, bulk=True,
+        seed=seed, n_samples_per_arm=n, n_genes=600, n_cells_mean=200, bulk=True,
         effects=effects, paired=paired, proportions={"Tumor": odds[0]},
         composition={"Tumor": odds[1] / odds[0]},
     )  # fmt: skip

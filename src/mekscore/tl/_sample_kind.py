@@ -196,8 +196,10 @@ def _check_population(stated, detection: Detection, other: bool) -> tuple[str, .
         )
     if other:
         found = ", ".join(
-            _detected_names(detection, lineage) for lineage in ("tumour", "stromal")
-        ).strip(", ")
+            names
+            for lineage in ("tumour", "stromal")
+            if (names := _detected_names(detection, lineage))
+        )
         warnings.append(
             f"bulk_of names sorted {', '.join(stated)} cells but non-immune markers are above "
             f"background ({found}); tumour programs are reported not testable as stated"
