@@ -45,12 +45,14 @@ def coverage_table(n_sims: int) -> str:
     return "\n".join(rows)
 
 
-def null_table(n_studies: int) -> str:
+def null_table(n_studies: int, only: str = "") -> str:
     rows = [
         "| path | rows tested | p < 0.05 | calls (consistent/opposite) | PD confirmed |",
         "|---|---|---|---|---|",
     ]
     for k, (path, options) in enumerate(PATHS.items()):
+        if only not in path:  # a subset keeps each path's seeds
+            continue
         tested = significant = calls = directional = confirmed = 0
         for seed in range(n_studies):
             table = _run_null(200_000 + 10_000 * k + seed, **options)
@@ -70,7 +72,7 @@ def null_table(n_studies: int) -> str:
     return "\n".join(rows)
 
 
-def power_table(n_studies: int) -> str:
+def power_table(n_studies: int, only: str = "") -> str:
     designs = {
         "single-cell, 4 per arm (pseudobulk)": (
             lambda s: simulate_study(seed=300_000 + s, n_cells_mean=300, n_genes=800),
@@ -103,6 +105,8 @@ def power_table(n_studies: int) -> str:
         "|---|" + "---|" * len(signatures),
     ]
     for name, (make, tested, design) in designs.items():
+        if only not in name:
+            continue
         hits = dict.fromkeys(tested, 0)
         for seed in range(n_studies):
             with warnings.catch_warnings():
@@ -216,6 +220,7 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--sims", type=int, default=4000)
     parser.add_argument("--tissue", type=int, default=0, help="only the mixed-tissue tables")
+    parser.add_argument("--only", default="", help="null and power rows whose name has this text")
     args = parser.parse_args()
     np.seterr(all="ignore")
     if args.tissue:
@@ -229,9 +234,9 @@ def main() -> None:
     print("## Interval coverage (normal data, true effect ~ U(0, 2))\n")
     print(coverage_table(args.sims), flush=True)
     print(f"\n## Null studies ({args.studies} per path)\n")
-    print(null_table(args.studies), flush=True)
+    print(null_table(args.studies, args.only), flush=True)
     print(f"\n## Power ({args.studies // 2} studies per design; planted BIOLOGY_EFFECTS)\n")
-    print(power_table(args.studies // 2), flush=True)
+    print(power_table(args.studies // 2, args.only), flush=True)
 
 
 if __name__ == "__main__":
