@@ -4,6 +4,7 @@ Prints markdown tables (the README's statistics section quotes them). The tests 
 tests/test_calibration.py assert the same properties on fewer simulations.
 
     python benchmarks/statistics.py [--studies 200] [--sims 4000]
+    python benchmarks/statistics.py --tissue 100   # only the mixed-tissue tables
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mekscore import tl
 from mekscore.datasets import simulate_study
@@ -85,12 +88,14 @@ def unequal_coverage_table(n_sims: int) -> str:
     return "\n".join(rows)
 
 
-def null_table(n_studies: int) -> str:
+def null_table(n_studies: int, only: str = "") -> str:
     rows = [
         "| path | rows tested | p < 0.05 | calls (consistent/opposite) | PD confirmed |",
         "|---|---|---|---|---|",
     ]
     for k, (path, options) in enumerate(PATHS.items()):
+        if only not in path:  # a subset keeps each path's seeds
+            continue
         tested = significant = calls = directional = confirmed = 0
         for seed in range(n_studies):
             table = _run_null(200_000 + 10_000 * k + seed, **options)
@@ -110,7 +115,7 @@ def null_table(n_studies: int) -> str:
     return "\n".join(rows)
 
 
-def power_table(n_studies: int) -> str:
+def power_table(n_studies: int, only: str = "") -> str:
     designs = {
         "single-cell, 4 per arm (pseudobulk)": (
             lambda s: simulate_study(seed=300_000 + s, n_cells_mean=300, n_genes=800),
@@ -122,14 +127,14 @@ def power_table(n_studies: int) -> str:
                 seed=310_000 + s, n_cells_mean=300, n_genes=800, bulk=True, cell_types=("Tumor",)
             ),  # fmt: skip
             TUMOUR,
-            {**ARMS, "sample_key": "sample"},
+            {**ARMS, "sample_key": "sample", "bulk_of": "tumor"},  # simulated markers never vanish
         ),
         "bulk of sorted myeloid cells, 4 per arm": (
             lambda s: simulate_study(
                 seed=320_000 + s, n_cells_mean=300, n_genes=800, bulk=True, cell_types=("Myeloid",)
             ),  # fmt: skip
             MYELOID,
-            {**ARMS, "sample_key": "sample"},
+            {**ARMS, "sample_key": "sample", "bulk_of": "myeloid"},
         ),
         "bulk of whole tumours (mixed cells), 4 per arm": (
             lambda s: simulate_study(seed=330_000 + s, n_cells_mean=300, n_genes=800, bulk=True),
@@ -143,6 +148,8 @@ def power_table(n_studies: int) -> str:
         "|---|" + "---|" * len(signatures),
     ]
     for name, (make, tested, design) in designs.items():
+        if only not in name:
+            continue
         hits = dict.fromkeys(tested, 0)
         for seed in range(n_studies):
             with warnings.catch_warnings():
@@ -155,13 +162,119 @@ def power_table(n_studies: int) -> str:
     return "\n".join(rows)
 
 
+TISSUE = {
+    "tumour-rich, no change (90%)": (0.9, 0.9),
+    "tumour-rich, 90% -> 80%": (0.9, 0.8),
+    "60% -> 40%": (0.6, 0.4),
+    "leukocyte-rich, 35% -> 15%": (0.35, 0.15),
+    "leukocyte-rich, 20% -> 10%": (0.2, 0.1),
+    "leukocyte-rich, no change (35%)": (0.35, 0.35),
+}
+"""Mixed-tissue scenarios: mean tumour share of the cells (vehicle, trametinib)."""
+SIZES = (3, 4, 6, 8)
+
+
+def _tissue_study(seed: int, content, n: int, paired: bool, effects: str) -> pd.DataFrame:
+    odds = [0.65 * c / (1 - c) for c in content]
+    bulk = simulate_study(
+        seed=seed, n_samples_per_arm=n, n_genes=600, n_cells_mean=200, bulk=True,
+        effects=effects, paired=paired, proportions={"Tumor": odds[0]},
+        composition={"Tumor": odds[1] / odds[0]},
+    )  # fmt: skip
+    design = {**ARMS, "sample_key": "sample", "pair_key": "patient" if paired else None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table = tl.compare(bulk, **design, signatures=list(TUMOUR), composition=False)
+    return table.set_index("signature")
+
+
+def tissue_null_table(n_studies: int) -> str:
+    """Composition-only studies: share of tumour rows called / refused, per design and size."""
+    columns = [f"{'pairs' if p else 'per arm'} {n}" for p in (False, True) for n in SIZES]
+    rows = ["| tumour share of cells | " + " | ".join(columns) + " |",
+            "|---|" + "---|" * len(columns)]  # fmt: skip
+    for k, (name, content) in enumerate(TISSUE.items()):
+        cells = []
+        for paired in (False, True):
+            for n in SIZES:
+                called = refused = total = 0
+                for seed in range(n_studies):
+                    seed = 400_000 + 10_000 * k + 1_000 * n + 500 * paired + seed
+                    table = _tissue_study(seed, content, n, paired, "none")
+                    total += len(table)
+                    called += int(table["verdict"].isin(CALLS).sum())
+                    refused += int(table["reason"].str.startswith("composition").sum())
+                cells.append(f"{called / total:.3f} / {refused / total:.2f}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def tissue_power_table(n_studies: int) -> str:
+    """Planted per-cell effects in tumour cells: share of studies calling each program."""
+    scenarios = {"50% in both arms": (0.5, 0.5), "90% -> 80%": (0.9, 0.8),
+                 "35% -> 15%": (0.35, 0.15)}  # fmt: skip
+    rows = ["| tumour share of cells | design | " + " | ".join(TUMOUR) + " | refused |",
+            "|---|---|" + "---|" * (len(TUMOUR) + 1)]  # fmt: skip
+    for k, (name, content) in enumerate(scenarios.items()):
+        for paired in (False, True):
+            for n in (4, 8):
+                hits, refused = dict.fromkeys(TUMOUR, 0), 0
+                for seed in range(n_studies):
+                    seed = 500_000 + 10_000 * k + 1_000 * n + 500 * paired + seed
+                    table = _tissue_study(seed, content, n, paired, "biology")
+                    for sig in TUMOUR:
+                        hits[sig] += table.loc[sig, "verdict"] == "consistent"
+                    refused += int(table["reason"].str.startswith("composition").sum())
+                design = f"{n} {'pairs' if paired else 'per arm'}"
+                cells = " | ".join(f"{hits[s] / n_studies:.2f}" for s in TUMOUR)
+                share = refused / (n_studies * len(TUMOUR))
+                rows.append(f"| {name} | {design} | {cells} | {share:.2f} |")
+    return "\n".join(rows)
+
+
+def real_mixture_table(n_studies: int) -> str:
+    """Tissue built from real cells (BRAF-V600E culture + Wu 2020 T cells), 6 per arm."""
+    from tests.test_bulk_real import TUMOUR_PROGRAMS, _compare, real_mixture
+
+    scenarios = {
+        "no drug, tumour content 60-80% -> 30-40%": (("v600e", "v600e"), ((0.6, 0.8), (0.3, 0.4))),
+        "no drug, 40-80% -> 25-60%": (("v600e", "v600e"), ((0.4, 0.8), (0.25, 0.6))),
+        "no drug, 20-40% -> 10-20%": (("v600e", "v600e"), ((0.2, 0.4), (0.1, 0.2))),
+        "LGX818, 40-80% -> 25-60%": (("v600e", "v600e_lgx818"), ((0.4, 0.8), (0.25, 0.6))),
+    }
+    rows = ["| study | tumour content from | tumour rows called | refused |", "|---|---|---|---|"]
+    for name, (culture, content) in scenarios.items():
+        for options, source in (({}, "marker genes"), ({"purity_key": "purity"}, "purity")):
+            called = refused = total = 0
+            for seed in range(n_studies):
+                tissue = real_mixture({"c": culture[0], "t": culture[1]},
+                                      {"c": content[0], "t": content[1]}, seed=seed)  # fmt: skip
+                table, _ = _compare(tissue, "c", "t", **options)
+                rows_ = table.loc[list(TUMOUR_PROGRAMS)]
+                total += len(rows_)
+                called += int(rows_["verdict"].isin(CALLS).sum())
+                refused += int(rows_["reason"].str.startswith("composition").sum())
+            rows.append(f"| {name} | {source} | {called / total:.2f} | {refused / total:.2f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--sims", type=int, default=4000)
     parser.add_argument("--coverage-only", action="store_true", help="skip null and power")
+    parser.add_argument("--tissue", type=int, default=0, help="only the mixed-tissue tables")
+    parser.add_argument("--only", default="", help="null and power rows whose name has this text")
     args = parser.parse_args()
     np.seterr(all="ignore")
+    if args.tissue:
+        print(f"## Mixed tissue, composition only ({args.tissue} studies per cell)\n")
+        print(tissue_null_table(args.tissue), flush=True)
+        print(f"\n## Mixed tissue, planted per-cell effects ({args.tissue // 2} studies)\n")
+        print(tissue_power_table(args.tissue // 2), flush=True)
+        print("\n## Tissue made of real cells (10 studies per row)\n")
+        print(real_mixture_table(10), flush=True)
+        return
     print("## Interval coverage (normal data, true effect ~ U(0, 2))\n")
     print(coverage_table(args.sims), flush=True)
     print(f"\n## Coverage at unequal n and variances ({args.sims // 2} studies per cell)\n")
@@ -169,9 +282,9 @@ def main() -> None:
     if args.coverage_only:
         return
     print(f"\n## Null studies ({args.studies} per path)\n")
-    print(null_table(args.studies), flush=True)
+    print(null_table(args.studies, args.only), flush=True)
     print(f"\n## Power ({args.studies // 2} studies per design; planted BIOLOGY_EFFECTS)\n")
-    print(power_table(args.studies // 2), flush=True)
+    print(power_table(args.studies // 2, args.only), flush=True)
 
 
 if __name__ == "__main__":

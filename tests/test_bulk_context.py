@@ -1,4 +1,4 @@
-"""Bulk context: marker proxies, compartment detection, composition-adjusted tests, UCell."""
+"""Bulk context: what bulk samples are, detection, calibrated composition covariates."""
 
 from __future__ import annotations
 
@@ -8,22 +8,30 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse, stats
+from scipy import stats
 
 from mekscore import tl
 from mekscore.datasets import simulate_study
-from mekscore.sig import get
+from mekscore.errors import InputError
 from mekscore.sig.abundance import load_markers
 from mekscore.tl import _stats
+from mekscore.tl._marker_levels import marker_levels
+from mekscore.tl._proxy import calibrate, inflation
+from mekscore.tl._settings import ScoreSettings
 
 ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib"}
 IMMUNE = ("cd8_t", "cd4_t", "treg", "myeloid", "dc", "nk", "b")
+TUMOUR = ["mapk_output_mpas", "mhc1_apm", "tumor_myeloid_secretome"]
 
 
 def _compare(adata, **kwargs) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return tl.compare(adata, **ARMS, sample_key="sample", **kwargs)
+        return tl.compare(adata, **ARMS, sample_key="sample", **kwargs).set_index("signature")
+
+
+def _context(adata) -> dict:
+    return adata.uns["mekscore_compare"]["parameters"]["bulk_context"]
 
 
 def _tumour_culture(seed: int = 0) -> ad.AnnData:
@@ -37,89 +45,141 @@ def _tumour_culture(seed: int = 0) -> ad.AnnData:
     )  # fmt: skip
     culture = ad.concat([bulk, zeros], axis=1, merge="first")
     culture.obs = bulk.obs.copy()
-    culture.X[:, culture.var_names.get_indexer([g for g in markers if g in bulk.var_names])] = 0
+    immune = [g for s in load_markers().of_lineage("immune") for g in load_markers().markers[s]]
+    culture.X[:, culture.var_names.get_indexer([g for g in immune if g in bulk.var_names])] = 0
     return culture
 
 
+def _tissue(seed: int, content: tuple[float, float], n: int = 6, **kwargs) -> ad.AnnData:
+    """Simulated whole-tumour bulk; ``content``: mean tumour share per arm (vehicle, treated)."""
+    odds = [0.65 * c / (1 - c) for c in content]
+    return simulate_study(
+        seed=seed, n_samples_per_arm=n, n_genes=800, bulk=True,
+        proportions={"Tumor": odds[0]}, composition={"Tumor": odds[1] / odds[0]}, **kwargs,
+    )  # fmt: skip
+
+
+# --- what the samples are ---------------------------------------------------------------
+
+
 def test_immune_programs_are_not_testable_in_a_tumour_cell_culture():
-    table = _compare(_tumour_culture())
-    programs = table[table["kind"] == "program"].set_index("signature")
-    immune = programs[programs["compartment"].isin(IMMUNE)]
-    assert len(immune) == 8  # every library program of an immune compartment
+    culture = _tumour_culture()
+    table = _compare(culture)
+    assert _context(culture)["kind"] == "tumor"
+    immune = table[table["compartment"].isin(IMMUNE) | (table["kind"] == "abundance")]
     assert (immune["verdict"] == "not testable").all()
     assert immune["reason"].str.startswith("compartment not detected").all()
-    assert programs.loc["mapk_output_mpas", "verdict"] != "not testable"
-    proxies = table[table["kind"] == "abundance"]
-    assert proxies["flag"].str.startswith("abundance proxy from marker genes").all()
+    assert table.loc["mapk_output_mpas", "verdict"] != "not testable"
+    assert (table["adjusted_for"] == "").all()  # pure samples are read unadjusted
 
 
-def test_immune_programs_are_tested_in_whole_tumour_bulk():
+def test_whole_tumour_bulk_is_mixed_tissue_with_adjusted_programs():
     bulk = simulate_study(seed=1, n_genes=500, bulk=True)
     table = _compare(bulk)
-    immune = table[(table["kind"] == "program") & table["compartment"].isin(IMMUNE)]
-    assert not immune["reason"].str.startswith("compartment not detected").any()
-    adjusted = immune[immune["adjusted_for"] != ""]
+    assert _context(bulk)["kind"] == "tissue"
+    present = table[table["compartment"].isin(["cd8_t", "cd4_t", "myeloid"])]
+    assert not present["reason"].str.startswith("compartment not detected").any()
+    adjusted = table[table["adjusted_for"] != ""]
     assert len(adjusted) >= 6 and adjusted["p_value_unadjusted"].notna().all()
-    assert (adjusted["effect_measure"] == "adjusted_g").all()
+    tested = adjusted[adjusted["verdict"] != "not testable"]
+    assert (tested["effect_measure"] == "adjusted_g").all()
+    assert table.loc["mapk_output_mpas", "adjusted_for"].startswith("tumour content")
 
 
-def _mixture(seed: int, tumour_share: dict[str, tuple[float, float]], mhc1_fold: float):
-    """Bulk counts of tumour + leukocyte mixtures, 5 samples per arm.
-
-    Leukocytes express the MHC-I genes 3x more than tumour cells and PTPRC; tumour
-    cells none. ``tumour_share`` gives each arm's uniform range of tumour content;
-    ``mhc1_fold`` multiplies per-cell MHC-I in the treated tumour cells.
-    """
-    rng = np.random.default_rng(seed)
-    mhc1 = list(get("mhc1_apm").up)
-    genes = [*mhc1, "PTPRC", *(f"GENE{i:04d}" for i in range(300))]
-    tumour = rng.lognormal(0, 1, len(genes))
-    leukocyte = tumour * rng.lognormal(0, 0.3, len(genes))
-    leukocyte[: len(mhc1)] = 3 * tumour[: len(mhc1)]
-    tumour[len(mhc1)], leukocyte[len(mhc1)] = 0.0, 20.0
-    rows, obs = [], []
-    for condition, (low, high) in tumour_share.items():
-        for k in range(5):
-            share = rng.uniform(low, high)
-            per_cell = tumour.copy()
-            if condition == "trametinib":
-                per_cell[: len(mhc1)] *= mhc1_fold
-            mean = share * per_cell + (1 - share) * leukocyte
-            noise = rng.lognormal(0, 0.08, len(genes))
-            rows.append(rng.poisson(mean / mean.sum() * 4e6 * noise))
-            obs.append((f"{condition[:3]}{k}", condition))
-    frame = pd.DataFrame(obs, columns=["sample", "condition"], index=[o[0] for o in obs])
-    return ad.AnnData(sparse.csr_matrix(np.array(rows, dtype=np.float32)), obs=frame,
-                      var=pd.DataFrame(index=genes))  # fmt: skip
+def test_percentiles_do_not_depend_on_the_platform_scale():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(rng.lognormal(1, 2, (4, 300))).astype(float)
+    genes = ["PTPRC", "CD3E", *(f"G{i}" for i in range(298))]
+    samples = pd.Series([f"s{i}" for i in range(4)])
+    levels = {}
+    for name, X in (("counts", counts), ("log", np.log1p(counts)), ("unlogged", counts * 3.7)):
+        adata = ad.AnnData(X, var=pd.DataFrame(index=genes))
+        levels[name] = marker_levels(adata, ["PTPRC", "CD3E"], samples, ScoreSettings())
+    assert levels["counts"].scale == "log1p CP10k" and levels["unlogged"].scale.startswith("log1p")
+    for name in ("log", "unlogged"):
+        pd.testing.assert_frame_equal(levels[name].percentiles, levels["counts"].percentiles)
 
 
-def _mhc1(adata) -> pd.Series:
-    return _compare(adata, signatures=["mhc1_apm"]).set_index("signature").loc["mhc1_apm"]
+def test_a_statement_the_markers_contradict_is_warned_and_kept():
+    bulk = simulate_study(seed=1, n_genes=500, bulk=True)
+    with pytest.warns(UserWarning, match="leukocyte markers are above background"):
+        table = tl.compare(bulk, **ARMS, sample_key="sample", bulk_of="tumor")
+    immune = table[table["compartment"].isin(IMMUNE)]
+    assert immune["reason"].str.contains("bulk_of='tumor'").all()
+    with pytest.warns(UserWarning, match="non-immune markers are above background"):
+        table = tl.compare(bulk, **ARMS, sample_key="sample", bulk_of="cd8_t").set_index(
+            "signature"
+        )
+    assert table.loc["mapk_output_mpas", "reason"].startswith("compartment not detected")
+    assert table.loc["cd8_stem_memory", "verdict"] != "not testable"
+    assert table.loc["treg_proxy", "reason"].startswith("compartment not detected")
 
 
-def test_falling_tumour_content_is_not_read_as_more_mhc1():
-    """Tumour content falls on treatment, per-cell MHC-I does not change."""
-    separate = _mhc1(_mixture(0, {"vehicle": (0.7, 0.9), "trametinib": (0.3, 0.5)}, 1.0))
-    assert separate["p_value_unadjusted"] < 1e-3  # bulk MHC-I rises with the leukocytes
-    assert separate["verdict"] == "not testable"
-    assert separate["reason"].startswith("composition and regulation cannot be told apart")
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bulk_of": "tumour cells"}, "bulk_of='tumour cells' is not a kind of sample"),
+        ({"purity_key": "nope"}, "purity_key 'nope' is not a column"),
+        ({"purity_key": "n_cells"}, "must be a tumour fraction in \\(0, 1\\]"),
+    ],
+)
+def test_bad_statements_are_refused(options, message):
+    bulk = simulate_study(seed=1, n_genes=500, n_samples_per_arm=2, bulk=True)
+    with pytest.raises(InputError, match=message):
+        tl.compare(bulk, **ARMS, sample_key="sample", **options)
+
+
+# --- calibrated composition covariates ----------------------------------------------------
+
+
+def test_calibration_recovers_the_reliability_of_a_noisy_proxy():
+    rng = np.random.default_rng(1)
+    sheet = pd.DataFrame({"arm": ["control"] * 200 + ["treated"] * 200, "pair": ""})
+    truth = rng.normal(0, 0.4, 400) + np.repeat([0.0, 0.5], 200)
+    parts = pd.DataFrame(truth[:, None] + rng.normal(0, 0.6, (400, 4)))  # noise var 0.09 each
+    c = calibrate(parts, sheet, paired=False)
+    assert c.noise == pytest.approx(0.09, rel=0.1)
+    assert c.reliability == pytest.approx(0.16 / (0.16 + 0.09), abs=0.05)
+    slope = np.polyfit(c.values - sheet["arm"].eq("treated") * 0.5, truth, 1)[0]
+    assert slope == pytest.approx(1.0, abs=0.15)  # calibrated: no attenuation
+
+
+def test_variance_inflation_is_one_plus_t_squared_over_dof():
+    rng = np.random.default_rng(2)
+    z, treated = rng.normal(size=10), np.arange(10) >= 5
+    t = stats.ttest_ind(z[treated], z[~treated]).statistic
+    assert inflation(z, treated) == pytest.approx(1 + t**2 / 8)
+    d = rng.normal(0.3, 1, 6)
+    assert inflation(d, None) == pytest.approx(1 + stats.ttest_1samp(d, 0).statistic ** 2 / 5)
+
+
+def test_confounded_tumour_content_is_not_testable():
+    """Tumour content 80% in every control, 30% in every treated tumour: no model separates it."""
+    bulk = _tissue(3, (0.85, 0.25), concentration=300.0)
+    table = _compare(bulk, signatures=TUMOUR, composition=False)
+    assert table["reason"].str.startswith("composition and regulation cannot be told apart").all()
+
+
+def test_falling_tumour_content_is_not_read_as_a_tumour_change():
+    """Leukocyte-rich tumours whose tumour content halves, nothing changing within any cell."""
     calls = unadjusted = 0
-    for seed in range(20):  # overlapping composition: the adjusted test is calibrated
-        row = _mhc1(_mixture(100 + seed, {"vehicle": (0.55, 0.9), "trametinib": (0.35, 0.7)}, 1.0))
-        assert row["adjusted_for"] == "leukocytes proxy"
-        calls += row["verdict"] == "consistent"
-        unadjusted += row["p_value_unadjusted"] < 0.05
-    assert unadjusted >= 8  # the unadjusted test is fooled in about half of the studies
-    assert calls <= stats.binom.ppf(0.99, 20, 0.05)
+    for seed in range(12):
+        table = _compare(_tissue(100 + seed, (0.35, 0.15), effects="none"), signatures=TUMOUR,
+                         composition=False)  # fmt: skip
+        calls += table["verdict"].isin(["consistent", "opposite"]).sum()
+        unadjusted += (table["p_value_unadjusted"] < 0.05).sum()
+    assert unadjusted >= 12  # the unadjusted test is fooled in a third of the rows or more
+    assert calls <= stats.binom.ppf(0.99, 36, 0.05)
 
 
-def test_a_per_cell_mhc1_rise_is_found_after_adjustment():
-    """Per-cell MHC-I x1.5 in tumour cells, composition varying the same way in both arms."""
+def test_a_per_cell_change_is_found_after_adjustment():
+    """MAPK output x0.5 and MHC-I x1.5 in tumour cells; composition varies alike in both arms."""
     hits = 0
-    for seed in range(10):
-        row = _mhc1(_mixture(200 + seed, {"vehicle": (0.5, 0.9), "trametinib": (0.5, 0.9)}, 1.5))
-        hits += row["verdict"] == "consistent" and row["ci_low"] > 0
-    assert hits >= 8
+    for seed in range(8):
+        table = _compare(_tissue(200 + seed, (0.5, 0.5), effects="biology"), signatures=TUMOUR,
+                         composition=False)  # fmt: skip
+        hits += table.loc["mapk_output_mpas", "verdict"] == "consistent"
+    assert hits >= 6
 
 
 def test_adjusted_contrast_matches_linear_regression():
@@ -135,9 +195,8 @@ def test_adjusted_contrast_matches_linear_regression():
 
 
 def test_ucell_on_bulk_profiles_ranks_every_gene():
-    bulk = simulate_study(seed=2, n_genes=2500, bulk=True)
-    table = _compare(bulk, method="ucell", composition=False)
-    programs = table.set_index("signature")
+    culture = simulate_study(seed=2, n_genes=2500, bulk=True, cell_types=("Tumor",))
+    programs = _compare(culture, method="ucell", composition=False, bulk_of="tumor")
     assert not programs["reason"].str.startswith("signature not expressed").any()
     assert programs.loc["mapk_output_mpas", "verdict"] != "not testable"
 
@@ -145,6 +204,6 @@ def test_ucell_on_bulk_profiles_ranks_every_gene():
 def test_constant_scores_are_signature_not_expressed():
     bulk = simulate_study(seed=2, n_genes=500, bulk=True)
     scores = pd.DataFrame(0.0, index=bulk.obs_names, columns=["mhc1_apm"])
-    row = _compare(bulk, scores=scores).set_index("signature").loc["mhc1_apm"]
+    row = _compare(bulk, scores=scores).loc["mhc1_apm"]
     assert row["verdict"] == "not testable"
     assert row["reason"] == "signature not expressed (or saturated): its score is 0 in every sample"

@@ -152,6 +152,19 @@ Examples:
     show_default=True,
     help="Layer with raw counts for --aggregate pseudobulk (X is used if it holds counts).",
 )
+@click.option(
+    "--bulk-of",
+    default="auto",
+    show_default=True,
+    help="Bulk samples without cell labels: what they are. auto (from marker genes), tumor "
+    "(a tumour-cell culture or sorted tumour cells), tissue, or an immune population "
+    "(cd8_t, cd4_t, treg, myeloid, dc, nk, b, t_cells, leukocytes).",
+)
+@click.option(
+    "--purity-key",
+    help="Sample-sheet column of each bulk sample's tumour content (fraction in (0, 1]); "
+    "tumour programs in mixed tissue are adjusted for it.",
+)
 @opt.stream
 @click.option("--competitive", is_flag=True, help="Add the competitive (GSEA) view; needs counts.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
@@ -198,6 +211,8 @@ def compare(input_path: Path, outdir: Path, reporter: Reporter, **options: Any) 
         aggregate=options["aggregate"],
         counts_layer=options["counts_layer"],
         competitive=options["competitive"],
+        bulk_of=options["bulk_of"],
+        purity_key=options["purity_key"],
         key_added=KEY,
     )
     comparison = Comparison.load(adata, KEY)
@@ -250,7 +265,9 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
     tests = ", ".join(dict.fromkeys(verdict.loc[verdict["verdict"] != "not testable", "test"]))
     contrasts = verdict["contrast"].nunique()
     what = f"{contrasts} contrasts x " if contrasts > 1 else ""
-    lines = [f"sample values: {aggregation_sentence(parameters)}"]
+    context = parameters.get("bulk_context")
+    lines = [f"samples: {context['description']}"] if context else []
+    lines.append(f"sample values: {aggregation_sentence(parameters)}")
     lines.append(f"pharmacodynamic control: {parameters['pd_status']}")
     method = parameters["method"] or "stored scores"
     lines.append(

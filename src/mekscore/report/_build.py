@@ -151,8 +151,11 @@ def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
         groups.append(f'{heading}<ul class="summary">{items}</ul>')
     caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
     notes = "".join(f"<li>{h.esc(note)}</li>" for note in parameters.get("notes", []))
+    context = parameters.get("bulk_context") or {}
+    kind = f"<p><strong>Samples: {h.esc(context['description'])}.</strong></p>" if context else ""
     return h.section(
         "Summary",
+        kind,
         f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
         f"<p>Sample values: {h.esc(aggregation_sentence(parameters))}.</p>",
         f"<p>Notes from this run:</p><ul>{notes}</ul>" if notes else "",

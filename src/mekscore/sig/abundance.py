@@ -80,59 +80,97 @@ def load_abundance() -> dict[str, Abundance]:
     return entries
 
 
+LINEAGES = ("immune", "tumour", "stromal")
+"""Lineages of the marker sets: leukocytes, tumour-cell lineages, other non-immune cells."""
+
+
 @dataclass(frozen=True)
 class MarkerSets:
-    """Marker genes that proxy each cell population's abundance in bulk data.
+    """Marker genes of the cell populations a bulk sample may hold.
 
     Attributes
     ----------
     markers
-        Marker set name -> human symbols.
+        Marker set name -> human symbols (Danaher's immune sets, then the others).
+    lineage
+        Marker set -> ``"immune"``, ``"tumour"`` or ``"stromal"`` (:data:`LINEAGES`).
+    detected_by
+        Library compartment -> the marker sets whose detection says it is there.
     proxy_for
-        Library compartment -> the marker set a bulk program of that compartment is
-        adjusted for (and whose detection decides whether the compartment is there).
+        Library compartment -> the marker set a mixed-tissue program of that compartment
+        is adjusted for.
     expectation_of
         Marker set -> library compartment whose abundance expectation it carries.
     source
-        Citation, DOI and notes of the marker lists.
+        Citation, DOI and notes of Danaher's lists.
+    sources
+        Marker set -> its source, for the sets beyond Danaher's.
 
     Examples
     --------
     >>> sets = load_markers()
-    >>> sets.markers["cd8_t_cells"], sets.proxy_for["myeloid"]
-    (('CD8A', 'CD8B'), 'macrophages')
+    >>> sets.markers["cd8_t_cells"], sets.proxy_for["myeloid"], sets.lineage["epithelial"]
+    (('CD8A', 'CD8B'), 'macrophages', 'tumour')
+    >>> sets.detected_by["myeloid"]
+    ('macrophages', 'monocytes', 'neutrophils')
     """
 
     markers: dict[str, tuple[str, ...]]
+    lineage: dict[str, str]
+    detected_by: dict[str, tuple[str, ...]]
     proxy_for: dict[str, str]
     expectation_of: dict[str, str]
     source: dict[str, str]
+    sources: dict[str, str]
+
+    def of_lineage(self, lineage: str) -> tuple[str, ...]:
+        """The marker sets of one lineage, in file order."""
+        return tuple(name for name, kind in self.lineage.items() if kind == lineage)
+
+
+_MARKER_KEYS = {"source", "markers", "more_markers", "detected_by", "proxy_for", "expectation_of"}
 
 
 @cache
 def load_markers() -> MarkerSets:
-    """The bulk abundance marker sets (``signatures/abundance/markers.yaml``), validated."""
+    """The bulk marker sets (``signatures/abundance/markers.yaml``), validated."""
     with (library_dir() / "abundance" / MARKERS_FILE).open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
-    keys = {"source", "markers", "proxy_for", "expectation_of"}
-    _mapping("markers.yaml", "file", data, keys, keys)
+    _mapping("markers.yaml", "file", data, _MARKER_KEYS, _MARKER_KEYS)
     source = _mapping("markers.yaml", "source", data["source"],
                       {"citation", "doi", "type", "notes"}, {"citation", "doi"})  # fmt: skip
     markers = {str(k): tuple(map(str, v)) for k, v in data["markers"].items()}
-    for name, table in (
-        ("proxy_for", data["proxy_for"]),
-        ("expectation_of", data["expectation_of"]),
-    ):
-        compartments = table.keys() if name == "proxy_for" else table.values()
-        sets = table.values() if name == "proxy_for" else table.keys()
-        unknown = [c for c in compartments if c not in COMPARTMENTS] + [
-            s for s in sets if s not in markers
-        ]
-        if unknown:
-            raise SignatureError(f"markers.yaml: {name} names unknown entries {unknown}")
+    lineage = dict.fromkeys(markers, "immune")
+    sources = {}
+    for name, entry in data["more_markers"].items():
+        keys = {"lineage", "genes", "source"}
+        entry = _mapping(f"markers.yaml: {name}", "entry", entry, keys, keys)
+        if entry["lineage"] not in LINEAGES or name in markers:
+            raise SignatureError(f"markers.yaml: {name} repeats a set or names no lineage")
+        markers[str(name)] = tuple(map(str, entry["genes"]))
+        lineage[str(name)] = entry["lineage"]
+        sources[str(name)] = " ".join(str(entry["source"]).split())
+    detected_by = {k: tuple(v) for k, v in data["detected_by"].items()}
+    _check_tables(markers, detected_by, data["proxy_for"], data["expectation_of"])
     return MarkerSets(
         markers=markers,
+        lineage=lineage,
+        detected_by=detected_by,
         proxy_for=dict(data["proxy_for"]),
         expectation_of=dict(data["expectation_of"]),
         source={k: " ".join(str(v).split()) for k, v in source.items()},
+        sources=sources,
     )
+
+
+def _check_tables(markers, detected_by, proxy_for, expectation_of) -> None:
+    """Every compartment is a library compartment and every set a marker set."""
+    pairs = [(c, s) for c, sets in detected_by.items() for s in sets]
+    pairs += list(proxy_for.items()) + [(c, s) for s, c in expectation_of.items()]
+    unknown = {c for c, _ in pairs if c not in COMPARTMENTS}
+    unknown |= {s for _, s in pairs if s not in markers}
+    if unknown:
+        raise SignatureError(f"markers.yaml names unknown compartments or sets {sorted(unknown)}")
+    undetectable = sorted(c for c, s in proxy_for.items() if s not in detected_by.get(c, ()))
+    if undetectable:
+        raise SignatureError(f"markers.yaml: proxy_for sets not in detected_by for {undetectable}")

@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..sig import load_library, resolve, yaml_text
 from ..sig.gmt import SignatureSpec
 from . import _stats
-from ._bulk_context import bulk_context, proxy_targets, proxy_values
+from ._bulk_context import BulkContext
 from ._composition import composition_counts, composition_targets, logit_shares
 from ._consensus import check_methods, consensus
 from ._designspec import Design
@@ -93,6 +93,8 @@ class Request:
     levels: Levels
     in_all_cells: bool
     composition: bool
+    bulk_of: str
+    purity_key: str | None
     qc: bool
     competitive: bool
 
@@ -121,6 +123,8 @@ def compare(
     min_cells: int = 10,
     in_all_cells: bool = False,
     composition: bool = True,
+    bulk_of: str = "auto",
+    purity_key: str | None = None,
     pd_control: bool = True,
     qc: bool = True,
     competitive: bool = False,
@@ -204,6 +208,17 @@ def compare(
         Single-cell data with ``compartment_key``: also test each compartment's share
         of the sample's cells (rows with ``kind = "abundance"``, see
         :mod:`mekscore.tl._composition`).
+    bulk_of
+        Bulk data without cell labels: what the samples are. ``"auto"`` decides from
+        marker genes (tumour cells only, leukocytes only, or mixed tissue; see
+        :mod:`mekscore.tl._bulk_context`); ``"tumor"`` (a tumour-cell culture or sorted
+        tumour cells), ``"tissue"``, or an immune population (``"cd8_t"``,
+        ``"t_cells"``, ``"myeloid"``, ...) states it. A statement the markers
+        contradict gets a warning.
+    purity_key
+        Bulk data: ``obs`` column of each sample's tumour content (fraction in (0, 1]);
+        tumour programs in mixed tissue are adjusted for its log instead of a
+        marker-gene estimate.
     pd_control
         Add the pharmacodynamic control (MAPK output, ``mapk_output_mpas``) to a selection
         of signatures that has none, so the gate is tested (``False``: leave it out; every
@@ -256,6 +271,8 @@ def compare(
         levels=check_levels(alpha, confidence, min_cells),
         in_all_cells=in_all_cells,
         composition=composition,
+        bulk_of=bulk_of,
+        purity_key=purity_key,
         qc=qc,
         competitive=competitive,
     )
@@ -341,9 +358,7 @@ def _comparison(adata: AnnData, request: Request) -> Comparison:
         source = make_source(
             adata, sheet.samples, aggregation=aggregation, scores=request.scores, setup=setup
         )
-        context = None
-        if sheet.bulk and not compartments.labelled:
-            context = bulk_context(adata, sheet, request.scoring.settings)
+        context = _bulk_context(adata, request, sheet, compartments, model)
         ctx = RowContext(sheet, model, testing, compartments, source.genes, context)
         meta = signature_meta(source.signature_ids, request.scoring.signatures)
         targets = compartments.targets(meta, in_all_cells=request.in_all_cells, bulk=sheet.bulk)
@@ -359,6 +374,8 @@ def _comparison(adata: AnnData, request: Request) -> Comparison:
         table[count] = table[count].astype("Int64")
     parameters = _parameters(request, ctx, aggregation, source, statuses)
     parameters["notes"] = [*sheet.notes, *model.notes, *notes]
+    if ctx.bulk is not None:
+        parameters["bulk_context"] = ctx.bulk.evidence()
     return Comparison(
         parameters=parameters,
         results=table[list(COLUMNS)],
@@ -371,6 +388,25 @@ def _comparison(adata: AnnData, request: Request) -> Comparison:
         design=model.design_table().reset_index(),
         detectable=model.detectable_effects(alpha=levels.alpha),
     )
+
+
+def _bulk_context(
+    adata: AnnData, request: Request, sheet: SampleSheet, compartments: Compartments, model
+) -> BulkContext | None:
+    """What bulk samples without cell labels are, and what to adjust for (else ``None``)."""
+    if not sheet.bulk or compartments.labelled:
+        return None
+    context = BulkContext.build(
+        adata,
+        sheet,
+        request.scoring.settings,
+        bulk_of=request.bulk_of,
+        purity_key=request.purity_key,
+        adjust=model.two_arm,
+    )
+    for message in context.warnings if context is not None else ():
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return context
 
 
 def _programs(source, targets, ctx: RowContext) -> list[Evaluated]:
@@ -391,8 +427,9 @@ def _abundance(obs: pd.DataFrame, ctx: RowContext, *, composition: bool):
         return _composition(obs, ctx)
     if ctx.bulk is None:
         return None, []
-    proxies = SampleValues(*proxy_values(ctx.bulk))
-    return None, [row for t in proxy_targets(ctx.bulk) for row in evaluate(t, proxies, ctx)]
+    proxies = SampleValues(*ctx.bulk.abundance_values())
+    targets = ctx.bulk.abundance_targets()
+    return None, [row for t in targets for row in evaluate(t, proxies, ctx)]
 
 
 def _composition(obs: pd.DataFrame, ctx: RowContext):

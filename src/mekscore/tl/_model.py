@@ -83,6 +83,15 @@ class Model:
             c.name: [factorise(p, layout) for p in c.parts] for c in contrasts if c.parts
         }
 
+    @property
+    def two_arm(self) -> bool:
+        """Whether the design is one control and one treated arm (unpaired or paired) alone.
+
+        Covariates or a formula make it a linear model, whatever its arms.
+        """
+        kind = self.layout.kind
+        return len(self.contrasts) == 1 and kind in ("arms", "paired") and not self._adjusted
+
     def fit(
         self,
         values: pd.Series,

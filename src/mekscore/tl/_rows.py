@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _stats
-from ._bulk_context import BulkContext, adjustment, not_detected
+from ._bulk_context import BulkContext
 from ._contrasts import NamedContrast
 from ._fits import ContrastResult
 from ._model import Model
@@ -132,7 +132,7 @@ class RowContext:
     @property
     def two_arm(self) -> bool:
         """Whether the design is one control and one treated arm (unpaired or paired)."""
-        return len(self.model.contrasts) == 1 and self.model.layout.kind in ("arms", "paired")
+        return self.model.two_arm
 
 
 def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> list[Evaluated]:
@@ -143,8 +143,8 @@ def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> li
     rows = [blank_row(target, contrast, ctx) for contrast in ctx.model.contrasts]
     if values is None:
         return _skip(rows, ctx.compartments.absent_reason(target))
-    absent = not_detected(ctx.bulk, target.compartment) if ctx.bulk is not None else ""
-    if absent and target.kind == "program":
+    absent = ctx.bulk.not_detected(target.primary) if ctx.bulk is not None else ""
+    if absent:
         return _skip(rows, absent)
     column = values.values[target.signature].astype(float)
     if column.isna().all():
@@ -179,6 +179,10 @@ def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> li
 def blank_row(target: Target, contrast: NamedContrast, ctx: RowContext) -> Row:
     """The row of ``target`` in ``contrast`` before any test."""
     used, total, low = coverage(target, ctx.genes)
+    flag, caveat = target.flag, ""
+    if ctx.bulk is not None:
+        flag = "" if ctx.bulk.isolates(target.compartment) else flag
+        caveat = ctx.bulk.caveat(target.compartment)
     pd_control = target.kind == "program" and PD_CONTROLS.get(target.signature) == (
         target.compartment
     )
@@ -195,8 +199,8 @@ def blank_row(target: Target, contrast: NamedContrast, ctx: RowContext) -> Row:
         effect_measure=_stats.EFFECT_MEASURES.get(ctx.testing.test, ""),
         n_genes_used=used,
         n_genes=total,
-        isolated=not target.flag,
-        flag=_joined(target.flag, low),
+        isolated=not flag,
+        flag=_joined(flag, low, caveat),
     )
 
 
@@ -266,9 +270,10 @@ def _tested(row: Row, what, result: ContrastResult, ctx: RowContext, *, values, 
     if result.untestable:
         return Evaluated(row.untestable(result.untestable + hint), pd.DataFrame())
     row = row.with_result(result)
-    if ctx.two_arm and ctx.bulk is not None:
+    if ctx.two_arm and ctx.bulk is not None and target.kind == "program":
         present = kept.dropna()
-        covariate = adjustment(ctx.bulk, target, present.index)
+        genes = ctx.genes.get(target.signature, {}).get("genes_used", ())
+        covariate = ctx.bulk.covariate(target.compartment, exclude=genes)
         row, result = _adjusted(row, result, present, covariate, ctx)
         if result.untestable:
             return Evaluated(row.untestable(result.untestable), pd.DataFrame())
@@ -290,43 +295,33 @@ def _dropped_text(row: Row, result: ContrastResult) -> str:
 def _adjusted(row: Row, result, values: pd.Series, covariate, ctx: RowContext):
     """The composition-adjusted contrast of a two-arm bulk design (unadjusted kept beside).
 
-    ``values`` are the row's sample values and ``covariate`` the proxy of the row's
-    compartment in the same samples (``None``: nothing to adjust for).
+    ``values`` are the row's sample values and ``covariate`` the calibrated composition
+    covariate of the row's compartment (``None``: nothing to adjust for). The adjusted
+    test is refused when the covariate and the arms are too confounded to separate
+    (:meth:`BulkContext.separability`).
     """
     if covariate is None or ctx.testing.test not in ("welch", "paired-t"):
         return row, result
+    covariate = covariate.reindex(values.index)
     table = ctx.sheet.table.loc[values.index]
-    confidence = ctx.testing.confidence
     row = replace(row, p_value_unadjusted=result.p_value, effect_size_unadjusted=result.effect_size)
     if ctx.model.layout.kind == "paired":
-        y, z = _pair_differences(values, table), _pair_differences(covariate, table)
-        separable = z.min() <= 0 <= z.max()  # some pairs without a composition change
-        adjusted = _stats.adjusted_contrast(y.to_numpy(), z.to_numpy(), None, confidence)
+        y = _pair_differences(values, table).to_numpy()
+        z, treated = _pair_differences(covariate, table).to_numpy(), None
     else:
+        y, z = values.to_numpy(), covariate.to_numpy()
         treated = (table["arm"] == "treated").to_numpy()
-        arms = (covariate[~treated], covariate[treated])
-        separable = arms[0].max() >= arms[1].min() and arms[1].max() >= arms[0].min()
-        adjusted = _stats.adjusted_contrast(
-            values.to_numpy(), covariate.to_numpy(), treated, confidence
-        )
-    proxy = f"{covariate.name} proxy"
-    if not separable:
-        untestable = _stats.Contrast(
-            adjusted.test, adjusted.effect_measure, untestable=_inseparable(covariate.name)
-        )
-        return replace(row, adjusted_for=proxy), untestable
+    adjusted = _stats.adjusted_contrast(y, z, treated, ctx.testing.confidence)
+    row = replace(row, adjusted_for=str(covariate.name))
+    inseparable = ctx.bulk.separability(covariate, z, treated)
+    if inseparable:
+        refused = _stats.Contrast(adjusted.test, adjusted.effect_measure, untestable=inseparable)
+        return row, refused
     if adjusted.untestable:
-        return replace(row, flag=_joined(row.flag, f"not adjusted: {adjusted.untestable}")), result
+        flag = _joined(row.flag, f"not adjusted: {adjusted.untestable}")
+        return replace(row, flag=flag, adjusted_for=""), result
     test = f"{ctx.testing.test}, adjusted"
-    return replace(row.with_result(adjusted), adjusted_for=proxy, test=test), adjusted
-
-
-def _inseparable(proxy: str) -> str:
-    return (
-        f"composition and regulation cannot be told apart: the {proxy} proxy does not overlap "
-        "between the arms (or changed in every pair), so a composition-adjusted test would "
-        "extrapolate"
-    )
+    return replace(row.with_result(adjusted), test=test), adjusted
 
 
 def _kept_samples(column: pd.Series, n_cells: pd.Series, ctx: RowContext):
