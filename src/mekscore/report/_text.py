@@ -116,9 +116,9 @@ def statistics_note(parameters: Mapping[str, Any], *, tests: str | None = None) 
     level = f"{100 * float(parameters.get('confidence', 0.95)):g}%"
     alpha = parameters.get("alpha", 0.05)
     effect = f"{test}; " + EFFECT_TEXT.get(test_key, "").format(level=level)
-    within = "within families, never across them"
+    within, reference = "within families, never across them", "control"
     if tests is not None:
-        within = "within each family and contrast, never across them"
+        within, reference = "within each family and contrast, never across them", "reference arm"
     return [
         "The replicate is the sample (patient, mouse, culture), never the cell. Single-cell "
         f"scores are reduced to one value per sample and compartment (aggregate = "
@@ -141,8 +141,9 @@ def statistics_note(parameters: Mapping[str, Any], *, tests: str | None = None) 
         "test cannot reach the threshold at this n. 'No change detected' is absence of "
         "evidence, not evidence of no change.",
         "Per-sample view: in unpaired designs each treated sample is placed against the "
-        "control samples (its distance from the control mean, in control SDs); in paired "
-        "designs each pair's treated minus control difference is used. The count says how "
+        f"{reference} samples (its distance from the {reference} mean, in {reference} SDs); "
+        "in paired designs each pair's treated minus control difference is used. The count "
+        "says how "
         "many of them moved in the expected direction.",
     ]
 
@@ -203,15 +204,15 @@ def design_tests(verdict: pd.DataFrame) -> str:
     >>> table = pd.DataFrame({"contrast": ["b vs a", "c beats both"],
     ...     "test": ["ols", "intersection-union (ols)"], "p_value": [0.1, 0.2]})
     >>> print(design_tests(table))
-    Tests, per contrast: b vs a: least squares with the design's covariates, exact t on n - rank df; c beats both: intersection-union of least squares with the design's covariates, exact t on n - rank df (p is the larger of the two one-sided p-values, the bound the smaller of the two one-sided bounds). Every interval of a standardised effect inverts the noncentral t of its test, so it excludes 0 exactly when p < 1 - confidence.
+    Tests: least squares with the design's covariates, exact t on n - rank df (b vs a); intersection-union of least squares with the design's covariates, exact t on n - rank df: p is the larger of the two one-sided p-values, the bound the smaller of the two one-sided bounds (c beats both). Every interval of a standardised effect inverts the noncentral t of its test, so it excludes 0 exactly when p < 1 - confidence.
     """  # noqa: E501
     tested = verdict[verdict["p_value"].notna()]
-    parts = []
-    for contrast, rows in tested.groupby("contrast", sort=False):
-        names = "; ".join(map(_test_words, dict.fromkeys(rows["test"].astype(str))))
-        parts.append(f"{contrast}: {names}")
+    parts = [
+        f"{_test_words(test)} ({', '.join(dict.fromkeys(rows['contrast'].astype(str)))})"
+        for test, rows in tested.groupby(tested["test"].astype(str), sort=False)
+    ]
     return (
-        f"Tests, per contrast: {'; '.join(parts) or 'none could be run'}. Every interval of a "
+        f"Tests: {'; '.join(parts) or 'none could be run'}. Every interval of a "
         "standardised effect inverts the noncentral t of its test, so it excludes 0 exactly "
         "when p < 1 - confidence."
     )
@@ -221,8 +222,8 @@ def _test_words(test: str) -> str:
     inner = test.removeprefix("intersection-union (").removesuffix(")")
     if inner != test:
         return (
-            f"intersection-union of {MODEL_TESTS.get(inner, inner)} (p is the larger of the two "
-            "one-sided p-values, the bound the smaller of the two one-sided bounds)"
+            f"intersection-union of {MODEL_TESTS.get(inner, inner)}: p is the larger of the two "
+            "one-sided p-values, the bound the smaller of the two one-sided bounds"
         )
     return MODEL_TESTS.get(test, test)
 
