@@ -15,6 +15,7 @@ from ._style import (
     plain,
     require_columns,
     row_label,
+    select_contrast,
     verdict_legend,
 )
 
@@ -22,13 +23,20 @@ _COLUMNS = ("signature", "compartment", "expected", "effect_size", "ci_low", "ci
 _EXPECTED_MARKERS = {"up": ">", "down": "<"}
 
 
-def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def effect_sizes(
+    verdict: pd.DataFrame, ax: Axes | None = None, *, contrast: str | None = None
+) -> Axes:
     """Forest plot: effect size and confidence interval per signature x compartment.
 
     Points are coloured by verdict; the column on the right shows the expected
-    direction under MEK inhibition (``>`` up, ``<`` down, text for mixed/unclear).
+    direction in this contrast (``>`` up, ``<`` down, text for mixed/unclear).
     Rows without an effect size (not testable) are labelled as such. Infinite
-    effects (constant arms) are drawn at the edge of the axis as open triangles.
+    effects (constant arms) are drawn at the edge of the axis as open triangles;
+    an interval open on one side (the one-sided bound of "beats both") runs to the edge.
+
+    A table of several contrasts (a :class:`~mekscore.tl.Design` with several arms or
+    time points) is drawn one contrast at a time: name it with ``contrast``, or see
+    them all side by side with :func:`mekscore.pl.contrast_overview`.
 
     Parameters
     ----------
@@ -36,6 +44,9 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
         The table returned by :func:`mekscore.tl.compare`.
     ax
         Axes to draw into; a new figure sized to the number of rows otherwise.
+    contrast
+        The contrast to draw, as its ``contrast`` column says it (e.g.
+        ``"cobi vs vehicle (MEKi)"``); needed when the table holds several.
 
     Returns
     -------
@@ -53,6 +64,7 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     True
     """
     require_columns(verdict, _COLUMNS, "verdict")
+    verdict = select_contrast(verdict, contrast, "verdict")
     if verdict.empty:
         raise InputError("verdict has no rows; nothing to plot")
     n = len(verdict)
@@ -63,7 +75,8 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     limit = _limit(effect, low, high)
     colors = [VERDICT_COLORS.get(v, "#000000") for v in verdict["verdict"]]
     finite = np.isfinite(effect)
-    ax.hlines(y[finite], low[finite], high[finite], colors=np.asarray(colors)[finite], lw=2)
+    ends = np.clip(low[finite], -limit, limit), np.clip(high[finite], -limit, limit)
+    ax.hlines(y[finite], *ends, colors=np.asarray(colors)[finite], lw=2)
     ax.scatter(
         effect[finite],
         y[finite],
@@ -86,7 +99,7 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
             for s, c in zip(verdict["signature"], verdict["compartment"], strict=True)
         ],
     )
-    ax.set_xlabel(_axis_label(verdict))
+    ax.set_xlabel(_axis_label(verdict, contrast))
     ax.grid(axis="x", color="#E5E5E5", lw=0.6)
     ax.set_axisbelow(True)
     verdict_legend(
@@ -100,9 +113,9 @@ def effect_sizes(verdict: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def _axis_label(verdict: pd.DataFrame) -> str:
-    """Name the effect measure (and the interval) on the x axis."""
-    return f"{measure_names(verdict)}, treated vs control, with its interval"
+def _axis_label(verdict: pd.DataFrame, contrast: str | None) -> str:
+    """Name the effect measure, the contrast and the interval on the x axis."""
+    return plain(f"{measure_names(verdict)}, {contrast or 'treated vs control'}, with its interval")
 
 
 def _interval(verdict: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..errors import InputError
-from ._style import CONDITION_COLORS, new_axes, plain, require_columns, row_label
+from ._style import (
+    CONDITION_COLORS,
+    contrasts_of,
+    new_axes,
+    plain,
+    require_columns,
+    row_label,
+    select_contrast,
+)
 
 _COLUMNS = ("signature", "compartment", "sample", "condition", "score")
 
@@ -17,12 +25,16 @@ def sample_scores(
     signature: str,
     compartment: str | None = None,
     ax: Axes | None = None,
+    *,
+    contrast: str | None = None,
 ) -> Axes:
     """Box and strip plot of one signature's per-sample scores, one box per condition.
 
     In paired designs (a non-empty ``pair`` column) the two samples of each pair are
     joined by a line. Conditions appear in category order (``condition`` categorical)
     or in order of appearance; the jitter is seeded, so figures are reproducible.
+    A per-sample table of several contrasts lists a sample once per contrast it is in;
+    each sample is drawn once, in every arm, unless ``contrast`` picks the arms of one.
 
     Parameters
     ----------
@@ -34,6 +46,8 @@ def sample_scores(
         Compartment to plot; may be omitted when the signature was tested in one only.
     ax
         Axes to draw into; a new figure otherwise.
+    contrast
+        Draw only the samples of this contrast (its words in the ``contrast`` column).
 
     Returns
     -------
@@ -49,11 +63,11 @@ def sample_scores(
     >>> ax = mk.pl.sample_scores(samples, "mhc1_apm", "tumor")
     """
     require_columns(samples, _COLUMNS, "samples")
-    rows = _select(samples, signature, compartment)
+    rows = _select(_one_per_sample(samples, contrast), signature, compartment)
     ax = new_axes(ax, 3.2, 3.0)
     conditions = _conditions(rows["condition"])
     groups = [rows.loc[rows["condition"] == c, "score"].to_numpy(dtype=float) for c in conditions]
-    colors = [CONDITION_COLORS[min(i, 1)] for i in range(len(conditions))]
+    colors = [CONDITION_COLORS[i % len(CONDITION_COLORS)] for i in range(len(conditions))]
     boxes = ax.boxplot(
         groups,
         positions=range(len(conditions)),
@@ -81,6 +95,13 @@ def sample_scores(
     ax.set_ylabel("sample score")
     ax.set_title(row_label(signature, rows["compartment"].iloc[0]), fontsize="medium")
     return ax
+
+
+def _one_per_sample(samples: pd.DataFrame, contrast: str | None) -> pd.DataFrame:
+    """The rows of ``contrast``, or each sample's row once when no contrast is named."""
+    if contrast is not None or len(contrasts_of(samples)) < 2:
+        return select_contrast(samples, contrast, "samples")
+    return samples.drop_duplicates(["signature", "compartment", "sample"])
 
 
 def _select(samples: pd.DataFrame, signature: str, compartment: str | None) -> pd.DataFrame:

@@ -19,8 +19,8 @@ VERDICT_COLORS: dict[str, str] = {
 }
 """Verdict -> colour (Okabe-Ito blue / vermillion, greys; colour-blind safe)."""
 
-CONDITION_COLORS = ("#8C8C8C", "#CC79A7")
-"""Control, treated."""
+CONDITION_COLORS = ("#8C8C8C", "#CC79A7", "#009E73", "#56B4E9", "#E69F00", "#0072B2")
+"""Control, treated, then further arms (Okabe-Ito)."""
 
 MEASURE_NAMES: dict[str, str] = {
     "hedges_g_av": "Hedges' g*_s",
@@ -29,6 +29,8 @@ MEASURE_NAMES: dict[str, str] = {
     "cohens_d_z": "Cohen's d_z (uncorrected, 1 df)",
     "adjusted_g": "composition-adjusted g",
     "hodges_lehmann": "Hodges-Lehmann shift (score units)",
+    "hedges_g_model": "Hedges' g (model residual SD)",
+    "hedges_g_lmm": "Hedges' g (per-subject model SD)",
 }
 """``effect_measure`` of :func:`mekscore.tl.compare` -> its name in figures and reports."""
 
@@ -41,7 +43,10 @@ def measure_names(verdict: pd.DataFrame) -> str:
     >>> measure_names(pd.DataFrame({"effect_measure": ["hedges_g_av", "adjusted_g"]}))
     "Hedges' g*_s / composition-adjusted g"
     """
-    measures = verdict.get("effect_measure", pd.Series(dtype=str)).dropna().unique()
+    measures = verdict.get("effect_measure", pd.Series(dtype=str))
+    if "effect_size" in verdict.columns and verdict["effect_size"].notna().any():
+        measures = measures[verdict["effect_size"].notna()]  # the measures actually drawn
+    measures = measures.dropna().unique()
     return " / ".join(MEASURE_NAMES.get(m, m) for m in measures) or "effect size"
 
 
@@ -91,3 +96,53 @@ def verdict_legend(ax: Axes, verdicts: Iterable[str], **kwargs) -> None:
         if name in present
     ]
     ax.legend(handles=handles, frameon=False, **kwargs)
+
+
+def contrasts_of(table: pd.DataFrame) -> list[str]:
+    """The contrasts of a verdict or per-sample table in table order (none without the column).
+
+    Examples
+    --------
+    >>> contrasts_of(pd.DataFrame({"contrast": ["b vs a", "c vs a", "b vs a"]}))
+    ['b vs a', 'c vs a']
+    """
+    if "contrast" not in table.columns:
+        return []
+    return list(dict.fromkeys(table["contrast"].dropna().astype(str)))
+
+
+def select_contrast(table: pd.DataFrame, contrast: str | None, what: str) -> pd.DataFrame:
+    """The rows of one contrast; the whole table when it holds one contrast and none is named.
+
+    A table of several contrasts needs ``contrast``: one plot mixing them would put rows
+    that answer different questions side by side.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"contrast": ["b vs a", "c vs a"], "x": [1, 2]})
+    >>> select_contrast(table, "c vs a", "verdict")["x"].tolist()
+    [2]
+    >>> select_contrast(table, None, "verdict")
+    Traceback (most recent call last):
+    ...
+    mekscore.errors.InputError: verdict holds 2 contrasts; choose one with contrast (one of: 'b vs a', 'c vs a')
+    """  # noqa: E501
+    present = contrasts_of(table)
+    if contrast is None:
+        if len(present) > 1:
+            raise InputError(
+                "{what} holds {n} contrasts; choose one with {contrast!p} (one of: {names})",
+                what=what,
+                n=len(present),
+                contrast=contrast,
+                names=", ".join(map(repr, present)),
+            )
+        return table
+    if str(contrast) not in present:
+        raise InputError(
+            "{contrast=} is not a contrast of {what} ({names}); pass one of them",
+            contrast=contrast,
+            what=what,
+            names=", ".join(map(repr, present)) or "it has no contrast column",
+        )
+    return table[table["contrast"].astype(str) == str(contrast)]

@@ -13,14 +13,21 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..pl._style import VERDICT_COLORS, measure_names
+from ..pl._style import VERDICT_COLORS, contrasts_of, measure_names, plain
 from ..sig import load_library, signatures_from_text
 from ..sig.abundance import load_abundance
 from ..tl._record import Comparison
 from . import _html as h
+from ._contrasts import anchor, design_section, forest, overview_section
 from ._figures import composition_figure, effect_figure, heatmap_figure, sample_figure
 from ._qc import qc_section
-from ._text import COMPETITIVE_NOTE, aggregation_sentence, statistics_note, summary_sentence
+from ._text import (
+    COMPETITIVE_NOTE,
+    aggregation_sentence,
+    design_tests,
+    statistics_note,
+    summary_sentence,
+)
 
 VERSIONED = ("mekscore", "scanpy", "anndata", "numpy", "scipy", "pandas", "matplotlib")
 _VERDICT_COLUMNS = (
@@ -31,11 +38,14 @@ _VERDICT_COLUMNS = (
 _COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
 
 
-def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs control") -> str:
+def render_report(comparison: Comparison, *, title: str | None = None) -> str:
     """The report of a comparison record as one HTML string (see :func:`mekscore.report.write`).
 
     The names and evidence of signatures that are not in the bundled library (a YAML
-    file of the user's own, say) come from the record's ``signatures``.
+    file of the user's own, say) come from the record's ``signatures``. A record of a
+    design with several contrasts is laid out by contrast: the design, every contrast
+    side by side, then one section per contrast. ``title`` defaults to "mekscore:
+    treated vs control" (two arms) or "mekscore: study design comparison".
 
     Examples
     --------
@@ -59,11 +69,39 @@ def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs 
         )
     entries = _entries(comparison.signatures)
     names = {s: getattr(entries.get(s), "name", s) for s in map(str, verdict["signature"])}
+    contrasts = contrasts_of(verdict)
+    tail = [
+        _sample_plots(verdict, samples, names, several=len(contrasts) > 1),
+        _genes(match_report),
+        _statistics(verdict, parameters, several=len(contrasts) > 1),
+        _provenance(parameters),
+    ]
+    if len(contrasts) > 1:
+        title = title or "mekscore: study design comparison"
+        subtitle = _design_subtitle(parameters, len(contrasts))
+        body = [
+            design_section(
+                parameters,
+                comparison.design,
+                comparison.detectable,
+                _sample_kind(parameters) + _run_notes(parameters),
+            ),
+            overview_section(verdict, parameters),
+            *(
+                _contrast_section(verdict, words, names, comparison, anchor=anchor(i))
+                for i, words in enumerate(contrasts)
+            ),
+            _composition(composition),
+            _evidence(verdict, names, entries, several=True),
+            qc_section(qc) if qc is not None else "",
+            *tail,
+        ]
+        return h.page(title, subtitle, [part for part in body if part])
+    title = title or "mekscore: treated vs control"
     paired = parameters.get("design") == "paired"
     subtitle = (
         f"{parameters.get('treated', 'treated')} vs {parameters.get('control', 'control')} "
-        f"({'paired' if paired else 'unpaired'} design); generated "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by mekscore {_version('mekscore')}"
+        f"({'paired' if paired else 'unpaired'} design); {_generated()}"
     )
     body = [
         _summary(verdict, names, parameters),
@@ -84,23 +122,63 @@ def render_report(comparison: Comparison, *, title: str = "mekscore: treated vs 
         ),
         _composition(composition),
         _verdict_table(verdict, competitive),
-        _evidence(verdict, names, entries),
+        _evidence(verdict, names, entries, several=False),
         qc_section(qc) if qc is not None else "",
         _per_sample(verdict, names, paired),
-        _sample_plots(verdict, samples, names),
-        _genes(match_report),
-        h.section("Statistics", h.paragraphs(statistics_note(parameters), "note")),
-        _provenance(parameters),
+        *tail,
     ]
     return h.page(title, subtitle, [part for part in body if part])
 
 
-def _axis_label(verdict: pd.DataFrame, parameters: Mapping[str, Any]) -> str:
-    """The forest plot's axis: the effect measure, the interval level and the scores."""
+def _of_contrast(table: pd.DataFrame | None, words: str) -> pd.DataFrame | None:
+    """The rows of one contrast of a table that has a ``contrast`` column, else the table."""
+    if table is None or "contrast" not in table.columns:
+        return table
+    return table[table["contrast"].astype(str) == words]
+
+
+def _generated() -> str:
+    return f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by mekscore {_version('mekscore')}"
+
+
+def _design_subtitle(parameters: Mapping[str, Any], n_contrasts: int) -> str:
+    return f"{parameters.get('design', 'study')} design, {n_contrasts} contrasts; {_generated()}"
+
+
+def _contrast_section(
+    verdict: pd.DataFrame,
+    words: str,
+    names: dict[str, str],
+    comparison: Comparison,
+    *,
+    anchor: str,
+) -> str:
+    """One contrast: its PD control, verdict counts and sentences, forest plot and table."""
+    parameters = comparison.parameters
+    rows = verdict[verdict["contrast"].astype(str) == words]
+    status = parameters.get("pd_status_by_contrast", {}).get(words, "")
+    per_sample = _moved_table(rows, names, "treated samples")
+    return h.section(
+        words,
+        f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
+        *_verdict_groups(rows, names, parameters, fold=True),
+        forest(rows, words, _axis_label(rows, parameters, words)),
+        "<details><summary>Verdict table of this contrast</summary>",
+        _table_parts(rows, _of_contrast(comparison.competitive, words)),
+        "</details>",
+        f"<h3>Per-sample view</h3>{per_sample}" if per_sample else "",
+        anchor=anchor,
+    )
+
+
+def _axis_label(
+    verdict: pd.DataFrame, parameters: Mapping[str, Any], contrast: str = "treated vs control"
+) -> str:
+    """The forest plot's axis: the effect measure, the contrast, the interval and the scores."""
     level = f"{100 * float(parameters.get('confidence', 0.95)):g}%"
     method = parameters.get("method") or "stored scores"
-    return (
-        f"{measure_names(verdict)}, treated vs control, {level} interval; "
+    return plain(
+        f"{measure_names(verdict)}, {contrast}, {level} interval; "
         f"{parameters.get('aggregate', '')} {method} scores"
     )
 
@@ -130,39 +208,67 @@ def _composition(shares: pd.DataFrame | None) -> str:
 
 
 def _summary(verdict: pd.DataFrame, names: dict[str, str], parameters) -> str:
-    paired = parameters.get("design") == "paired"
-    effect = parameters.get("effect_measure", "")
+    status = parameters.get("pd_status", "")
+    return h.section(
+        "Summary",
+        _sample_kind(parameters),
+        f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
+        _run_notes(parameters),
+        *_verdict_groups(verdict, names, parameters, fold=False),
+    )
+
+
+def _sample_kind(parameters: Mapping[str, Any]) -> str:
+    """What bulk samples are (a culture, sorted cells, tissue), first in the report (HTML)."""
+    context = parameters.get("bulk_context") or {}
+    return f"<p><strong>Samples: {h.esc(context['description'])}.</strong></p>" if context else ""
+
+
+def _run_notes(parameters: Mapping[str, Any]) -> str:
+    """How the sample values were made and the run's warnings (HTML)."""
+    notes = "".join(f"<li>{h.esc(note)}</li>" for note in parameters.get("notes", []))
+    return f"<p>Sample values: {h.esc(aggregation_sentence(parameters))}.</p>" + (
+        f"<p>Notes from this run:</p><ul>{notes}</ul>" if notes else ""
+    )
+
+
+def _verdict_groups(
+    verdict: pd.DataFrame, names: dict[str, str], parameters, *, fold: bool
+) -> list[str]:
+    """Verdict counts, the common caution, then one sentence per row grouped by verdict.
+
+    With ``fold``, only the calls (consistent, opposite) are open; the other groups
+    are folded under their heading, so a design's many contrasts stay readable.
+    """
     counts = verdict["verdict"].value_counts()
     overview = ", ".join(f"{n} {v}" for v, n in counts.items())
-    status = parameters.get("pd_status", "")
     common = _common_flags(verdict["flag"])
-    groups = []
+    reference = "reference arm" if fold else "control"
+    parts = [
+        f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
+        f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else "",
+    ]
     for name in _verdict_order(verdict["verdict"]):
         rows = verdict[verdict["verdict"] == name]
         items = "".join(
-            "<li>"
-            + h.esc(
-                summary_sentence(_without(row, common), names[row["signature"]], paired, effect)
-            )
-            + "</li>"
+            f"<li>{h.esc(_sentence(_without(row, common), names, parameters, reference))}</li>"
             for _, row in rows.iterrows()
         )
-        heading = f'<h3 class="group">{h.verdict_badge(name)} {len(rows)}</h3>'
-        groups.append(f'{heading}<ul class="summary">{items}</ul>')
-    caution = f"<p>Caution for most rows: {h.esc('; '.join(common))}.</p>" if common else ""
-    notes = "".join(f"<li>{h.esc(note)}</li>" for note in parameters.get("notes", []))
-    context = parameters.get("bulk_context") or {}
-    kind = f"<p><strong>Samples: {h.esc(context['description'])}.</strong></p>" if context else ""
-    return h.section(
-        "Summary",
-        kind,
-        f"<p><strong>Pharmacodynamic control: {h.esc(status)}.</strong></p>" if status else "",
-        f"<p>Sample values: {h.esc(aggregation_sentence(parameters))}.</p>",
-        f"<p>Notes from this run:</p><ul>{notes}</ul>" if notes else "",
-        f"<p>{len(verdict)} rows (programs and compartment abundances): {h.esc(overview)}.</p>",
-        caution,
-        *groups,
-    )
+        heading = f"{h.verdict_badge(name)} {len(rows)}"
+        listed = f'<ul class="summary">{items}</ul>'
+        if fold and name not in ("consistent", "opposite"):
+            parts.append(f'<details><summary class="group">{heading}</summary>{listed}</details>')
+        else:
+            parts.append(f'<h3 class="group">{heading}</h3>{listed}')
+    return parts
+
+
+def _sentence(row: pd.Series, names: dict[str, str], parameters, reference: str) -> str:
+    """A row's summary sentence, in the row's own effect measure."""
+    paired = parameters.get("design") == "paired" or bool(row.get("n_pairs") or 0)
+    effect = row.get("effect_measure") or parameters.get("effect_measure", "")
+    name = names[row["signature"]]
+    return summary_sentence(row, name, paired, effect, reference=reference)
 
 
 def _verdict_order(verdicts: pd.Series) -> list[str]:
@@ -189,37 +295,66 @@ def _without(row: pd.Series, common: list[str]) -> pd.Series:
 
 
 def _verdict_table(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> str:
+    return h.section("Verdict table", _table_parts(verdict, competitive))
+
+
+def _table_parts(verdict: pd.DataFrame, competitive: pd.DataFrame | None) -> str:
+    """The verdict table (scrolling), with the competitive view beside each row if computed."""
     table = verdict[list(_VERDICT_COLUMNS)]
-    parts = []
+    note = ""
     if competitive is not None:
         keep = competitive[["signature", "compartment", *_COMPETITIVE_COLUMNS]]
         table = table.merge(keep, on=["signature", "compartment"], how="left")
         table = table.rename(columns=_COMPETITIVE_COLUMNS)
-        parts.append(h.paragraphs([COMPETITIVE_NOTE], "note"))
+        note = h.paragraphs([COMPETITIVE_NOTE], "note")
     prose = ("reason", "flag", "dropped", "tested_in")
-    parts.insert(0, h.scrolling(h.table(table, {"verdict": h.verdict_badge}, prose=prose)))
-    return h.section("Verdict table", *parts)
+    return h.scrolling(h.table(table, {"verdict": h.verdict_badge}, prose=prose)) + note
 
 
-def _evidence(verdict: pd.DataFrame, names: dict[str, str], entries: dict[str, Any]) -> str:
-    """Each tested row's expected direction with the studies behind it (linked)."""
+def _evidence(
+    verdict: pd.DataFrame, names: dict[str, str], entries: dict[str, Any], *, several: bool
+) -> str:
+    """Each tested row's expected direction with the studies behind it (linked).
+
+    With several contrasts, the combination expectation (MEK inhibitor with checkpoint
+    blockade, beyond either agent) is given too where a signature states one.
+    """
     items = []
     for sid in dict.fromkeys(verdict["signature"].astype(str)):
         entry = entries.get(sid)
         if entry is None:
             continue
-        studies = "".join(
-            f"<li>{h.esc(e.citation)} ({_identifier(e)}; {h.esc(e.species)}, "
-            f"{h.esc(e.model)}): {h.esc(e.direction)}. {h.esc(e.finding)}</li>"
-            for e in entry.evidence
+        combined = getattr(entry, "combination", "unclear")
+        extra = (
+            f"; with checkpoint blockade, beyond either agent: {h.esc(combined)}"
+            f"<ul>{_studies(entry.combination_evidence)}</ul>"
+            if several and combined != "unclear"
+            else ""
         )
         items.append(
             f"<li><strong>{h.esc(names[sid])}</strong> ({h.esc(entry.compartment)}): expected "
-            f"{h.esc(entry.expected)}<ul>{studies}</ul></li>"
+            f"{h.esc(entry.expected)}<ul>{_studies(entry.evidence)}</ul>{extra}</li>"
         )
     if not items:
         return ""
-    return h.section("Evidence for the expected directions", f"<ul>{''.join(items)}</ul>")
+    note = (
+        "<p>The directions are those under MEK inhibition, read in every contrast that adds a "
+        "MEK inhibitor; a contrast adding only a checkpoint inhibitor expects no change in MAPK "
+        "output (a specificity check); the interaction and 'beats both' contrasts read the "
+        "combination expectation where a signature states one.</p>"
+        if several
+        else ""
+    )
+    return h.section("Evidence for the expected directions", note, f"<ul>{''.join(items)}</ul>")
+
+
+def _studies(evidence) -> str:
+    """The studies behind an expectation as HTML list items (linked)."""
+    return "".join(
+        f"<li>{h.esc(e.citation)} ({_identifier(e)}; {h.esc(e.species)}, "
+        f"{h.esc(e.model)}): {h.esc(e.direction)}. {h.esc(e.finding)}</li>"
+        for e in evidence
+    )
 
 
 def _identifier(evidence) -> str:
@@ -235,10 +370,22 @@ def _identifier(evidence) -> str:
 
 def _per_sample(verdict: pd.DataFrame, names: dict[str, str], paired: bool) -> str:
     """How many treated samples (pairs) moved in the expected direction, per row."""
+    unit = "pairs" if paired else "treated samples"
+    table = _moved_table(verdict, names, unit)
+    if not table:
+        return h.section("Per-sample view", "<p>No row with an expected direction was tested.</p>")
+    return h.section(
+        "Per-sample view",
+        f"<p>Per program and compartment: how many {unit} moved in the expected direction.</p>",
+        table,
+    )
+
+
+def _moved_table(verdict: pd.DataFrame, names: dict[str, str], unit: str) -> str:
+    """Per row with an expected direction: how many of ``unit`` moved that way (or "")."""
     rows = verdict[verdict["n_moved_expected"].notna() & (verdict["n_moved_total"] > 0)]
     if rows.empty:
-        return h.section("Per-sample view", "<p>No row with an expected direction was tested.</p>")
-    unit = "pairs" if paired else "treated samples"
+        return ""
     lines = []
     for _, row in rows.iterrows():
         k, n = int(row["n_moved_expected"]), int(row["n_moved_total"])
@@ -255,33 +402,49 @@ def _per_sample(verdict: pd.DataFrame, names: dict[str, str], paired: bool) -> s
         f"<th>{c}</th>"
         for c in ("program", "compartment", "expected", "moved as expected", "", "verdict")
     )
-    return h.section(
-        "Per-sample view",
-        f"<p>Per program and compartment: how many {unit} moved in the expected direction.</p>",
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>",
-    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
-def _sample_plots(verdict: pd.DataFrame, samples: pd.DataFrame, names: dict[str, str]) -> str:
+def _sample_plots(
+    verdict: pd.DataFrame, samples: pd.DataFrame, names: dict[str, str], *, several: bool
+) -> str:
+    """One box plot per program x compartment; with several contrasts, every arm in one plot."""
     if samples.empty:
-        return h.section("Sample-level scores", "<p>No signature could be tested.</p>")
+        why = (
+            "This comparison record holds no per-sample values for its design."
+            if several
+            else "No signature could be tested."
+        )
+        return h.section("Sample-level scores", f"<p>{why}</p>")
     present = set(zip(samples["signature"], samples["compartment"], strict=True))
+    rows = verdict.drop_duplicates(["signature", "compartment"])
     figures = [
         h.figure(
             sample_figure(samples, sig, comp),
             f"{sig} ({comp}) per-sample scores",
-            f"{names[sig]} ({comp}): {verdict_}",
+            f"{names[sig]} ({comp})" + ("" if several else f": {verdict_}"),
         )
-        for sig, comp, verdict_ in verdict[["signature", "compartment", "verdict"]].itertuples(
+        for sig, comp, verdict_ in rows[["signature", "compartment", "verdict"]].itertuples(
             index=False
         )
         if (sig, comp) in present
     ]
+    how = (
+        "One point per sample, every arm (a sample's value is the same in each contrast; the "
+        "verdicts are in the contrast sections)"
+        if several
+        else "One point per sample"
+    )
     return h.section(
         "Sample-level scores",
-        "<p>One point per sample; boxes show the spread per condition (pairs joined by lines).</p>",
+        f"<p>{how}; boxes show the spread per condition (pairs joined by lines).</p>",
         f'<div class="grid">{"".join(figures)}</div>',
     )
+
+
+def _statistics(verdict: pd.DataFrame, parameters: Mapping[str, Any], *, several: bool) -> str:
+    tests = design_tests(verdict) if several else None
+    return h.section("Statistics", h.paragraphs(statistics_note(parameters, tests=tests), "note"))
 
 
 def _genes(match_report) -> str:

@@ -25,6 +25,14 @@ def heatmap_figure(verdict: pd.DataFrame) -> Figure:
     return fig
 
 
+def overview_figure(verdict: pd.DataFrame) -> Figure:
+    """Program x contrast verdict grid (:func:`mekscore.pl.contrast_overview`)."""
+    n_rows = verdict[["signature", "compartment"]].drop_duplicates().shape[0]
+    fig = Figure(figsize=(3.5 + 1.5 * verdict["contrast"].nunique(), 2.2 + 0.3 * n_rows))
+    pl.contrast_overview(verdict, ax=fig.add_subplot())
+    return fig
+
+
 def composition_figure(shares: pd.DataFrame) -> Figure:
     """Stacked bars of each sample's compartment shares (:func:`mekscore.pl.composition`)."""
     fig = Figure(figsize=(2.6 + 0.45 * len(shares), 3.8))
@@ -35,6 +43,7 @@ def composition_figure(shares: pd.DataFrame) -> Figure:
 
 def sample_figure(samples: pd.DataFrame, signature: str, compartment: str) -> Figure:
     """One signature x compartment's per-sample scores (:func:`mekscore.pl.sample_scores`)."""
-    fig = Figure(figsize=(3.4, 3.0))
+    arms = samples.loc[samples["signature"] == signature, "condition"].nunique()
+    fig = Figure(figsize=(2.4 + 0.5 * max(arms, 2), 3.0))
     pl.sample_scores(samples, signature, compartment, ax=fig.add_subplot())
     return fig

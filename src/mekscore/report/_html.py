@@ -25,7 +25,7 @@ th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertic
 .scroll { overflow-x: auto; max-width: 100%; }
 td.prose, th.prose { min-width: 18em; max-width: 30em; white-space: normal; }
 details summary { cursor: pointer; } details[open] summary { margin-bottom: 0.25em; }
-h3.group { font-size: 1em; margin: 0.8em 0 0.2em; }
+h3.group, summary.group { font-size: 1em; font-weight: bold; margin: 0.8em 0 0.2em; }
 .scroll th:first-child, .scroll td:first-child { position: sticky; left: 0; background: #fff;
          box-shadow: 1px 0 0 #ddd; } .scroll th:first-child { background: #f4f4f4; }
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums;
@@ -148,9 +148,10 @@ def figure(fig: Figure, alt: str, caption: str = "") -> str:
     return f'<figure><img alt="{esc(alt)}" src="{png_uri(fig)}">{cap}</figure>'
 
 
-def section(title: str, *parts: str) -> str:
-    """An ``<h2>`` section holding already-built HTML ``parts``."""
-    return f"<section><h2>{esc(title)}</h2>{''.join(parts)}</section>"
+def section(title: str, *parts: str, anchor: str = "") -> str:
+    """An ``<h2>`` section holding already-built HTML ``parts`` (``anchor``: its id, to link)."""
+    ident = f' id="{esc(anchor)}"' if anchor else ""
+    return f"<section{ident}><h2>{esc(title)}</h2>{''.join(parts)}</section>"
 
 
 def paragraphs(texts: Iterable[str], css_class: str = "") -> str:

@@ -57,8 +57,13 @@ def aggregation_sentence(parameters: Mapping[str, Any]) -> str:
     return f"each bulk sample scored with {method} as given"
 
 
-def summary_sentence(row: Mapping[str, Any], name: str, paired: bool, effect: str) -> str:
+def summary_sentence(
+    row: Mapping[str, Any], name: str, paired: bool, effect: str, *, reference: str = "control"
+) -> str:
     """One sentence stating expectation, observation, statistics and verdict of a row.
+
+    ``reference`` names what unpaired treated samples are placed against (``"control"``;
+    ``"reference arm"`` in a contrast of two treated arms).
 
     Examples
     --------
@@ -78,16 +83,16 @@ def summary_sentence(row: Mapping[str, Any], name: str, paired: bool, effect: st
     )
     if row["expected"] not in ("up", "down"):
         stats += f" (the literature direction is {row['expected']})"
-    return f"{head}; {stats}{_moved(row, paired)}." + _flag(row)
+    return f"{head}; {stats}{_moved(row, paired, reference)}." + _flag(row)
 
 
-def _moved(row: Mapping[str, Any], paired: bool) -> str:
+def _moved(row: Mapping[str, Any], paired: bool, reference: str) -> str:
     if pd.isna(row["n_moved_expected"]):
         return ""
     k, n, up = int(row["n_moved_expected"]), int(row["n_moved_total"]), row["expected"] == "up"
     if paired:
         return f"; {k} of {n} pairs {'increased' if up else 'decreased'}"
-    return f"; {k} of {n} treated samples {'above' if up else 'below'} the control mean"
+    return f"; {k} of {n} treated samples {'above' if up else 'below'} the {reference} mean"
 
 
 def _flag(row: Mapping[str, Any]) -> str:
@@ -95,8 +100,11 @@ def _flag(row: Mapping[str, Any]) -> str:
     return f" Caution: {flag}." if isinstance(flag, str) and flag else ""
 
 
-def statistics_note(parameters: Mapping[str, Any]) -> list[str]:
+def statistics_note(parameters: Mapping[str, Any], *, tests: str | None = None) -> list[str]:
     """Paragraphs explaining the replicate, the test, the effect size, its CI and q-values.
+
+    ``tests`` replaces the two-arm test paragraph: a design's tests per contrast
+    (:func:`design_tests`); q-values are then adjusted within each family and contrast.
 
     Examples
     --------
@@ -108,15 +116,18 @@ def statistics_note(parameters: Mapping[str, Any]) -> list[str]:
     level = f"{100 * float(parameters.get('confidence', 0.95)):g}%"
     alpha = parameters.get("alpha", 0.05)
     effect = f"{test}; " + EFFECT_TEXT.get(test_key, "").format(level=level)
+    within, reference = "within families, never across them", "control"
+    if tests is not None:
+        within, reference = "within each family and contrast, never across them", "reference arm"
     return [
         "The replicate is the sample (patient, mouse, culture), never the cell. Single-cell "
         f"scores are reduced to one value per sample and compartment (aggregate = "
         f"{parameters.get('aggregate', 'mean')}) before any test, so every n in this report "
         f"counts samples or pairs. Samples with fewer than {parameters.get('min_cells', '?')} "
         "cells in a compartment are dropped from that test and listed in its reason.",
-        f"Test: {effect}",
-        "Multiple testing: q-values are Benjamini-Hochberg adjusted within families, never "
-        "across them. The pharmacodynamic control (MAPK output in tumour cells, which MEK "
+        tests if tests is not None else f"Test: {effect}",
+        f"Multiple testing: q-values are Benjamini-Hochberg adjusted {within}. The "
+        "pharmacodynamic control (MAPK output in tumour cells, which MEK "
         f"inhibition must lower) is tested first, on its own, at {alpha}; programs with an "
         "expected direction form the main family; programs whose literature direction is "
         "mixed or unclear form their own family and are reported as 'no expected direction' "
@@ -130,8 +141,9 @@ def statistics_note(parameters: Mapping[str, Any]) -> list[str]:
         "test cannot reach the threshold at this n. 'No change detected' is absence of "
         "evidence, not evidence of no change.",
         "Per-sample view: in unpaired designs each treated sample is placed against the "
-        "control samples (its distance from the control mean, in control SDs); in paired "
-        "designs each pair's treated minus control difference is used. The count says how "
+        f"{reference} samples (its distance from the {reference} mean, in {reference} SDs); "
+        "in paired designs each pair's treated minus control difference is used. The count "
+        "says how "
         "many of them moved in the expected direction.",
     ]
 
@@ -171,3 +183,99 @@ COMPETITIVE_NOTE = (
     "do the signature's genes change more than the other genes measured? A program can pass "
     "one and not the other, e.g. when treatment shifts most genes at once."
 )
+
+
+MODEL_TESTS = {
+    "welch": "Welch's t-test (two arms)",
+    "mannwhitney": "the Mann-Whitney U test (two arms)",
+    "paired-t": "a paired t-test of each pair's (subject's) contrast score",
+    "wilcoxon": "the Wilcoxon signed-rank test of each pair's contrast score",
+    "welch-satterthwaite": "Welch-Satterthwaite with each arm's own variance",
+    "ols": "least squares with the design's covariates, exact t on n - rank df",
+    "lmm": "a random intercept per subject (REML), Satterthwaite df as lmerTest",
+}
+
+
+def design_tests(verdict: pd.DataFrame) -> str:
+    """Which test each contrast of a design used, in words (tested rows only).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"contrast": ["b vs a", "c beats both"],
+    ...     "test": ["ols", "intersection-union (ols)"], "p_value": [0.1, 0.2]})
+    >>> print(design_tests(table))
+    Tests: least squares with the design's covariates, exact t on n - rank df (b vs a); intersection-union of least squares with the design's covariates, exact t on n - rank df: p is the larger of the two one-sided p-values, the bound the smaller of the two one-sided bounds (c beats both). Every interval of a standardised effect inverts the noncentral t of its test, so it excludes 0 exactly when p < 1 - confidence.
+    """  # noqa: E501
+    tested = verdict[verdict["p_value"].notna()]
+    parts = [
+        f"{_test_words(test)} ({', '.join(dict.fromkeys(rows['contrast'].astype(str)))})"
+        for test, rows in tested.groupby(tested["test"].astype(str), sort=False)
+    ]
+    return (
+        f"Tests: {'; '.join(parts) or 'none could be run'}. Every interval of a "
+        "standardised effect inverts the noncentral t of its test, so it excludes 0 exactly "
+        "when p < 1 - confidence."
+    )
+
+
+def _test_words(test: str) -> str:
+    inner = test.removeprefix("intersection-union (").removesuffix(")")
+    if inner != test:
+        return (
+            f"intersection-union of {MODEL_TESTS.get(inner, inner)}: p is the larger of the two "
+            "one-sided p-values, the bound the smaller of the two one-sided bounds"
+        )
+    return MODEL_TESTS.get(test, test)
+
+
+def design_sentences(study: Mapping[str, Any], n_contrasts: int) -> list[str]:
+    """The study design (``parameters["study_design"]`` of a comparison) in words.
+
+    Examples
+    --------
+    >>> study = {"condition_key": "arm", "control": "vehicle", "treated": ["cobi", "combo"],
+    ...     "agents": {"cobi": ["MEKi"], "combo": ["MEKi", "ICI"]}, "covariates": ["batch"]}
+    >>> for line in design_sentences(study, 3):
+    ...     print(line)
+    Arms (obs['arm']): vehicle (control); cobi: MEKi; combo: MEKi + ICI.
+    Every contrast is adjusted for batch.
+    3 contrasts, each tested on its own, with its own families, q-values and verdicts.
+    """
+    lines = []
+    if study.get("formula"):
+        lines.append(f"Model: {study['formula']} (sample-level obs columns).")
+    if study.get("condition_key"):
+        lines.append(_arms_sentence(study))
+    if study.get("covariates"):
+        lines.append(f"Every contrast is adjusted for {', '.join(study['covariates'])}.")
+    if study.get("pair_key"):
+        lines.append(f"Arms are compared within pairs or blocks (obs[{study['pair_key']!r}]).")
+    if study.get("time_key"):
+        lines.append(_repeated_sentence(study))
+    lines.append(
+        f"{n_contrasts} contrasts, each tested on its own, with its own families, q-values and "
+        "verdicts."
+    )
+    return lines
+
+
+def _arms_sentence(study: Mapping[str, Any]) -> str:
+    agents = study.get("agents") or {}
+    arms = [f"{study.get('control')} (control)"] + [
+        f"{arm}: {' + '.join(agents[arm])}" if arm in agents else f"{arm}: MEK inhibitor"
+        for arm in study.get("treated") or []
+    ]
+    return f"Arms (obs[{study['condition_key']!r}]): {'; '.join(arms)}."
+
+
+def _repeated_sentence(study: Mapping[str, Any]) -> str:
+    text = (
+        f"Repeated biopsies: subject obs[{study.get('subject_key')!r}], time point "
+        f"obs[{study['time_key']!r}], baseline {study.get('baseline')!r}"
+    )
+    if study.get("between_key"):
+        text += f", compared between the groups of obs[{study['between_key']!r}]"
+    if not study.get("condition_key") and study.get("agents"):
+        given = "; ".join(f"{t}: {' + '.join(a)}" for t, a in study["agents"].items())
+        text += f" (agents by time point: {given})"
+    return text + "."
