@@ -18,6 +18,7 @@ NOTEBOOKS = [
     "01_single_cell.ipynb",
     "02_bulk_paired.ipynb",
     "03_custom_signatures_mouse_methods.ipynb",
+    "04_study_designs.ipynb",
 ]
 
 

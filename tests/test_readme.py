@@ -66,3 +66,31 @@ def test_stored_scores_only_when_asked_for(namespace):
 def test_the_report_it_writes_exists(namespace):
     html = (namespace["_folder"] / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "Signature QC" in html
+
+
+def _design_block() -> str:
+    """The runnable example of the README's "Study designs" subsection."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("\n### Study designs") : text.index("\n## Command line")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    return next(b for b in blocks if "load_example_four_arm" in b)
+
+
+def test_the_study_designs_example_runs_and_shows_what_its_comments_say():
+    names: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        exec(compile(_design_block(), "README.md", "exec"), names)
+    gates = names["record"]["parameters"]["pd_status_by_contrast"]
+    assert len(gates) == names["table"]["contrast"].nunique() == 7
+    confirmed = {c for c, status in gates.items() if status.startswith("confirmed")}
+    assert confirmed == {  # "the MAPK gate of each contrast adding cobimetinib"
+        "cobi vs vehicle (cobimetinib)",
+        "combo vs vehicle (cobimetinib + anti-PD-L1)",
+        "combo vs aPDL1 (cobimetinib added to anti-PD-L1)",
+    }
+    assert names["cohort"].n_obs == 42  # "6 of 48 biopsies missing"
+    on = names["verdicts"][names["verdicts"]["contrast"].str.startswith("(on - pre)")]
+    assert set(on["test"]) == {"lmm"}  # "a mixed model"
+    mpas = on.set_index("signature").loc["mapk_output_mpas"]
+    assert mpas["verdict"] == "consistent" and mpas["difference"] < 0
