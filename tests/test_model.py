@@ -189,11 +189,11 @@ def test_user_contrasts_replace_the_automatic_ones():
     )
     mek, mean = _model(_arms(), design).contrasts
     assert (mek.words, mek.adds, mek.kind) == (
-        "combo vs aPDL1 (MEKi added to anti-PD-L1)",
+        "mek: arm combo vs aPDL1 (MEKi added to anti-PD-L1)",
         {"mek_inhibitor"},
         "custom",
     )
-    assert mean.words == "0.5 cobi + 0.5 combo - veh" and mean.adds == frozenset()
+    assert mean.words == "mean: 0.5 cobi + 0.5 combo - veh" and mean.adds == frozenset()
     bad = Design(condition_key="arm", control="veh", contrasts={"x": ("arm", "combo", "nope")})
     with pytest.raises(InputError, match="'nope' is not a level of 'arm'"):
         _model(_arms(), bad)
@@ -341,7 +341,7 @@ def test_beats_both_is_one_sided_and_its_interval_matches_its_p():
         assert (down.difference_high < 0) == (down.p_value < 0.05) == (down.ci_high < 0)
         assert down.one_sided == -1
     no_direction = _fit(model, values)["combo_beats_cobi_and_aPDL1"]
-    assert no_direction.untestable == "beats-both needs an expected direction (up or down)"
+    assert no_direction.untestable.startswith("'beats both' is one-sided")
 
 
 def test_repeated_complete_subjects_use_differences_and_incomplete_ones_the_mixed_model():

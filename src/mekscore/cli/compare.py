@@ -17,6 +17,8 @@ KEY = "mekscore_compare"
 if TYPE_CHECKING:  # pandas is imported inside the commands, to keep --help fast
     import pandas as pd
 
+    from ..tl._record import Comparison
+
 EXAMPLES = """
 \b
 Examples:
@@ -220,7 +222,7 @@ def compare(input_path: Path, outdir: Path, reporter: Reporter, **options: Any) 
         reporter.note(_method_dependence(comparison.methods, comparison.parameters["methods"]))
     html = render_report(comparison)
     write_outputs(outdir, comparison, html, input_path=input_path, force=options["force"])
-    reporter.paragraph(summary_lines(comparison.results, comparison.parameters, outdir))
+    reporter.paragraph(summary_lines(comparison, outdir))
 
 
 def score_settings(options: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
@@ -257,11 +259,17 @@ def _method_dependence(table: pd.DataFrame, methods: list[str]) -> str:
     )
 
 
-def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Path) -> str:
-    """The end-of-run summary: PD status first, then the verdict counts and what was dropped."""
+def summary_lines(comparison: Comparison, outdir: Path) -> str:
+    """The end-of-run summary: samples (bulk), values, PD status, counts, what was dropped.
+
+    Designs with several contrasts also get the samples per design cell and, per
+    contrast, its samples, the smallest standardised effect it can detect (power 0.8) and
+    its verdict counts.
+    """
     from ..report._text import aggregation_sentence
 
-    counts = ", ".join(f"{n} {v}" for v, n in verdict["verdict"].value_counts().items())
+    verdict, parameters = comparison.results, comparison.parameters
+    counts = _counts(verdict)
     tests = ", ".join(dict.fromkeys(verdict.loc[verdict["verdict"] != "not testable", "test"]))
     contrasts = verdict["contrast"].nunique()
     what = f"{contrasts} contrasts x " if contrasts > 1 else ""
@@ -274,6 +282,8 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
         f"{len(verdict)} rows ({what}programs and abundances; {method}; tests: "
         f"{tests or parameters['test']}): {counts}."
     )
+    if contrasts > 1:
+        lines += _design_lines(comparison)
     if parameters["dropped"]:
         lines.append(f"dropped from every test: {parameters['dropped']}")
     thin = verdict[verdict["flag"].str.contains("signature genes (fewer than half)", regex=False)]
@@ -287,6 +297,31 @@ def summary_lines(verdict: pd.DataFrame, parameters: dict[str, Any], outdir: Pat
     lines += list(parameters["notes"])
     lines.append(f"Wrote {outdir}/")
     return "\n".join(lines)
+
+
+def _design_lines(comparison: Comparison) -> list[str]:
+    """The samples per design cell, then per contrast: n, detectable effect, verdict counts."""
+    table = comparison.design.to_string(index=False).splitlines()
+    lines = ["samples per design cell:", *(f"  {line}" for line in table)]
+    detectable = comparison.detectable.set_index("words")
+    for words, rows in _by_contrast(comparison.results):
+        power = ""
+        if words in detectable.index:
+            n, effect = detectable.loc[words, ["n", "detectable"]]
+            power = f" [{n}; detects >= {effect:.2g} SD at power 0.8]"
+        lines.append(f"  {words}{power}: {_counts(rows)}")
+    return lines
+
+
+def _counts(rows: pd.DataFrame) -> str:
+    """``"2 consistent, 9 no change detected"``: the rows' verdicts, most frequent first."""
+    return ", ".join(f"{n} {v}" for v, n in rows["verdict"].value_counts().items())
+
+
+def _by_contrast(verdict: pd.DataFrame):
+    """``(contrast words, its rows)`` in the table's order."""
+    for words in dict.fromkeys(verdict["contrast"]):
+        yield words, verdict[verdict["contrast"] == words]
 
 
 def parse_compartment_map(text: str | None, compartment_key: str | None) -> dict | None:

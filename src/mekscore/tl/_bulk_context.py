@@ -125,7 +125,7 @@ class BulkContext:
         if levels is None:
             return None
         table = sheet.table
-        detection = detect(levels, table["condition"].astype(str))
+        detection = detect(levels, sheet.condition().astype(str))
         purity = _purity(adata.obs, sheet.samples, purity_key, table.index)
         kind = sample_kind(detection, bulk_of, purity=purity is not None)
         if kind.kind != "tissue" or not adjust:

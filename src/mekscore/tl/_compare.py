@@ -38,6 +38,7 @@ from ._composition import composition_counts, composition_targets, logit_shares
 from ._consensus import check_methods, consensus
 from ._designspec import Design
 from ._labels import describe_dropped
+from ._layout import cell_label
 from ._model import build_model, resolve_test
 from ._qc import signature_qc
 from ._record import Comparison
@@ -373,13 +374,17 @@ def _comparison(adata: AnnData, request: Request) -> Comparison:
     for count in COUNTS:
         table[count] = table[count].astype("Int64")
     parameters = _parameters(request, ctx, aggregation, source, statuses)
+    if not ctx.two_arm:  # each contrast's test follows its data (ols, lmm, paired-t...)
+        tested = table[table["verdict"] != "not testable"]
+        for column in ("test", "effect_measure"):
+            parameters[column] = ", ".join(dict.fromkeys(tested[column].astype(str)))
     parameters["notes"] = [*sheet.notes, *model.notes, *notes]
     if ctx.bulk is not None:
         parameters["bulk_context"] = ctx.bulk.evidence()
     return Comparison(
         parameters=parameters,
         results=table[list(COLUMNS)],
-        samples=_sample_table([e.changes for e in evaluated], sheet.arms),
+        samples=_sample_table([e.changes for e in evaluated], _sides(model)),
         genes=source.genes,
         composition=shares,
         qc=qc,
@@ -443,19 +448,10 @@ def _composition(obs: pd.DataFrame, ctx: RowContext):
     values = SampleValues(logits, totals)
     rows = [row for t in targets for row in evaluate(t, values, ctx)]
     shares = counts[[t.compartment for t in targets]].div(totals.replace(0, np.nan), axis=0)
-    condition = _condition(sheet).reindex(shares.index)
+    condition = sheet.condition().reindex(shares.index)
     shares.insert(0, "condition", condition)
     shares.insert(1, "n_cells", totals)
     return shares, rows
-
-
-def _condition(sheet: SampleSheet) -> pd.Series:
-    """Each sample's arm (or time point), control (baseline) first in tables and plots."""
-    column = "condition" if "condition" in sheet.table else "time"
-    order = list(sheet.arms or sheet.times)
-    return pd.Series(
-        pd.Categorical(sheet.table[column].astype(str), categories=order), index=sheet.table.index
-    )
 
 
 def _qc(adata: AnnData, request: Request) -> pd.DataFrame | None:
@@ -519,10 +515,18 @@ def recorded_warnings() -> Iterator[list[str]]:
         warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
-def _sample_table(changes, arms: Sequence[str]) -> pd.DataFrame:
+def _sides(model) -> list[str]:
+    """The sides samples are labelled by in the per-sample table: arms, or arm/time cells."""
+    layout = model.layout
+    if layout.kind == "repeated":
+        return [cell_label(c) for c in layout.cells]
+    return list(model.sheet.arms)
+
+
+def _sample_table(changes, sides: Sequence[str]) -> pd.DataFrame:
     empty = pd.DataFrame(columns=list(SAMPLE_COLUMNS))
     samples = pd.concat([c for c in changes if len(c)] or [empty], ignore_index=True)
-    order = list(arms) or None  # control first, in tables and plots
+    order = list(sides) or None  # control (baseline) first, in tables and plots
     samples["condition"] = pd.Categorical(samples["condition"].astype(str), categories=order)
     return samples[list(SAMPLE_COLUMNS)]
 

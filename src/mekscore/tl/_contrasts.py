@@ -358,7 +358,7 @@ def named_contrasts(
     >>> out = named_contrasts({"hi_vs_lo": ("dose", "hi", "lo")}, {"dose": ("0", "lo", "hi")},
     ...                       lambda c: (c.get("dose", "0"), ""), None)
     >>> out[0].words, out[0].cells
-    ('hi vs lo', {('hi', ''): 1.0, ('lo', ''): -1.0})
+    ('hi_vs_lo: dose hi vs lo', {('hi', ''): 1.0, ('lo', ''): -1.0})
     """
     out = []
     for name, spec in specs.items():
@@ -370,11 +370,12 @@ def named_contrasts(
         fields, words = {}, _condition_words(conditions)
         if contrast_form(spec) == "levels":
             column, num, den = spec
-            words = f"{num} vs {den}"
+            words = f"{column} {num} vs {den}"
             if agents is not None and column == agents[0]:
                 fields = change(agents[1], num, den)
                 words += phrase(agents[1], num, den)
         levels = tuple(dict.fromkeys(v for _, c in conditions for v in c.values()))
+        words = f"{name}: {words}"
         out.append(NamedContrast(name, words, "custom", levels=levels, cells=cells, **fields))
     return out
 

@@ -64,9 +64,13 @@ class Design:
         One treated arm, several, or ``None`` (the arms named in ``agents``, else every
         arm other than ``control`` found in the data).
     agents
-        Arm -> the agents it contains, e.g. ``{"combo": ["cobimetinib", "anti-PD-L1"]}``;
-        names are read by :mod:`mekscore.tl._agents`. Without it every treated arm is a
-        MEK-inhibitor arm. In a single-arm repeated design, time level -> agents.
+        Arm -> the agents it contains, e.g. ``{"combo": ["cobimetinib", "anti-PD-L1"]}``.
+        Names are read case- and punctuation-insensitively into MEK inhibitors
+        (``MEKi``, trametinib, cobimetinib, selumetinib, binimetinib, ...), other
+        MAPK-pathway inhibitors (RAF, ERK, KRAS-G12C: ``LGX818``, dabrafenib, ...), MAPK
+        activators (``BRAF-V600E``, ``KRAS-G12D``, ...) and checkpoint inhibitors
+        (``ICI``, ``anti-PD-1``, ``aPDL1``, pembrolizumab, ...). Without it every treated
+        arm is a MEK-inhibitor arm. In a single-arm repeated design, time level -> agents.
     agent_classes
         Agent name -> class, for agents the vocabulary does not know
         (``{"drug-7": "mek_inhibitor"}``).
@@ -83,9 +87,16 @@ class Design:
     between_key
         ``obs`` column of a between-subject grouping that is not a treatment (response).
     formula, contrasts
-        The expert path: a right-hand-side formula on sample-level ``obs`` columns and
-        the contrasts to test (see the module docs). ``contrasts`` without ``formula``
-        replaces the contrasts built from the arms.
+        The expert path: a right-hand-side formula on sample-level ``obs`` columns
+        (``"~ arm * time + batch"``; the first level of a categorical column, or the
+        ``control``/``baseline``, is the reference) and the contrasts to test, by name:
+        ``("arm", "combo", "aPDL1")`` (level ``combo`` minus level ``aPDL1``);
+        ``[(1, {"arm": "combo", "time": "on"}), (-1, {"arm": "combo", "time": "pre"})]``
+        (a weighted sum of conditions); with ``formula`` only, ``{"arm[T.combo]": 1.0}``
+        or a vector of weights on the model-matrix columns. ``contrasts`` without
+        ``formula`` replaces the contrasts built from the arms. With ``formula``,
+        ``condition_key``, ``control`` and ``agents`` say what the arm column's levels
+        contain, so level contrasts of it get their expected directions.
 
     Examples
     --------
@@ -187,7 +198,7 @@ class Design:
         if self.agents is not None:
             agents = {str(k): _strings(v, f"agents[{k!r}]") for k, v in self.agents.items()}
             put("agents", MappingProxyType(agents))
-            if self.treated is None and self.condition_key is not None:
+            if self.treated is None and self.condition_key is not None and self.formula is None:
                 put("treated", tuple(k for k in agents if k != self.control))
         for name in ("agent_classes", "contrasts"):
             if getattr(self, name) is not None:
@@ -310,6 +321,13 @@ def _check_formula(design: Design) -> None:
         )
     if design.covariates:
         raise InputError("with formula= put covariates in the formula ('~ arm + batch')")
+    if design.agents is not None and design.condition_key is None:
+        raise InputError(
+            "agents= describe the levels of condition_key=; with formula= pass condition_key= "
+            "and control= naming the arm column of the formula (or drop agents=)"
+        )
+    if design.condition_key is not None and design.control is None:
+        raise InputError(f"control= is missing: name the control label of {design.condition_key!r}")
     if design.pair_key or design.time_key or design.between_key or design.treated:
         raise InputError(
             "with formula= state time and groups in the formula and pass subject_key= for "

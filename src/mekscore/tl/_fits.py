@@ -229,7 +229,14 @@ def beats_both(
     """
     measure, test = parts[0].effect_measure, f"intersection-union ({parts[0].test})"
     if direction not in (1, -1):
-        return untestable(test, measure, "beats-both needs an expected direction (up or down)")
+        return untestable(
+            test,
+            measure,
+            (
+                "'beats both' is one-sided, and this signature states no direction (with the "
+                "combination or under MEK inhibition) to test it in"
+            ),
+        )
     for part in parts:
         if part.untestable:
             return untestable(test, measure, part.untestable)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -128,7 +128,8 @@ class LinearFit:
         if isinstance(self.reml, str):
             return _fits.untestable("lmm", "hedges_g_lmm", self.reml, n=n)
         if test == "lmm":
-            return self._lmm(contrast, L, confidence, n)
+            result = self._lmm(contrast, L, confidence, n)
+            return replace(result, n_subjects=self.complete_subjects(contrast))
         return self._ols(L, confidence, n)
 
     def _ols(self, L, confidence, n) -> _fits.ContrastResult:
@@ -172,14 +173,31 @@ class LinearFit:
     def _counts(self, contrast: NamedContrast) -> dict[str, int]:
         if not contrast.cells:
             return {}
-        cells = np.asarray(self.model.layout.cell_of_sample, dtype=object)[self.pattern.rows]
-        present = pd.Series([tuple(c) for c in cells]).value_counts()
+        present = pd.Series(self._cells()).value_counts()
         return {cell_label(c): int(present.get(c, 0)) for c, w in contrast.cells.items() if w}
+
+    def _cells(self) -> list[tuple]:
+        """The cell of each sample present."""
+        cells = np.asarray(self.model.layout.cell_of_sample, dtype=object)[self.pattern.rows]
+        return [tuple(c) for c in cells]
+
+    def complete_subjects(self, contrast: NamedContrast) -> int:
+        """Subjects with a sample in both cells of a two-cell contrast (else 0).
+
+        The mixed model uses every sample; this says how many within-subject pairs it has.
+        """
+        used = [c for c, w in contrast.cells.items() if w]
+        if self.pattern.subject is None or len(used) != 2:
+            return 0
+        cells = self._cells()
+        first, second = (
+            {s for s, cell in zip(self.pattern.subject, cells, strict=True) if cell == c}
+            for c in used
+        )
+        return len(first & second)
 
 
 def _with_n(result, n):
-    from dataclasses import replace
-
     return replace(result, n=n)
 
 
@@ -314,7 +332,7 @@ def _formula_contrast(name, spec, builder, columns, design: Design, agents) -> N
         if form == "levels":
             column, num, den = spec
             vector = builder.contrast(column, den, num).to_numpy(dtype=float)
-            words = f"{num} vs {den}"
+            words = f"{column} {num} vs {den}"
             if agents is not None and column == design.condition_key:
                 fields = change(agents, num, den)
                 words += phrase(agents, num, den)
@@ -329,7 +347,8 @@ def _formula_contrast(name, spec, builder, columns, design: Design, agents) -> N
         raise InputError(f"contrasts[{name!r}]: {error}; fix the contrast") from None
     if not words:
         words = " ".join(f"{w:+g} {c}" for c, w in zip(columns, vector, strict=True) if w)
-    return NamedContrast(name, words.removeprefix("+"), "custom", vector=tuple(vector), **fields)
+    words = f"{name}: {words.removeprefix('+')}"
+    return NamedContrast(name, words, "custom", vector=tuple(vector), **fields)
 
 
 def _column_weights(name, spec, columns) -> np.ndarray:

@@ -323,7 +323,7 @@ def _agents(sheet: SampleSheet, design: Design) -> tuple[Agents, list[str]]:
         agents = Agents.of(design, sheet.times or ("",), design.baseline)
         what = "time point after baseline"
     notes = []
-    if agents.implied and design.formula is None and design.kind != "two-arm":
+    if agents.implied and design.kind != "two-arm" and (design.formula is None or sheet.arms):
         notes.append(f"no agents given: every {what} is read as containing a MEK inhibitor")
     return agents, notes
 

@@ -18,11 +18,12 @@ from . import _stats
 from ._bulk_context import BulkContext
 from ._contrasts import NamedContrast
 from ._fits import ContrastResult
+from ._layout import cell_label
 from ._model import Model
 from ._sheet import SampleSheet
 from ._sources import SampleValues
 from ._targets import Compartments, Target
-from ._verdict import PD_CONTROLS, expectation, family
+from ._verdict import PD_CONTROLS, co_agents, expectation, family
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def evaluate(target: Target, values: SampleValues | None, ctx: RowContext) -> li
         confidence=ctx.testing.confidence,
         alpha=ctx.testing.alpha,
         test=ctx.testing.test,
-        direction=_beats_both_side(rows, ctx.model.contrasts),
+        direction=_beats_both_side(target, rows, ctx.model.contrasts),
     )
     hint = _min_cells_hint(dropped, ctx.testing.min_cells)
     per_contrast = zip(rows, ctx.model.contrasts, results, strict=True)
@@ -195,12 +196,12 @@ def blank_row(target: Target, contrast: NamedContrast, ctx: RowContext) -> Row:
         tested_in=ctx.compartments.tested_in(target),
         family=family(target.signature, target.compartment, target.primary, expected, target.kind),
         expected=expected,
-        test=ctx.testing.test,
-        effect_measure=_stats.EFFECT_MEASURES.get(ctx.testing.test, ""),
+        test=ctx.testing.test if ctx.two_arm else "",  # a design's test depends on the data
+        effect_measure=_stats.EFFECT_MEASURES.get(ctx.testing.test, "") if ctx.two_arm else "",
         n_genes_used=used,
         n_genes=total,
         isolated=not flag,
-        flag=_joined(flag, low, caveat),
+        flag=_joined(flag, low, caveat, "" if pd_control else co_agents(contrast)),
     )
 
 
@@ -249,10 +250,19 @@ def _skip(rows: list[Row], reason: str) -> list[Evaluated]:
     return [Evaluated(row.untestable(reason), pd.DataFrame()) for row in rows]
 
 
-def _beats_both_side(rows: list[Row], contrasts) -> int | None:
-    """The side of a "combination beats both" test: that row's expected direction (+1/-1)."""
+def _beats_both_side(target: Target, rows: list[Row], contrasts) -> int | None:
+    """The side (+1/-1) of a "combination beats both" test.
+
+    The row's expected direction (the signature's combination expectation), else the
+    direction of the MEK inhibitor's effect: whether the combination goes further than
+    either agent that way. Such a row has no expectation of its own, so it is reported
+    with its numbers as ``no expected direction``.
+    """
     expected = [r.expected for r, c in zip(rows, contrasts, strict=True) if c.kind == "beats_both"]
-    return {"up": 1, "down": -1}.get(expected[0]) if expected else None
+    sides = {"up": 1, "down": -1}
+    if not expected:
+        return None
+    return sides.get(expected[0], sides.get(target.expected))
 
 
 def _tested(row: Row, what, result: ContrastResult, ctx: RowContext, *, values, hint) -> Evaluated:
@@ -263,10 +273,11 @@ def _tested(row: Row, what, result: ContrastResult, ctx: RowContext, *, values, 
     target, contrast = what
     kept, n_cells = values
     levels = [str(level) for level in contrast.levels]
-    n = dict(result.n)
-    if len(levels) >= 2 and contrast.kind not in ("interaction", "beats_both"):
-        row = replace(row, n_treated=n.get(levels[0]), n_control=n.get(levels[1]))
+    treated, control = _arm_sizes(contrast, dict(result.n), levels)
+    row = replace(row, n_treated=treated, n_control=control)
     row = replace(row, n_pairs=int(result.n_subjects), dropped=_dropped_text(row, result))
+    if result.test:
+        row = replace(row, test=result.test, effect_measure=result.effect_measure)
     if result.untestable:
         return Evaluated(row.untestable(result.untestable + hint), pd.DataFrame())
     row = row.with_result(result)
@@ -277,13 +288,31 @@ def _tested(row: Row, what, result: ContrastResult, ctx: RowContext, *, values, 
         row, result = _adjusted(row, result, present, covariate, ctx)
         if result.untestable:
             return Evaluated(row.untestable(result.untestable), pd.DataFrame())
-    change = _changes(kept.dropna(), n_cells, ctx, row, levels)
+    change = _changes(kept.dropna(), n_cells, ctx, row, contrast)
     if len(change):
         moved = change["moved"] != ""
         row = replace(row, n_moved_total=int(moved.sum()))
         if row.expected in ("up", "down"):
             row = replace(row, n_moved_expected=int(change["moved_expected"].sum()))
     return Evaluated(row, change)
+
+
+def _arm_sizes(contrast: NamedContrast, n: dict[str, int], levels: list[str]):
+    """``(n_treated, n_control)`` of a contrast of two sides, else ``(None, None)``.
+
+    The sides are the contrast's two cells (weights +1 and -1: "on vs pre in R") or
+    its two levels; an interaction or "beats both" has no two sides.
+    """
+    if contrast.kind in ("interaction", "beats_both"):
+        return None, None
+    cells = [(cell_label(c), w) for c, w in contrast.cells.items() if w]
+    if len(cells) == 2 and {w for _, w in cells} == {1.0, -1.0}:
+        treated, control = sorted(cells, key=lambda cw: -cw[1])
+        if treated[0] in n and control[0] in n:
+            return n[treated[0]], n[control[0]]
+    if len(levels) >= 2:
+        return n.get(levels[0]), n.get(levels[1])
+    return None, None
 
 
 def _dropped_text(row: Row, result: ContrastResult) -> str:
@@ -373,34 +402,35 @@ def _direction(value: float) -> str:
     return "up" if value > 0 else "down" if value < 0 else "none"
 
 
-def _changes(kept: pd.Series, n_cells, ctx: RowContext, row: Row, levels) -> pd.DataFrame:
-    """Per-sample view of a two-level contrast of arms: each sample's score and change.
+@dataclass(frozen=True)
+class _Changes:
+    """The samples one contrast compares, each one's side label, block and change."""
 
-    The change of a test-side sample is its paired difference (paired designs) or its
-    standardised distance from the reference samples, ``(x - mean_ref) / sd_ref``.
-    Contrasts of more than two levels, and repeated designs, have no per-sample change.
+    used: pd.Index
+    side: pd.Series  # the sample's arm (or arm/time) label
+    block: pd.Series  # its pair or subject ("" unpaired)
+    change: pd.Series  # NaN for reference samples and unmatched ones
+    kind: str
+
+
+def _changes(kept: pd.Series, n_cells, ctx: RowContext, row: Row, contrast) -> pd.DataFrame:
+    """Per-sample view of a contrast of two sides: each sample's score and change.
+
+    The change of a test-side sample is its paired difference (pairs; subjects seen at
+    both time points of a repeated design) or its standardised distance from the
+    reference samples, ``(x - mean_ref) / sd_ref``. Contrasts of more than two sides
+    (interactions, "beats both", formula vectors) have no per-sample change.
     """
     layout = ctx.model.layout.kind
-    if layout not in ("arms", "paired") or len(levels) != 2:
-        return pd.DataFrame()
-    table = ctx.sheet.table.loc[kept.index]
-    condition = table["condition"].astype(str)
-    test, reference = levels
-    on_test, on_ref = kept[condition == test], kept[condition == reference]
-    if not len(on_test) or not len(on_ref):
-        return pd.DataFrame()
-    change = pd.Series(np.nan, index=kept.index)
-    if layout == "paired":
-        ref, tst = matched(on_ref, on_test, table)
-        names = pd.Series(on_test.index, index=table.loc[on_test.index, "pair"])[tst.index]
-        change[names.to_numpy()] = tst.to_numpy() - ref.to_numpy()
-        kind = "paired difference"
+    if layout == "repeated":
+        changes = _subject_changes(kept, ctx, contrast)
+    elif layout in ("arms", "paired") and len(contrast.levels) == 2:
+        changes = _arm_changes(kept, ctx, [str(level) for level in contrast.levels])
     else:
-        sd = float(on_ref.std(ddof=1))
-        change[on_test.index] = [_stats.standardise(v - on_ref.mean(), sd) for v in on_test]
-        kind = "standardised distance from the reference arm"
-    used = kept[condition.isin(levels)]
-    change = change[used.index]
+        changes = None
+    if changes is None:
+        return pd.DataFrame()
+    used, change = changes.used, changes.change.reindex(changes.used)
     moved = ["" if np.isnan(v) else _direction(v) for v in change]
     directional = row.expected in ("up", "down")
     frame = pd.DataFrame(
@@ -409,13 +439,13 @@ def _changes(kept: pd.Series, n_cells, ctx: RowContext, row: Row, levels) -> pd.
             "kind": row.kind,
             "compartment": row.compartment,
             "contrast": row.contrast,
-            "sample": used.index.astype(str),
-            "condition": condition[used.index].to_numpy(),
-            "pair": table.loc[used.index, "pair"].to_numpy(),
-            "n_cells": n_cells.reindex(used.index).fillna(0).to_numpy(dtype=np.int64),
-            "score": used.to_numpy(dtype=float),
+            "sample": used.astype(str),
+            "condition": changes.side[used].to_numpy(),
+            "pair": changes.block[used].to_numpy(),
+            "n_cells": n_cells.reindex(used).fillna(0).to_numpy(dtype=np.int64),
+            "score": kept[used].to_numpy(dtype=float),
             "change": change.to_numpy(),
-            "change_type": np.where(change.notna(), kind, ""),
+            "change_type": np.where(change.notna(), changes.kind, ""),
             "moved": moved,
         }
     )
@@ -423,6 +453,46 @@ def _changes(kept: pd.Series, n_cells, ctx: RowContext, row: Row, levels) -> pd.
         [m == row.expected if m and directional else pd.NA for m in moved], dtype="boolean"
     )
     return frame
+
+
+def _arm_changes(kept: pd.Series, ctx: RowContext, levels: list[str]) -> _Changes | None:
+    table = ctx.sheet.table.loc[kept.index]
+    condition = table["condition"].astype(str)
+    test, reference = levels
+    on_test, on_ref = kept[condition == test], kept[condition == reference]
+    if not len(on_test) or not len(on_ref):
+        return None
+    change = pd.Series(np.nan, index=kept.index)
+    if ctx.model.layout.kind == "paired":
+        ref, tst = matched(on_ref, on_test, table)
+        names = pd.Series(on_test.index, index=table.loc[on_test.index, "pair"])[tst.index]
+        change[names.to_numpy()] = tst.to_numpy() - ref.to_numpy()
+        kind = "paired difference"
+    else:
+        sd = float(on_ref.std(ddof=1))
+        change[on_test.index] = [_stats.standardise(v - on_ref.mean(), sd) for v in on_test]
+        kind = "standardised distance from the reference arm"
+    used = kept.index[condition.isin(levels).to_numpy()]
+    return _Changes(used, condition, table["pair"].astype(str), change, kind)
+
+
+def _subject_changes(kept: pd.Series, ctx: RowContext, contrast) -> _Changes | None:
+    """Later minus earlier value of each subject, for a contrast of two cells (+1, -1)."""
+    sides = sorted(((c, w) for c, w in contrast.cells.items() if w), key=lambda cw: -cw[1])
+    if len(sides) != 2 or [w for _, w in sides] != [1.0, -1.0]:
+        return None
+    layout = ctx.model.layout
+    cell = pd.Series(list(layout.cell_of_sample), index=layout.samples).reindex(kept.index)
+    subject = ctx.sheet.table.loc[kept.index, "subject"].astype(str)
+    on_side = [kept.index[(cell == c).to_numpy()] for c, _ in sides]
+    if not all(len(s) for s in on_side):
+        return None
+    test, reference = (kept[s].set_axis(subject[s].to_numpy()) for s in on_side)
+    change = pd.Series(np.nan, index=kept.index)
+    change[on_side[0]] = (test - reference.reindex(test.index)).to_numpy()
+    used = on_side[0].append(on_side[1])
+    side = cell.map(lambda c: "/".join(x for x in c if x))
+    return _Changes(used, side, subject, change, "within-subject difference")
 
 
 def _joined(*parts: str) -> str:

@@ -54,6 +54,25 @@ class SampleSheet:
     dropped: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
+    def condition(self) -> pd.Series:
+        """Each sample's arm, else its time point, else one level (a formula without arms).
+
+        Categorical, control (baseline) first: the grouping of tables and plots.
+
+        Examples
+        --------
+        >>> obs = pd.DataFrame({"arm": ["v", "v", "m", "m"]})
+        >>> d = Design(condition_key="arm", control="v", treated="m")
+        >>> build_sheet(obs, d, sample_key=None, bulk=True).condition().tolist()
+        ['v', 'v', 'm', 'm']
+        """
+        for column, order in (("condition", self.arms), ("time", self.times)):
+            if column in self.table:
+                labels = pd.Categorical(self.table[column].astype(str), categories=order)
+                return pd.Series(labels, index=self.table.index)
+        labels = pd.Categorical(["all samples"] * len(self.table))
+        return pd.Series(labels, index=self.table.index)
+
 
 def build_sheet(
     obs: pd.DataFrame, design: Design, *, sample_key: str | None, bulk: bool = False
@@ -78,7 +97,10 @@ def build_sheet(
         notes += stray
     arms = _arms(columns.get("condition"), design)
     times = _times(obs, columns.get("time"), design)
-    covariates = {key: _values(obs[key]) for key in (*design.covariates, *variables)}
+    first = {design.condition_key: design.control, design.time_key: design.baseline}
+    covariates = {
+        key: _values(obs[key], first=first.get(key)) for key in (*design.covariates, *variables)
+    }
     frame, extra = _per_sample(samples, columns, covariates, sample_key, design)
     table, dropped = _select(frame, design, arms)
     if design.pair_key is not None:
@@ -95,7 +117,7 @@ def build_sheet(
     one_per_sample = bool(samples.dropna().is_unique)
     return SampleSheet(
         table,
-        extra.loc[table.index],
+        _without_unused(extra.loc[table.index]),
         samples,
         bulk or one_per_sample,
         arms,
@@ -103,6 +125,15 @@ def build_sheet(
         groups,
         dropped,
         notes,
+    )
+
+
+def _without_unused(variables: pd.DataFrame) -> pd.DataFrame:
+    """Levels no sample in the design has are dropped (a model column of zeros otherwise)."""
+    return variables.apply(
+        lambda c: (
+            c.cat.remove_unused_categories() if isinstance(c.dtype, pd.CategoricalDtype) else c
+        )
     )
 
 
@@ -125,11 +156,23 @@ def _roles(design: Design) -> dict[str, str]:
     return {role: key for role, key in keys.items() if key is not None}
 
 
-def _values(column: pd.Series) -> pd.Series:
-    """Numbers as floats, anything else as cleaned labels (categorical)."""
+def _values(column: pd.Series, *, first: str | None = None) -> pd.Series:
+    """Numbers as floats, anything else as cleaned labels (categorical).
+
+    The levels keep the order of a categorical column (else sorted), with ``first`` (the
+    control or baseline) moved to the front: a formula's reference level is the first.
+    """
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype(float)
-    return clean_labels(column)
+    labels = clean_labels(column)
+    order = list(labels.cat.categories)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        given = dict.fromkeys(str(c).strip() for c in column.cat.categories)
+        order = [c for c in given if c in order]
+    if first in order:
+        order.remove(first)
+        order.insert(0, first)
+    return labels.cat.reorder_categories(order)
 
 
 def _arms(condition: pd.Series | None, design: Design) -> tuple[str, ...]:
@@ -186,13 +229,21 @@ def _per_sample(samples, columns, covariates, sample_key, design: Design):
             _refuse_mixed(index[several], role, sample_key, design)
     extra = {}
     for key, column in covariates.items():
-        extra[key], several = _reduce(codes, n, column)
+        values, several = _reduce(codes, n, column)
+        extra[key] = _like(values, column)
         if several.any():
             raise InputError(
                 f"obs[{key!r}] varies within sample(s) {', '.join(index[several][:5])}; a "
                 f"covariate must be constant within a sample ({sample_key or 'observation'})"
             )
     return pd.DataFrame(frame, index=index), pd.DataFrame(extra, index=index)
+
+
+def _like(values: np.ndarray, column: pd.Series) -> np.ndarray | pd.Categorical:
+    """Per-sample ``values`` with the level order of a categorical ``column``."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical(values, categories=column.cat.categories)
+    return values
 
 
 def _reduce(codes: np.ndarray, n: int, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

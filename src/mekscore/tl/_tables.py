@@ -93,11 +93,15 @@ def _precision(model, contrast, cells):
         return c, dof, " vs ".join(map(str, n)), "SD within an arm"
     n = _complete_subjects(layout, factor)
     what = "pairs" if layout.kind == "paired" else "subjects"
+    bound = ""
+    if layout.kind == "repeated":  # the mixed model also uses subjects missing a time point
+        bound = "; complete subjects only, an upper bound when some lack a time point"
     if len(n) == 1:
         c, dof = 1 / math.sqrt(n[0]) if n[0] else np.nan, n[0] - 1.0
-        return c, dof, f"{n[0]} {what}", f"SD of the per-{what[:-1]} contrast score"
+        return c, dof, f"{n[0]} {what}", f"SD of the per-{what[:-1]} contrast score{bound}"
     c, dof = _groups(factor.v, n)
-    return c, dof, " vs ".join(f"{k} {what}" for k in n), "SD of the per-subject contrast score"
+    basis = f"SD of the per-subject contrast score{bound}"
+    return c, dof, " vs ".join(f"{k} {what}" for k in n), basis
 
 
 def _groups(v: np.ndarray, n: list[int]) -> tuple[float, float]:

@@ -115,6 +115,36 @@ def expectation(expected: str, combination: str, contrast, *, pd_control: bool) 
     return "unclear"
 
 
+def co_agents(contrast) -> str:
+    """A flag for a MEK-inhibitor contrast that also adds other agents, or ``""``.
+
+    Its expectation is the MEK inhibitor's; a change may come from the other agents.
+
+    Examples
+    --------
+    >>> from mekscore.tl._contrasts import NamedContrast
+    >>> combo = NamedContrast("c", "combo vs vehicle", "simple",
+    ...                       adds=frozenset({_MEKI, "checkpoint"}))
+    >>> print(co_agents(combo))
+    the contrast also adds a checkpoint inhibitor: a change may be theirs, not the MEK inhibitor's
+    """
+    if contrast.kind in ("interaction", "beats_both") or _MEKI not in contrast.adds:
+        return ""
+    others = sorted(contrast.adds - {_MEKI})
+    if not others:
+        return ""
+    words = " and ".join(_AGENT_WORDS.get(c, c) for c in others)
+    return f"the contrast also adds {words}: a change may be theirs, not the MEK inhibitor's"
+
+
+_AGENT_WORDS = {
+    "checkpoint": "a checkpoint inhibitor",
+    "mapk_inhibitor": "another MAPK-pathway inhibitor",
+    "mapk_activator": "a MAPK activator",
+    "other": "another agent",
+}
+
+
 def add_verdicts(
     table: pd.DataFrame, alpha: float, *, confidence: float | None = None
 ) -> tuple[pd.DataFrame, str]:
