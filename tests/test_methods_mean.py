@@ -215,9 +215,14 @@ def test_library_progeny_mapk_reproduces_progeny_human_top10():
     # the library signature (100 genes) match them
     adata = AnnData(expr[progeny_mapk_top10()])
     got = score(
-        adata, ["progeny_mapk"], method="mean", normalize="sum", log_normalize=False,
-        inplace=False, min_genes=10,
-    )["progeny_mapk"].to_numpy()  # fmt: skip
+        adata,
+        ["progeny_mapk"],
+        method="mean",
+        normalize="sum",
+        log_normalize=False,
+        inplace=False,
+        min_genes=10,
+    )["progeny_mapk"].to_numpy()
     np.testing.assert_allclose(zscale(got), expected["MAPK"].to_numpy(), rtol=0, atol=1e-9)
 
 

@@ -17,9 +17,20 @@ SPECIES = ("human", "mouse")
 VALIDATION_STATUSES = ("positive control", "none available")
 
 _TOP_KEYS = {
-    "id", "name", "version", "description", "program", "compartment",
-    "genes", "mouse", "mouse_notes", "expected", "combination", "source", "validation",
-}  # fmt: skip
+    "id",
+    "name",
+    "version",
+    "description",
+    "program",
+    "compartment",
+    "genes",
+    "mouse",
+    "mouse_notes",
+    "expected",
+    "combination",
+    "source",
+    "validation",
+}
 _REQUIRED = _TOP_KEYS - {"mouse_notes", "validation", "combination"}
 #: What a user's own signature file must give (the rest is optional): enough to score it
 #: and to say where it is read and which way MEK inhibition should move it.

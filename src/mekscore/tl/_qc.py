@@ -26,9 +26,17 @@ from ._settings import Matching, MatrixChoice, ScoreSettings, choose_matrix
 STATUSES = ("coherent", "weak", "not expressed")
 #: Columns of the :func:`signature_qc` table, in order.
 QC_COLUMNS = [
-    "n_genes", "n_found", "missing", "n_expressed", "detection_rate", "coherence",
-    "coherence_random_median", "coherence_p", "score_gene_r", "status",
-]  # fmt: skip
+    "n_genes",
+    "n_found",
+    "missing",
+    "n_expressed",
+    "detection_rate",
+    "coherence",
+    "coherence_random_median",
+    "coherence_p",
+    "score_gene_r",
+    "status",
+]
 
 
 def signature_qc(

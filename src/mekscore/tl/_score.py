@@ -263,7 +263,7 @@ def _check_values(X, meth: Method, params: dict, normalize, *, matrix: str, fixe
             matrix=matrix,
             method=meth.name,
             log_cp10k=pp.LOG_CP10K,
-            as_given=Setting("log_normalize", False),
+            as_given=Setting("log_normalize", value=False),
         )
     elif kind == "unlogged" and expects == "log" and normalize is not True:
         _warn_unlogged(sample, matrix, meth.name, fixes)
@@ -288,8 +288,8 @@ def _warn_unlogged(sample, matrix: str, name: str, fixes: str) -> None:
         matrix=matrix,
         top=float(values_of(sample).max()),
         method=name,
-        always=Setting("log_normalize", True),
-        use_raw=Setting("use_raw", True),
+        always=Setting("log_normalize", value=True),
+        use_raw=Setting("use_raw", value=True),
         layer=None,
         rank=Setting("method", "singscore"),
     )
@@ -314,7 +314,7 @@ def _warn_scaled(matrix: str, name: str, expects: str, fixes: str) -> None:
         matrix=matrix,
         method=name,
         why=why,
-        use_raw=Setting("use_raw", True),
+        use_raw=Setting("use_raw", value=True),
         layer=None,
     )
 
