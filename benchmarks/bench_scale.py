@@ -125,7 +125,7 @@ def agreement(path: Path, sigs, method: str) -> float:
     return float(np.nanmax(np.abs(streamed.to_numpy() - in_memory.to_numpy())))
 
 
-def render(title: str, method: str, backed, diff: float, dask: dict[int, float], path) -> str:
+def render(title: str, method: str, backed, diff: float, *, dask: dict[int, float], path) -> str:
     table = U.md_table(
         [
             "cells",
@@ -337,7 +337,7 @@ def main() -> None:
         print(json.dumps(dask), flush=True)
     name = "scale-quick" if args.quick else "scale"
     title = "## Atlas scale" + (" (quick smoke run, 10x smaller)" if args.quick else "")
-    U.write_section(name, render(title, args.method, backed, diff, dask, largest))
+    U.write_section(name, render(title, args.method, backed, diff, dask=dask, path=largest))
 
 
 if __name__ == "__main__":

@@ -250,7 +250,7 @@ TASKS = [
 # ---------------------------------------------------------------- data
 
 
-def load(group: str, quick: bool) -> Data:
+def load(group: str, *, quick: bool) -> Data:
     scale = 10 if quick else 1
     if group == "sc":
         n = 100_000 // scale
@@ -350,7 +350,7 @@ def _shape(X) -> str:
     return f"{X.shape[0]:,} x {X.shape[1]:,} {kind}"
 
 
-def render(rows: dict[str, dict], quick: bool) -> str:
+def render(rows: dict[str, dict], *, quick: bool) -> str:
     header = [
         "task",
         "data",
@@ -452,13 +452,13 @@ def main() -> None:
             print(f"[{task.name}] skipped: mekscore method {task.method!r} not available yet")
             continue
         if task.group not in data:
-            data[task.group] = load(task.group, args.quick)
+            data[task.group] = load(task.group, quick=args.quick)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rows[task.name] = run_task(task, data[task.group], args.repeats, args.budget)
         U.DATA_DIR.mkdir(exist_ok=True)
         store.write_text(json.dumps(rows, indent=1))
-    U.write_section("scoring-quick" if args.quick else "scoring", render(rows, args.quick))
+    U.write_section("scoring-quick" if args.quick else "scoring", render(rows, quick=args.quick))
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ TISSUE = {
 SIZES = (3, 4, 6, 8)
 
 
-def _tissue_study(seed: int, content, n: int, paired: bool, effects: str) -> pd.DataFrame:
+def _tissue_study(seed: int, content, n: int, *, paired: bool, effects: str) -> pd.DataFrame:
     odds = [0.65 * c / (1 - c) for c in content]
     bulk = simulate_study(
         seed=seed,
@@ -208,7 +208,7 @@ def tissue_null_table(n_studies: int) -> str:
                 called = refused = total = 0
                 for seed in range(n_studies):
                     seed = 400_000 + 10_000 * k + 1_000 * n + 500 * paired + seed
-                    table = _tissue_study(seed, content, n, paired, "none")
+                    table = _tissue_study(seed, content, n, paired=paired, effects="none")
                     total += len(table)
                     called += int(table["verdict"].isin(CALLS).sum())
                     refused += int(table["reason"].str.startswith("composition").sum())
@@ -234,7 +234,7 @@ def tissue_power_table(n_studies: int) -> str:
                 hits, refused = dict.fromkeys(TUMOUR, 0), 0
                 for seed in range(n_studies):
                     seed = 500_000 + 10_000 * k + 1_000 * n + 500 * paired + seed
-                    table = _tissue_study(seed, content, n, paired, "biology")
+                    table = _tissue_study(seed, content, n, paired=paired, effects="biology")
                     for sig in TUMOUR:
                         hits[sig] += table.loc[sig, "verdict"] == "consistent"
                     refused += int(table["reason"].str.startswith("composition").sum())

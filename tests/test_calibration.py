@@ -114,6 +114,7 @@ PATHS = {
 
 def _run_null(
     seed: int,
+    *,
     aggregate="auto",
     method=None,
     test=None,

@@ -50,7 +50,7 @@ def study(tmp_path_factory):
     return folder
 
 
-def _check_outputs(out, paired: bool) -> dict:
+def _check_outputs(out, *, paired: bool) -> dict:
     assert sorted(p.name for p in out.iterdir()) == [
         "report.html",
         "samples.csv",

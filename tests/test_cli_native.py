@@ -296,7 +296,7 @@ def test_progress_bars_leave_rich_global_console_alone(monkeypatch, capsys):
 
     console = rich.get_console()
     monkeypatch.setattr(rich, "reconfigure", lambda *a, **k: pytest.fail("global console"))
-    assert list(track([1, 2, 3], True, "testing")) == [1, 2, 3]
+    assert list(track([1, 2, 3], progress=True, description="testing")) == [1, 2, 3]
     assert rich.get_console() is console and console.file is sys.stdout
     assert capsys.readouterr().out == ""
 

@@ -38,7 +38,7 @@ VALID = {
 }
 
 
-def _variant(path: tuple[str, ...], value=None, delete: bool = False) -> dict:
+def _variant(path: tuple[str, ...], value=None, *, delete: bool = False) -> dict:
     data = copy.deepcopy(VALID)
     node = data
     for key in path[:-1]:

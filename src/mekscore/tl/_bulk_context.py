@@ -142,7 +142,11 @@ class BulkContext:
             return cls(kind, detection)
         values = levels.values.loc[table.index]
         paired = bool((table["pair"] != "").any())
-        return cls(kind, detection, Covariates.build(values, detection, table, paired, purity))
+        return cls(
+            kind,
+            detection,
+            Covariates.build(values, detection, table, paired=paired, purity=purity),
+        )
 
     @property
     def kind(self) -> str:

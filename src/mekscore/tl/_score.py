@@ -39,7 +39,7 @@ from ._settings import (
 _SAMPLE_ROWS = 2000
 
 
-def score(
+def score(  # noqa: PLR0913 - public keyword API, like scanpy.tl.score_genes
     adata: AnnData,
     signatures: SignatureSpec = "all",
     method: str = "ucell",
@@ -217,7 +217,7 @@ def score_with(
         params,
         settings.execution.log_normalize,
         matrix=matrix.name,
-        fixes=_fixes(adata, settings.matrix.use_raw),
+        fixes=_fixes(adata, use_raw=settings.matrix.use_raw),
     )
     outputs = run_method(
         meth,
@@ -238,7 +238,7 @@ def _matches(matrix: Matrix, signatures: SignatureSpec, matching: Matching):
     return match_signatures(resolve(signatures), names, matching.species, aliases=matching.aliases)
 
 
-def _fixes(adata: AnnData, use_raw: bool) -> str:
+def _fixes(adata: AnnData, *, use_raw: bool) -> str:
     """Where better data may be: ``"raw"`` (an unused .raw), ``"layers"``, or ``"none"``."""
     if adata.raw is not None and not use_raw:
         return "raw"
