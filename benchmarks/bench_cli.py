@@ -45,16 +45,18 @@ def render(times: dict[str, float], repeat: int, load: tuple[float, float]) -> s
         + " |"
         for name, t in times.items()
     ]
-    return "\n".join([
-        "## Command-line start-up",
-        "",
-        f"`bench_cli.py`: median of {repeat} fresh interpreters each; target < {TARGET_S} s. "
-        f"Load average before/after: {load[0]:.1f} / {load[1]:.1f}.",
-        "",
-        "| command | time | ratio to `python -c pass` | under 0.3 s |",
-        "|---|---|---|---|",
-        *rows,
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "## Command-line start-up",
+            "",
+            f"`bench_cli.py`: median of {repeat} fresh interpreters each; target < {TARGET_S} s. "
+            f"Load average before/after: {load[0]:.1f} / {load[1]:.1f}.",
+            "",
+            "| command | time | ratio to `python -c pass` | under 0.3 s |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+    )
 
 
 def main() -> None:

@@ -105,8 +105,16 @@ def backed_rows(sizes, sigs, method, repeats) -> list[dict]:
         score_backed(U.DATA_DIR / f"cells_{sizes[0]}.h5ad", sigs, method)  # warm-up
         load = os.getloadavg()[0]
         m = U.measure(lambda p=path: score_backed(p, sigs, method), repeats)
-        rows.append({"cells": n, "seconds": m.median, "runs": len(m.times), "peak": m.peak,
-                     "matrix": on_disk_bytes(path), "load": load})  # fmt: skip
+        rows.append(
+            {
+                "cells": n,
+                "seconds": m.median,
+                "runs": len(m.times),
+                "peak": m.peak,
+                "matrix": on_disk_bytes(path),
+                "load": load,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -117,14 +125,30 @@ def agreement(path: Path, sigs, method: str) -> float:
     return float(np.nanmax(np.abs(streamed.to_numpy() - in_memory.to_numpy())))
 
 
-def render(title: str, method: str, backed, diff: float, dask: dict[int, float], path) -> str:
+def render(title: str, method: str, backed, diff: float, *, dask: dict[int, float], path) -> str:
     table = U.md_table(
-        ["cells", "matrix (data+indices+indptr)", "time", "cells/s", "peak RSS above start",
-         "peak / matrix", "load avg before"],
-        [[f"{r['cells']:,}", U.fmt_bytes(r["matrix"]), f"{U.fmt_seconds(r['seconds'])} "
-          f"(n={r['runs']})", f"{r['cells'] / r['seconds']:,.0f}", U.fmt_bytes(r["peak"]),
-          f"{r['peak'] / r['matrix']:.2f}x", f"{r['load']:.1f}"] for r in backed],
-    )  # fmt: skip
+        [
+            "cells",
+            "matrix (data+indices+indptr)",
+            "time",
+            "cells/s",
+            "peak RSS above start",
+            "peak / matrix",
+            "load avg before",
+        ],
+        [
+            [
+                f"{r['cells']:,}",
+                U.fmt_bytes(r["matrix"]),
+                f"{U.fmt_seconds(r['seconds'])} (n={r['runs']})",
+                f"{r['cells'] / r['seconds']:,.0f}",
+                U.fmt_bytes(r["peak"]),
+                f"{r['peak'] / r['matrix']:.2f}x",
+                f"{r['load']:.1f}",
+            ]
+            for r in backed
+        ],
+    )
     dask_rows = [[str(k), U.fmt_seconds(t), f"{dask[1] / t:.2f}x"] for k, t in dask.items()]
     return "\n\n".join(
         [
@@ -149,9 +173,12 @@ def render(title: str, method: str, backed, diff: float, dask: dict[int, float],
 
 
 STUDY = dict(
-    condition_key="condition", control="vehicle", treated="trametinib",
-    sample_key="sample", compartment_key="cell_type",
-)  # fmt: skip
+    condition_key="condition",
+    control="vehicle",
+    treated="trametinib",
+    sample_key="sample",
+    compartment_key="cell_type",
+)
 
 
 def write_study(path: Path, n_cells: int) -> None:
@@ -176,9 +203,13 @@ def run_on_study(path: Path, task: str) -> None:
     aggregate = task.removeprefix("compare-")
     method = "ucell" if aggregate == "mean" else "mean"
     mk.tl.compare(
-        adata, **STUDY, aggregate=aggregate, method=method, counts_layer=None,
+        adata,
+        **STUDY,
+        aggregate=aggregate,
+        method=method,
+        counts_layer=None,
         score_kwargs={"chunk_size": CHUNK},
-    )  # fmt: skip
+    )
 
 
 COMPARE_TASKS = ("score", "compare-mean", "compare-pseudobulk")
@@ -208,11 +239,19 @@ def compare_rows(sizes, repeats) -> list[dict]:
         for task in COMPARE_TASKS:
             ratios = np.array(times[task]) / np.array(times["score"])
             extra = np.array(times[task]) - np.array(times["score"])
-            rows.append({"cells": n, "task": task, "seconds": float(np.median(times[task])),
-                         "runs": repeats, "ratio": float(np.median(ratios)),
-                         "ratio_range": [float(ratios.min()), float(ratios.max())],
-                         "extra": float(np.median(extra)), "peak": peaks[task],
-                         "matrix": on_disk_bytes(path)})  # fmt: skip
+            rows.append(
+                {
+                    "cells": n,
+                    "task": task,
+                    "seconds": float(np.median(times[task])),
+                    "runs": repeats,
+                    "ratio": float(np.median(ratios)),
+                    "ratio_range": [float(ratios.min()), float(ratios.max())],
+                    "extra": float(np.median(extra)),
+                    "peak": peaks[task],
+                    "matrix": on_disk_bytes(path),
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -220,15 +259,32 @@ def compare_rows(sizes, repeats) -> list[dict]:
 def render_compare(rows) -> str:
     base = {r["cells"]: r for r in rows if r["task"] == "score"}
     table = U.md_table(
-        ["cells", "task", "matrix (counts, on disk)", "time (median)", "time / score (range)",
-         "extra time", "peak RSS", "peak / score", "peak / matrix"],
-        [[f"{r['cells']:,}", f"`{r['task']}`", U.fmt_bytes(r["matrix"]),
-          f"{U.fmt_seconds(r['seconds'])} (n={r['runs']})",
-          f"{r['ratio']:.2f}x ({r['ratio_range'][0]:.2f}-{r['ratio_range'][1]:.2f})",
-          f"{r['extra']:+.1f} s", U.fmt_bytes(r["peak"]),
-          f"{r['peak'] / base[r['cells']]['peak']:.2f}x", f"{r['peak'] / r['matrix']:.2f}x"]
-         for r in rows],
-    )  # fmt: skip
+        [
+            "cells",
+            "task",
+            "matrix (counts, on disk)",
+            "time (median)",
+            "time / score (range)",
+            "extra time",
+            "peak RSS",
+            "peak / score",
+            "peak / matrix",
+        ],
+        [
+            [
+                f"{r['cells']:,}",
+                f"`{r['task']}`",
+                U.fmt_bytes(r["matrix"]),
+                f"{U.fmt_seconds(r['seconds'])} (n={r['runs']})",
+                f"{r['ratio']:.2f}x ({r['ratio_range'][0]:.2f}-{r['ratio_range'][1]:.2f})",
+                f"{r['extra']:+.1f} s",
+                U.fmt_bytes(r["peak"]),
+                f"{r['peak'] / base[r['cells']]['peak']:.2f}x",
+                f"{r['peak'] / r['matrix']:.2f}x",
+            ]
+            for r in rows
+        ],
+    )
     return "\n\n".join(
         [
             "## Atlas-scale compare",
@@ -281,7 +337,7 @@ def main() -> None:
         print(json.dumps(dask), flush=True)
     name = "scale-quick" if args.quick else "scale"
     title = "## Atlas scale" + (" (quick smoke run, 10x smaller)" if args.quick else "")
-    U.write_section(name, render(title, args.method, backed, diff, dask, largest))
+    U.write_section(name, render(title, args.method, backed, diff, dask=dask, path=largest))
 
 
 if __name__ == "__main__":

@@ -171,50 +171,86 @@ def _columns(obs: pd.DataFrame, sigs, pattern: str) -> pd.DataFrame:
 
 TASKS = [
     Task(
-        name="ucell", group="sc", method="ucell", params={"max_rank": 1500},
-        peer_label="pyucell 0.8 (n_jobs=1)", peer=pyucell_scores, tolerance=1e-5,
-        target="ratio >= 5 at equal scores", target_ratio=5.0,
+        name="ucell",
+        group="sc",
+        method="ucell",
+        params={"max_rank": 1500},
+        peer_label="pyucell 0.8 (n_jobs=1)",
+        peer=pyucell_scores,
+        tolerance=1e-5,
+        target="ratio >= 5 at equal scores",
+        target_ratio=5.0,
         note="pyUCell ranks zeros at max_rank, UCell (and mekscore) at their average rank; "
         "identical here: every cell has <= 5,796 non-zeros, so its zeros rank >= 12,898",
     ),
     Task(
-        name="scanpy", group="sc", method="scanpy", params={},
-        peer_label="12 x sc.tl.score_genes", peer=score_genes_loop, tolerance=1e-6,
-        target="ratio >= 10", target_ratio=10.0,
+        name="scanpy",
+        group="sc",
+        method="scanpy",
+        params={},
+        peer_label="12 x sc.tl.score_genes",
+        peer=score_genes_loop,
+        tolerance=1e-6,
+        target="ratio >= 10",
+        target_ratio=10.0,
     ),
     Task(
-        name="mean", group="sc", method="mean", params={},
-        peer_label="one sparse X @ W", peer=sparse_product, tolerance=1e-6,
-        target="ratio >= 1/3 (within 3x)", target_ratio=1 / 3,
+        name="mean",
+        group="sc",
+        method="mean",
+        params={},
+        peer_label="one sparse X @ W",
+        peer=sparse_product,
+        tolerance=1e-6,
+        target="ratio >= 1/3 (within 3x)",
+        target_ratio=1 / 3,
         note="the kernel is the product itself (float32 X times float64 W, row chunks)",
     ),
     Task(
-        name="aucell", group="sc", method="aucell", params={},
-        peer_label="decoupler.mt.aucell", peer=decoupler_aucell, tolerance=None,
-        target="ratio > 1", target_ratio=1.0,
+        name="aucell",
+        group="sc",
+        method="aucell",
+        params={},
+        peer_label="decoupler.mt.aucell",
+        peer=decoupler_aucell,
+        tolerance=None,
+        target="ratio > 1",
+        target_ratio=1.0,
         note="decoupler breaks ties by a seed-0 gene shuffle; scores differ where tied "
         "counts straddle the top-5% cut-off",
     ),
     Task(
-        name="ssgsea", group="bulk", method="ssgsea", params={"normalize": False},
-        peer_label="gseapy.ssgsea (threads=1), raw ES", peer=gseapy_ssgsea, tolerance=1e-6,
-        target="ratio >= 20", target_ratio=20.0,
+        name="ssgsea",
+        group="bulk",
+        method="ssgsea",
+        params={"normalize": False},
+        peer_label="gseapy.ssgsea (threads=1), raw ES",
+        peer=gseapy_ssgsea,
+        tolerance=1e-6,
+        target="ratio >= 20",
+        target_ratio=20.0,
     ),
     Task(
-        name="gsva", group="bulk", method="gsva", params={},
-        peer_label="gseapy.gsva (threads=1)", peer=gseapy_gsva, tolerance=1e-6,
-        target="ratio > 1", target_ratio=1.0,
+        name="gsva",
+        group="bulk",
+        method="gsva",
+        params={},
+        peer_label="gseapy.gsva (threads=1)",
+        peer=gseapy_gsva,
+        tolerance=1e-6,
+        target="ratio > 1",
+        target_ratio=1.0,
         note="agreement is ~1e-10 except for a few entries (15 of 5,000 in a 100-sample "
         "check, up to 1.2e-4) where gseapy's Rust port and mekscore order near-tied CDF "
         "values differently; mekscore is tested against GSVA 1.46 itself",
     ),
-]  # fmt: skip
+]
 
 
 # ---------------------------------------------------------------- data
 
 
-def load(group: str, quick: bool) -> Data:
+def load(group: str, *, quick: bool) -> Data:
     scale = 10 if quick else 1
     if group == "sc":
         n = 100_000 // scale
@@ -314,7 +350,7 @@ def _shape(X) -> str:
     return f"{X.shape[0]:,} x {X.shape[1]:,} {kind}"
 
 
-def render(rows: dict[str, dict], quick: bool) -> str:
+def render(rows: dict[str, dict], *, quick: bool) -> str:
     header = [
         "task",
         "data",
@@ -416,13 +452,13 @@ def main() -> None:
             print(f"[{task.name}] skipped: mekscore method {task.method!r} not available yet")
             continue
         if task.group not in data:
-            data[task.group] = load(task.group, args.quick)
+            data[task.group] = load(task.group, quick=args.quick)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rows[task.name] = run_task(task, data[task.group], args.repeats, args.budget)
         U.DATA_DIR.mkdir(exist_ok=True)
         store.write_text(json.dumps(rows, indent=1))
-    U.write_section("scoring-quick" if args.quick else "scoring", render(rows, args.quick))
+    U.write_section("scoring-quick" if args.quick else "scoring", render(rows, quick=args.quick))
 
 
 if __name__ == "__main__":

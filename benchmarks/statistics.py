@@ -125,14 +125,14 @@ def power_table(n_studies: int, only: str = "") -> str:
         "bulk of sorted tumour cells, 4 per arm": (
             lambda s: simulate_study(
                 seed=310_000 + s, n_cells_mean=300, n_genes=800, bulk=True, cell_types=("Tumor",)
-            ),  # fmt: skip
+            ),
             TUMOUR,
             {**ARMS, "sample_key": "sample", "bulk_of": "tumor"},  # simulated markers never vanish
         ),
         "bulk of sorted myeloid cells, 4 per arm": (
             lambda s: simulate_study(
                 seed=320_000 + s, n_cells_mean=300, n_genes=800, bulk=True, cell_types=("Myeloid",)
-            ),  # fmt: skip
+            ),
             MYELOID,
             {**ARMS, "sample_key": "sample", "bulk_of": "myeloid"},
         ),
@@ -174,13 +174,19 @@ TISSUE = {
 SIZES = (3, 4, 6, 8)
 
 
-def _tissue_study(seed: int, content, n: int, paired: bool, effects: str) -> pd.DataFrame:
+def _tissue_study(seed: int, content, n: int, *, paired: bool, effects: str) -> pd.DataFrame:
     odds = [0.65 * c / (1 - c) for c in content]
     bulk = simulate_study(
-        seed=seed, n_samples_per_arm=n, n_genes=600, n_cells_mean=200, bulk=True,
-        effects=effects, paired=paired, proportions={"Tumor": odds[0]},
+        seed=seed,
+        n_samples_per_arm=n,
+        n_genes=600,
+        n_cells_mean=200,
+        bulk=True,
+        effects=effects,
+        paired=paired,
+        proportions={"Tumor": odds[0]},
         composition={"Tumor": odds[1] / odds[0]},
-    )  # fmt: skip
+    )
     design = {**ARMS, "sample_key": "sample", "pair_key": "patient" if paired else None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -191,8 +197,10 @@ def _tissue_study(seed: int, content, n: int, paired: bool, effects: str) -> pd.
 def tissue_null_table(n_studies: int) -> str:
     """Composition-only studies: share of tumour rows called / refused, per design and size."""
     columns = [f"{'pairs' if p else 'per arm'} {n}" for p in (False, True) for n in SIZES]
-    rows = ["| tumour share of cells | " + " | ".join(columns) + " |",
-            "|---|" + "---|" * len(columns)]  # fmt: skip
+    rows = [
+        "| tumour share of cells | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
     for k, (name, content) in enumerate(TISSUE.items()):
         cells = []
         for paired in (False, True):
@@ -200,7 +208,7 @@ def tissue_null_table(n_studies: int) -> str:
                 called = refused = total = 0
                 for seed in range(n_studies):
                     seed = 400_000 + 10_000 * k + 1_000 * n + 500 * paired + seed
-                    table = _tissue_study(seed, content, n, paired, "none")
+                    table = _tissue_study(seed, content, n, paired=paired, effects="none")
                     total += len(table)
                     called += int(table["verdict"].isin(CALLS).sum())
                     refused += int(table["reason"].str.startswith("composition").sum())
@@ -211,17 +219,22 @@ def tissue_null_table(n_studies: int) -> str:
 
 def tissue_power_table(n_studies: int) -> str:
     """Planted per-cell effects in tumour cells: share of studies calling each program."""
-    scenarios = {"50% in both arms": (0.5, 0.5), "90% -> 80%": (0.9, 0.8),
-                 "35% -> 15%": (0.35, 0.15)}  # fmt: skip
-    rows = ["| tumour share of cells | design | " + " | ".join(TUMOUR) + " | refused |",
-            "|---|---|" + "---|" * (len(TUMOUR) + 1)]  # fmt: skip
+    scenarios = {
+        "50% in both arms": (0.5, 0.5),
+        "90% -> 80%": (0.9, 0.8),
+        "35% -> 15%": (0.35, 0.15),
+    }
+    rows = [
+        "| tumour share of cells | design | " + " | ".join(TUMOUR) + " | refused |",
+        "|---|---|" + "---|" * (len(TUMOUR) + 1),
+    ]
     for k, (name, content) in enumerate(scenarios.items()):
         for paired in (False, True):
             for n in (4, 8):
                 hits, refused = dict.fromkeys(TUMOUR, 0), 0
                 for seed in range(n_studies):
                     seed = 500_000 + 10_000 * k + 1_000 * n + 500 * paired + seed
-                    table = _tissue_study(seed, content, n, paired, "biology")
+                    table = _tissue_study(seed, content, n, paired=paired, effects="biology")
                     for sig in TUMOUR:
                         hits[sig] += table.loc[sig, "verdict"] == "consistent"
                     refused += int(table["reason"].str.startswith("composition").sum())
@@ -247,8 +260,11 @@ def real_mixture_table(n_studies: int) -> str:
         for options, source in (({}, "marker genes"), ({"purity_key": "purity"}, "purity")):
             called = refused = total = 0
             for seed in range(n_studies):
-                tissue = real_mixture({"c": culture[0], "t": culture[1]},
-                                      {"c": content[0], "t": content[1]}, seed=seed)  # fmt: skip
+                tissue = real_mixture(
+                    {"c": culture[0], "t": culture[1]},
+                    {"c": content[0], "t": content[1]},
+                    seed=seed,
+                )
                 table, _ = _compare(tissue, "c", "t", **options)
                 rows_ = table.loc[list(TUMOUR_PROGRAMS)]
                 total += len(rows_)

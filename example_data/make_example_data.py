@@ -75,7 +75,7 @@ COHORT_DESIGN = SimulatedDesign(
         ("P11", "progression"),  # durable responders, ICI+MEKi arm
         ("P06", "on"),
         ("P14", "on"),  # on-treatment biopsy not taken
-    ],  # fmt: skip
+    ],
     subject_key="patient",
     subject_prefix="P",
 )

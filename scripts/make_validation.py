@@ -68,9 +68,14 @@ def _names(high: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.Series]:
 
 PBMC_APC = ("CD19+ B", "Dendritic", "CD14+ Monocyte")
 PBMC_LYMPHOCYTES = (
-    "CD4+/CD25 T Reg", "CD8+ Cytotoxic T", "CD8+/CD45RA+ Naive Cytotoxic", "CD56+ NK",
-    "CD4+/CD45RO+ Memory", "CD4+/CD45RA+/CD25- Naive T", "CD19+ B",
-)  # fmt: skip
+    "CD4+/CD25 T Reg",
+    "CD8+ Cytotoxic T",
+    "CD8+/CD45RA+ Naive Cytotoxic",
+    "CD56+ NK",
+    "CD4+/CD45RO+ Memory",
+    "CD4+/CD45RA+/CD25- Naive T",
+    "CD19+ B",
+)
 
 
 @dataclass(frozen=True)
@@ -364,10 +369,15 @@ def _none_rows(library: dict[str, Signature]) -> list[list[str]]:
 def readme_table(results: list[Result]) -> str:
     """The short README table: what each signature was shown to measure."""
     rows = [
-        [f"`{r.control.signature}`", f"{r.control.high} > {r.control.low}", r.control.data,
-         f"p={r.p:.1e}, random pct {r.percentile:.0f}", r.status]
+        [
+            f"`{r.control.signature}`",
+            f"{r.control.high} > {r.control.low}",
+            r.control.data,
+            f"p={r.p:.1e}, random pct {r.percentile:.0f}",
+            r.status,
+        ]
         for r in results
-    ]  # fmt: skip
+    ]
     rows += [
         [sid, "-", "-", "-", f"none available: {why}"] for sid, why in _none_rows(load_library())
     ]
@@ -376,8 +386,17 @@ def readme_table(results: list[Result]) -> str:
 
 def render(results: list[Result]) -> str:
     """The whole of ``docs/validation.md``."""
-    header = ["signature", "contrast (expected higher > lower)", "data", "method", "genes found",
-              "effect", "p", "matched-random percentile", "status"]  # fmt: skip
+    header = [
+        "signature",
+        "contrast (expected higher > lower)",
+        "data",
+        "method",
+        "genes found",
+        "effect",
+        "p",
+        "matched-random percentile",
+        "status",
+    ]
     data_lines = "\n".join(f"- `{k}`: {v[1]}; {v[2]}." for k, v in DATASETS.items())
     reasons = "\n".join(f"- **{c.signature}**: {c.why}." for c in CONTROLS)
     none = _markdown(["signature", "why no control"], _none_rows(load_library()))

@@ -22,10 +22,20 @@ def screenshot(report: Path, width: int, out: Path, height: int = 6000) -> Path:
         sys.exit("error: chromium not found; install it with apt-get install chromium")
     target = out / f"report_{width}.png"
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--window-size={width},{height}", f"--screenshot={target}", report.resolve().as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={width},{height}",
+            f"--screenshot={target}",
+            report.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return target
 
 

@@ -53,9 +53,17 @@ def method_table() -> str:
         kind = m.kind + (", standardises genes" if m.standardises_genes else "")
         default_for = ", ".join(m.default_for) or "-"
         rows.append(
-            [f"`{name}`", kind, m.data, STREAMING[m.streaming], default_for, defaults,
-             m.reference, m.signed]
-        )  # fmt: skip
+            [
+                f"`{name}`",
+                kind,
+                m.data,
+                STREAMING[m.streaming],
+                default_for,
+                defaults,
+                m.reference,
+                m.signed,
+            ]
+        )
     header = ["method", "kind", "input", "streams", "default for", "defaults", "matches"]
     return _markdown([*header, "down genes"], rows)
 

@@ -22,8 +22,13 @@ from mekscore.sig import SignatureError, from_gmt, gmt_lines
 from .conftest import reference_path
 
 T_CELL = {"t_cell": ["CD3D", "CD3E", "CD2", "IL7R"]}
-STUDY = dict(condition_key="condition", control="vehicle", treated="trametinib",
-             sample_key="sample", compartment_key="cell_type")  # fmt: skip
+STUDY = dict(
+    condition_key="condition",
+    control="vehicle",
+    treated="trametinib",
+    sample_key="sample",
+    compartment_key="cell_type",
+)
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +167,18 @@ def _gmt(tmp_path, lines: list[str]):
 
 
 def test_gmt_up_and_dn_sets_in_any_case_pair_into_signed_signatures(tmp_path):
-    path = _gmt(tmp_path, [
-        "GSE1_CTRL_VS_MEKI_UP - A B C", "GSE1_CTRL_VS_MEKI_DN - D E",
-        "hyp_Up - F G", "hyp_down - H",
-        "LONE_UP - I J", "LONE2_DN - K", "PLAIN - L M",
-    ])  # fmt: skip
+    path = _gmt(
+        tmp_path,
+        [
+            "GSE1_CTRL_VS_MEKI_UP - A B C",
+            "GSE1_CTRL_VS_MEKI_DN - D E",
+            "hyp_Up - F G",
+            "hyp_down - H",
+            "LONE_UP - I J",
+            "LONE2_DN - K",
+            "PLAIN - L M",
+        ],
+    )
     got = {s.id: (s.up, s.down) for s in from_gmt(path)}
     assert got == {
         "GSE1_CTRL_VS_MEKI": (("A", "B", "C"), ("D", "E")),
@@ -204,8 +216,16 @@ def _without_timestamp(html: str) -> str:
 def test_report_write_matches_the_cli_report(tmp_path):
     adata = mk.datasets.load_example_scrna()
     adata.write_h5ad(tmp_path / "example.h5ad")
-    args = ["compare", str(tmp_path / "example.h5ad"), "-o", str(tmp_path / "cli"),
-            "--method", "mean", "--signatures", "mapk_output_mpas,mhc1_apm"]  # fmt: skip
+    args = [
+        "compare",
+        str(tmp_path / "example.h5ad"),
+        "-o",
+        str(tmp_path / "cli"),
+        "--method",
+        "mean",
+        "--signatures",
+        "mapk_output_mpas,mhc1_apm",
+    ]
     for option, value in STUDY.items():
         args += [f"--{option.replace('_', '-')}", value]
     result = CliRunner().invoke(main, args)

@@ -41,8 +41,9 @@ def _tumour_culture(seed: int = 0) -> ad.AnnData:
     absent = [g for g in markers if g not in bulk.var_names]
     zeros = ad.AnnData(
         np.zeros((bulk.n_obs, len(absent)), dtype=np.float32),
-        obs=bulk.obs, var=pd.DataFrame(index=absent),
-    )  # fmt: skip
+        obs=bulk.obs,
+        var=pd.DataFrame(index=absent),
+    )
     culture = ad.concat([bulk, zeros], axis=1, merge="first")
     culture.obs = bulk.obs.copy()
     immune = [g for s in load_markers().of_lineage("immune") for g in load_markers().markers[s]]
@@ -54,9 +55,14 @@ def _tissue(seed: int, content: tuple[float, float], n: int = 6, **kwargs) -> ad
     """Simulated whole-tumour bulk; ``content``: mean tumour share per arm (vehicle, treated)."""
     odds = [0.65 * c / (1 - c) for c in content]
     return simulate_study(
-        seed=seed, n_samples_per_arm=n, n_genes=800, bulk=True,
-        proportions={"Tumor": odds[0]}, composition={"Tumor": odds[1] / odds[0]}, **kwargs,
-    )  # fmt: skip
+        seed=seed,
+        n_samples_per_arm=n,
+        n_genes=800,
+        bulk=True,
+        proportions={"Tumor": odds[0]},
+        composition={"Tumor": odds[1] / odds[0]},
+        **kwargs,
+    )
 
 
 # --- what the samples are ---------------------------------------------------------------
@@ -164,8 +170,9 @@ def test_falling_tumour_content_is_not_read_as_a_tumour_change():
     """Leukocyte-rich tumours whose tumour content halves, nothing changing within any cell."""
     calls = unadjusted = 0
     for seed in range(12):
-        table = _compare(_tissue(100 + seed, (0.35, 0.15), effects="none"), signatures=TUMOUR,
-                         composition=False)  # fmt: skip
+        table = _compare(
+            _tissue(100 + seed, (0.35, 0.15), effects="none"), signatures=TUMOUR, composition=False
+        )
         calls += table["verdict"].isin(["consistent", "opposite"]).sum()
         unadjusted += (table["p_value_unadjusted"] < 0.05).sum()
     assert unadjusted >= 12  # the unadjusted test is fooled in a third of the rows or more
@@ -176,8 +183,9 @@ def test_a_per_cell_change_is_found_after_adjustment():
     """MAPK output x0.5 and MHC-I x1.5 in tumour cells; composition varies alike in both arms."""
     hits = 0
     for seed in range(8):
-        table = _compare(_tissue(200 + seed, (0.5, 0.5), effects="biology"), signatures=TUMOUR,
-                         composition=False)  # fmt: skip
+        table = _compare(
+            _tissue(200 + seed, (0.5, 0.5), effects="biology"), signatures=TUMOUR, composition=False
+        )
         hits += table.loc["mapk_output_mpas", "verdict"] == "consistent"
     assert hits >= 6
 

@@ -33,9 +33,13 @@ def _compare(adata, control, treated, condition_key="condition", **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         table = tl.compare(
-            adata, condition_key=condition_key, control=control, treated=treated,
-            sample_key="sample", **kwargs,
-        )  # fmt: skip
+            adata,
+            condition_key=condition_key,
+            control=control,
+            treated=treated,
+            sample_key="sample",
+            **kwargs,
+        )
     return table.set_index("signature"), adata.uns["mekscore_compare"]["parameters"]
 
 
@@ -90,9 +94,13 @@ def wu2020_pseudobulk() -> ad.AnnData:
     summing = sparse.csr_matrix((np.ones(len(which)), (which, np.arange(len(which)))))
     counts = np.asarray((summing @ cells.X).todense(), dtype=np.float32)
     obs = pd.DataFrame(
-        {"sample": names, "patient": [n.split("_")[0] for n in names],
-         "tissue": [n.split("_")[1] for n in names]}, index=names,
-    )  # fmt: skip
+        {
+            "sample": names,
+            "patient": [n.split("_")[0] for n in names],
+            "tissue": [n.split("_")[1] for n in names],
+        },
+        index=names,
+    )
     return ad.AnnData(counts, obs=obs, var=pd.DataFrame(index=cells.var_names))
 
 
@@ -112,9 +120,9 @@ def airway() -> ad.AnnData:
     adata = mk.io.read_input(reference_path("progeny", "human_input.csv"))
     treated = [int(name[-2:]) % 2 == 1 for name in adata.obs_names]
     adata.obs = pd.DataFrame(
-        {"sample": adata.obs_names,
-         "condition": np.where(treated, "dexamethasone", "untreated")}, index=adata.obs_names,
-    )  # fmt: skip
+        {"sample": adata.obs_names, "condition": np.where(treated, "dexamethasone", "untreated")},
+        index=adata.obs_names,
+    )
     return adata
 
 
@@ -215,8 +223,14 @@ def test_nci60_cell_lines_are_tumour_cells_and_braf_lines_are_compared():
 
 def test_stating_a_culture_is_tissue_is_flagged():
     with pytest.warns(UserWarning, match="no leukocyte marker is above background"):
-        tl.compare(braf_culture(), condition_key="condition", control="v600e",
-                   treated="v600e_lgx818", sample_key="sample", bulk_of="tissue")  # fmt: skip
+        tl.compare(
+            braf_culture(),
+            condition_key="condition",
+            control="v600e",
+            treated="v600e_lgx818",
+            sample_key="sample",
+            bulk_of="tissue",
+        )
 
 
 # --- sorted immune populations -----------------------------------------------------------
@@ -236,8 +250,9 @@ def test_sorted_blood_populations_are_read_as_that_population(population, own, e
 
 
 def test_tumour_infiltrating_t_cells_are_read_as_t_cells():
-    table, params = _compare(wu2020_pseudobulk(), "NAT", "Tumor", condition_key="tissue",
-                             pair_key="patient")  # fmt: skip
+    table, params = _compare(
+        wu2020_pseudobulk(), "NAT", "Tumor", condition_key="tissue", pair_key="patient"
+    )
     assert params["bulk_context"]["kind"] == "immune"
     assert "T cells" in params["bulk_context"]["description"]
     assert table.loc[["cd8_stem_memory", "tcr_erk_activation"], "p_value"].notna().all()
@@ -249,8 +264,9 @@ def test_tumour_infiltrating_t_cells_are_read_as_t_cells():
 
 
 def test_real_cell_tissue_with_a_purity_column_reads_the_braf_inhibitor():
-    tissue = real_mixture({"ctl": "v600e", "trt": "v600e_lgx818"},
-                          {"ctl": (0.3, 0.8), "trt": (0.3, 0.8)}, seed=1)  # fmt: skip
+    tissue = real_mixture(
+        {"ctl": "v600e", "trt": "v600e_lgx818"}, {"ctl": (0.3, 0.8), "trt": (0.3, 0.8)}, seed=1
+    )
     table, params = _compare(tissue, "ctl", "trt", purity_key="purity")
     assert params["bulk_context"]["kind"] == "tissue"
     mpas = table.loc["mapk_output_mpas"]
@@ -265,8 +281,9 @@ def test_real_cell_tissue_with_a_purity_column_reads_the_braf_inhibitor():
 def test_real_cell_tissue_where_only_tumour_content_halves_gets_no_tumour_call():
     calls = []
     for seed in range(3):
-        tissue = real_mixture({"ctl": "v600e", "trt": "v600e"},
-                              {"ctl": (0.6, 0.8), "trt": (0.3, 0.4)}, seed=seed)  # fmt: skip
+        tissue = real_mixture(
+            {"ctl": "v600e", "trt": "v600e"}, {"ctl": (0.6, 0.8), "trt": (0.3, 0.4)}, seed=seed
+        )
         unadjusted = tissue.copy()
         table, params = _compare(tissue, "ctl", "trt")
         assert params["bulk_context"]["kind"] == "tissue"

@@ -112,12 +112,27 @@ PATHS = {
 }
 
 
-def _run_null(seed: int, aggregate="auto", method=None, test=None, paired=False, bulk=False,
-              sample_sd=0.4, n=4):  # fmt: skip
+def _run_null(
+    seed: int,
+    *,
+    aggregate="auto",
+    method=None,
+    test=None,
+    paired=False,
+    bulk=False,
+    sample_sd=0.4,
+    n=4,
+):
     study = simulate_study(
-        seed=seed, effects="none", n_samples_per_arm=n, paired=paired, bulk=bulk,
-        sample_sd=sample_sd, n_cells_mean=90, n_genes=500,
-    )  # fmt: skip
+        seed=seed,
+        effects="none",
+        n_samples_per_arm=n,
+        paired=paired,
+        bulk=bulk,
+        sample_sd=sample_sd,
+        n_cells_mean=90,
+        n_genes=500,
+    )
     if aggregate == "mean":
         log_normalize(study, counts_layer="counts")
     design = dict(ARMS, sample_key="sample") if bulk else dict(SC)

@@ -16,15 +16,25 @@ from mekscore.datasets._simulate import simulate_study
 from mekscore.errors import InputError
 from mekscore.tl._compare import COLUMNS
 
-BASE = ["--condition-key", "condition", "--control", "vehicle", "--treated", "trametinib",
-        "--sample-key", "sample"]  # fmt: skip
+BASE = [
+    "--condition-key",
+    "condition",
+    "--control",
+    "vehicle",
+    "--treated",
+    "trametinib",
+    "--sample-key",
+    "sample",
+]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mekscore", "compare", *map(str, args)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +50,13 @@ def study(tmp_path_factory):
     return folder
 
 
-def _check_outputs(out, paired: bool) -> dict:
+def _check_outputs(out, *, paired: bool) -> dict:
     assert sorted(p.name for p in out.iterdir()) == [
-        "report.html", "samples.csv", "verdict.csv", "verdict.json"
-    ]  # fmt: skip
+        "report.html",
+        "samples.csv",
+        "verdict.csv",
+        "verdict.json",
+    ]
     payload = json.loads((out / "verdict.json").read_text())
     assert set(payload) == {"parameters", "results"}
     assert payload["parameters"]["design"] == ("paired" if paired else "unpaired")
@@ -62,8 +75,18 @@ def _check_outputs(out, paired: bool) -> dict:
 
 def test_single_cell_h5ad(study, tmp_path):
     out = tmp_path / "out"
-    result = run(study / "sc.h5ad", "-o", out, *BASE, "--compartment-key", "cell_type",
-                 "--compartment-map", "cd4_t=CD4 T,Treg", "--method", "mean")  # fmt: skip
+    result = run(
+        study / "sc.h5ad",
+        "-o",
+        out,
+        *BASE,
+        "--compartment-key",
+        "cell_type",
+        "--compartment-map",
+        "cd4_t=CD4 T,Treg",
+        "--method",
+        "mean",
+    )
     assert result.returncode == 0, result.stderr
     payload = _check_outputs(out, paired=False)
     rows = {(r["signature"], r["compartment"]): r for r in payload["results"]}
@@ -77,8 +100,18 @@ def test_single_cell_h5ad(study, tmp_path):
 
 def test_single_cell_pseudobulk(study, tmp_path):
     out = tmp_path / "out"
-    result = run(study / "sc.h5ad", "-o", out, *BASE, "--compartment-key", "cell_type",
-                 "--aggregate", "pseudobulk", "--method", "mean")  # fmt: skip
+    result = run(
+        study / "sc.h5ad",
+        "-o",
+        out,
+        *BASE,
+        "--compartment-key",
+        "cell_type",
+        "--aggregate",
+        "pseudobulk",
+        "--method",
+        "mean",
+    )
     assert result.returncode == 0, result.stderr
     payload = _check_outputs(out, paired=False)
     assert payload["parameters"]["aggregate"] == "pseudobulk"
@@ -88,16 +121,40 @@ def test_single_cell_pseudobulk(study, tmp_path):
 
 def test_bulk_table_with_sample_sheet_paired(study, tmp_path):
     out = tmp_path / "out"
-    result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", out, *BASE,
-                 "--pair-key", "patient", "--method", "mean", "--test", "paired-t")  # fmt: skip
+    result = run(
+        study / "bulk.csv",
+        "--samples",
+        study / "sheet.csv",
+        "-o",
+        out,
+        *BASE,
+        "--pair-key",
+        "patient",
+        "--method",
+        "mean",
+        "--test",
+        "paired-t",
+    )
     assert result.returncode == 0, result.stderr
     payload = _check_outputs(out, paired=True)
     assert payload["parameters"]["test"] == "paired-t"
     assert all(r["n_pairs"] == 4 for r in payload["results"] if r["verdict"] != "not testable")
     assert any(line.startswith("pharmacodynamic control: ") for line in result.stderr.splitlines())
     rank = tmp_path / "rank"
-    result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", rank, *BASE,
-                 "--pair-key", "patient", "--method", "mean", "--test", "wilcoxon")  # fmt: skip
+    result = run(
+        study / "bulk.csv",
+        "--samples",
+        study / "sheet.csv",
+        "-o",
+        rank,
+        *BASE,
+        "--pair-key",
+        "patient",
+        "--method",
+        "mean",
+        "--test",
+        "wilcoxon",
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads((rank / "verdict.json").read_text())["results"]
     assert {r["reason"] for r in rows} == {"n too small for wilcoxon (minimum p = 0.125)"}
@@ -140,11 +197,16 @@ def test_table_without_sample_sheet_is_refused(study, tmp_path):
 
 def test_parse_compartment_map():
     assert parse_compartment_map("tumor=Malignant, Epithelial;cd8_t=CD8 T;", "ct") == {
-        "tumor": ["Malignant", "Epithelial"], "cd8_t": ["CD8 T"]
-    }  # fmt: skip
+        "tumor": ["Malignant", "Epithelial"],
+        "cd8_t": ["CD8 T"],
+    }
     assert parse_compartment_map(None, None) is None
-    for bad, message in [("tumor=", "COMPARTMENT=label"), ("=A", "COMPARTMENT=label"),
-                         ("tumor=A;tumor=B", "twice"), (" ; ", "empty")]:  # fmt: skip
+    for bad, message in [
+        ("tumor=", "COMPARTMENT=label"),
+        ("=A", "COMPARTMENT=label"),
+        ("tumor=A;tumor=B", "twice"),
+        (" ; ", "empty"),
+    ]:
         with pytest.raises(InputError, match=message):
             parse_compartment_map(bad, "ct")
 
@@ -161,8 +223,18 @@ def test_sample_sheet_may_list_a_subset_of_the_table(study, tmp_path):
     subset = sheet[sheet["patient"] != "P04"]
     subset.to_csv(tmp_path / "subset.csv", index=False)
     out = tmp_path / "out"
-    result = run(study / "bulk.csv", "--samples", tmp_path / "subset.csv", "-o", out, *BASE,
-                 "--pair-key", "patient", "--method", "mean")  # fmt: skip
+    result = run(
+        study / "bulk.csv",
+        "--samples",
+        tmp_path / "subset.csv",
+        "-o",
+        out,
+        *BASE,
+        "--pair-key",
+        "patient",
+        "--method",
+        "mean",
+    )
     assert result.returncode == 0, result.stderr
     assert "note: 2 table column(s) not in subset.csv were left out" in result.stderr
     rows = json.loads((out / "verdict.json").read_text())["results"]
@@ -171,8 +243,18 @@ def test_sample_sheet_may_list_a_subset_of_the_table(study, tmp_path):
 
 def test_methods_writes_each_methods_verdict_and_the_consensus(study, tmp_path):
     out = tmp_path / "out"
-    result = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", out, *BASE,
-                 "--pair-key", "patient", "--methods", "singscore,zscore")  # fmt: skip
+    result = run(
+        study / "bulk.csv",
+        "--samples",
+        study / "sheet.csv",
+        "-o",
+        out,
+        *BASE,
+        "--pair-key",
+        "patient",
+        "--methods",
+        "singscore,zscore",
+    )
     assert result.returncode == 0, result.stderr
     assert "note: methods singscore, zscore:" in result.stderr
     table = pd.read_csv(out / "methods.csv")
@@ -180,6 +262,16 @@ def test_methods_writes_each_methods_verdict_and_the_consensus(study, tmp_path):
     agree = table["verdict_singscore"] == table["verdict_zscore"]
     assert (table.loc[agree, "consensus"] == table.loc[agree, "verdict_singscore"]).all()
     assert (table.loc[~agree, "consensus"] == "method-dependent").all()
-    both = run(study / "bulk.csv", "--samples", study / "sheet.csv", "-o", tmp_path / "x", *BASE,
-               "--method", "mean", "--methods", "singscore,zscore")  # fmt: skip
+    both = run(
+        study / "bulk.csv",
+        "--samples",
+        study / "sheet.csv",
+        "-o",
+        tmp_path / "x",
+        *BASE,
+        "--method",
+        "mean",
+        "--methods",
+        "singscore,zscore",
+    )
     assert both.returncode == 2 and "exclude each other" in both.stderr

@@ -47,8 +47,10 @@ runpy.run_module("mekscore", run_name="__main__")
 def test_help_and_version_do_not_import_the_numerical_stack(args):
     run = subprocess.run(
         [sys.executable, "-c", PROBE, ",".join(HEAVY), *args],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
@@ -63,22 +65,29 @@ def test_import_mekscore_is_light_and_namespaces_still_work():
 # --- one-line usage errors and exit codes ------------------------------------------------
 
 
+_COMPARE = "compare x.h5ad -o o --condition-key c --control a --treated b --sample-key s".split()
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
         (["compare", "x.h5ad"], "error: Missing option '-o' / '--output'"),
-        (["compare", "x.h5ad", "-o", "o", "--condition-key", "c", "--control", "a",
-          "--treated", "b", "--sample-key", "s", "--test", "ttest"],
-         "error: Invalid value for '--test': 'ttest' is not one of 'welch', 'mannwhitney', "
-         "'paired-t', 'wilcoxon' (see 'mekscore compare --help')"),
-        (["compare", "x.h5ad", "-o", "o", "--condition-key", "c", "--control", "a",
-          "--treated", "b", "--sample-key", "s", "--alpha", "1.5"],
-         "error: Invalid value for '--alpha': 1.5 is not in the range 0<x<1"),
-        (["score", "x.h5ad", "-o", "y.csv", "--min-genes", "three"],
-         "error: Invalid value for '--min-genes': 'three' is not a valid integer"),
+        (
+            [*_COMPARE, "--test", "ttest"],
+            "error: Invalid value for '--test': 'ttest' is not one of 'welch', 'mannwhitney', "
+            "'paired-t', 'wilcoxon' (see 'mekscore compare --help')",
+        ),
+        (
+            [*_COMPARE, "--alpha", "1.5"],
+            "error: Invalid value for '--alpha': 1.5 is not in the range 0<x<1",
+        ),
+        (
+            ["score", "x.h5ad", "-o", "y.csv", "--min-genes", "three"],
+            "error: Invalid value for '--min-genes': 'three' is not a valid integer",
+        ),
         (["scroe"], "error: No such command 'scroe'"),
     ],
-)  # fmt: skip
+)
 def test_usage_errors_are_one_error_line_with_exit_2(args, expected):
     result = CliRunner().invoke(main, args, prog_name="mekscore")
     assert result.exit_code == 2
@@ -122,9 +131,22 @@ def test_library_raises_input_errors_for_unknown_names():
 
 
 def test_messages_speak_in_flags_and_numeric_warnings_are_shown(tmp_path):
-    args = ["compare", "in.h5ad", "-o", str(tmp_path / "out"), "--condition-key", "c",
-            "--control", "a", "--treated", "b", "--sample-key", "s",
-            "--compartment-map", "tumor=T"]  # fmt: skip
+    args = [
+        "compare",
+        "in.h5ad",
+        "-o",
+        str(tmp_path / "out"),
+        "--condition-key",
+        "c",
+        "--control",
+        "a",
+        "--treated",
+        "b",
+        "--sample-key",
+        "s",
+        "--compartment-map",
+        "tumor=T",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
@@ -134,8 +156,10 @@ def test_messages_speak_in_flags_and_numeric_warnings_are_shown(tmp_path):
     with reported_warnings(reporter):
         warnings.warn_explicit(
             "Precision loss occurred in moment calculation due to catastrophic cancellation.",
-            RuntimeWarning, "/site-packages/scipy/stats/_axis_nan_policy.py", 1,
-        )  # fmt: skip
+            RuntimeWarning,
+            "/site-packages/scipy/stats/_axis_nan_policy.py",
+            1,
+        )
         warnings.warn_explicit("a library detail", DeprecationWarning, "/elsewhere.py", 1)
     assert reporter.pending == [
         "warning: Precision loss occurred in moment calculation due to catastrophic cancellation."
@@ -171,9 +195,10 @@ def cells(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cells")
     adata.write_h5ad(folder / "cells.h5ad")
     (folder / "sets.gmt").write_text(
-        "".join(f"s{k}\tna\t" + "\t".join(f"G{g}" for g in range(k, 3000, 40)) + "\n"
-                for k in range(40))
-    )  # fmt: skip
+        "".join(
+            f"s{k}\tna\t" + "\t".join(f"G{g}" for g in range(k, 3000, 40)) + "\n" for k in range(40)
+        )
+    )
     return folder / "cells.h5ad"
 
 
@@ -181,9 +206,11 @@ def _interrupt(args: list[str], ready: Path, delay: float = 0.0, prelude: str = 
     """Run the command line; send SIGINT ``delay`` s after the file ``ready`` appears."""
     code = f"from mekscore.cli import main\n{prelude}\nmain(prog_name='mekscore')"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", code, *args],
+        stderr=subprocess.PIPE,
+        text=True,
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 120
     while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
@@ -197,8 +224,16 @@ def _interrupt(args: list[str], ready: Path, delay: float = 0.0, prelude: str = 
 def test_ctrl_c_while_scoring_leaves_nothing(cells, tmp_path, delay):
     before = cells.stat().st_mtime_ns, cells.stat().st_size
     out = tmp_path / "scored.h5ad"
-    args = ["score", str(cells), "-o", str(out), "-s", str(cells.parent / "sets.gmt"),
-            "-m", "ssgsea"]  # fmt: skip
+    args = [
+        "score",
+        str(cells),
+        "-o",
+        str(out),
+        "-s",
+        str(cells.parent / "sets.gmt"),
+        "-m",
+        "ssgsea",
+    ]
     started = tmp_path.parent / f"started-{delay}"
     code, err = _interrupt(args, started, delay, f"open({str(started)!r}, 'w').close()")
     if code == 0:  # finished before the signal: a complete file
@@ -221,8 +256,16 @@ def test_ctrl_c_during_a_blocked_h5ad_write_leaves_nothing(cells, tmp_path):
             time.sleep(60)
         anndata.AnnData.write_h5ad = blocked
     """)
-    args = ["score", str(cells), "-o", str(out_dir / "scored.h5ad"), "-m", "mean",
-            "-s", str(cells.parent / "sets.gmt")]  # fmt: skip
+    args = [
+        "score",
+        str(cells),
+        "-o",
+        str(out_dir / "scored.h5ad"),
+        "-m",
+        "mean",
+        "-s",
+        str(cells.parent / "sets.gmt"),
+    ]
     code, err = _interrupt(args, marker, prelude=prelude)
     assert (code, err) == (130, "error: interrupted\n")
     assert list(out_dir.iterdir()) == []
@@ -253,7 +296,7 @@ def test_progress_bars_leave_rich_global_console_alone(monkeypatch, capsys):
 
     console = rich.get_console()
     monkeypatch.setattr(rich, "reconfigure", lambda *a, **k: pytest.fail("global console"))
-    assert list(track([1, 2, 3], True, "testing")) == [1, 2, 3]
+    assert list(track([1, 2, 3], progress=True, description="testing")) == [1, 2, 3]
     assert rich.get_console() is console and console.file is sys.stdout
     assert capsys.readouterr().out == ""
 

@@ -330,8 +330,15 @@ def test_streamed_h5ad_equals_in_memory(tmp_path):
     pd.testing.assert_frame_equal(a.obsm["mekscore_ucell"], b.obsm["mekscore_ucell"])
     assert (a.X != b.X).nnz == 0
     assert digest(src) == before
-    old = invoke(reference_path("pbmc68k_reduced_scanpy.h5ad"), "-o", tmp_path / "x.h5ad",
-                 "--stream", "always", "-m", "ucell")  # fmt: skip
+    old = invoke(
+        reference_path("pbmc68k_reduced_scanpy.h5ad"),
+        "-o",
+        tmp_path / "x.h5ad",
+        "--stream",
+        "always",
+        "-m",
+        "ucell",
+    )
     assert old.exit_code == 2 and "old .h5ad layout" in old.stderr
 
 
@@ -340,8 +347,9 @@ def test_streamed_counts_equal_in_memory_for_every_kind_of_method(tmp_path, meth
     src = reference_path("wu2020_tcells_200cells_scirpy.h5ad")
     args = ["-m", method, "-s", "cd8_tex_terminal,treg_core,mhc1_apm", "-q"]
     for stream in ("always", "never"):
-        result = invoke(src, "-o", tmp_path / f"{stream}.csv", "--stream", stream,
-                        "--chunk-size", 64, *args)  # fmt: skip
+        result = invoke(
+            src, "-o", tmp_path / f"{stream}.csv", "--stream", stream, "--chunk-size", 64, *args
+        )
         assert result.exit_code == 0, result.stderr
     streamed, loaded = (
         pd.read_csv(tmp_path / f"{s}.csv", index_col=0) for s in ("always", "never")

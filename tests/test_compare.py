@@ -360,16 +360,25 @@ def test_competitive_view_finds_planted_programs():
     log_cpm = np.log1p(summed.div(summed.sum(axis=1), axis=0) * 1e4)  # mk.pp.log_normalize
     arm = adata.obs.groupby("sample", observed=True)["condition"].first()[summed.index]
     t = stats.ttest_ind(
-        log_cpm[(arm == "trametinib").to_numpy()], log_cpm[(arm == "vehicle").to_numpy()],
+        log_cpm[(arm == "trametinib").to_numpy()],
+        log_cpm[(arm == "vehicle").to_numpy()],
         equal_var=False,
-    ).statistic  # fmt: skip
+    ).statistic
     ranking = pd.Series(t, index=log_cpm.columns).dropna().sort_values(ascending=False)
     sets = {s: list(get(s).up) for s in ["mapk_output_mpas", "mhc1_apm", "mhc2_presentation"]}
     sets["tumor_myeloid_secretome"] = list(get("tumor_myeloid_secretome").up)
     direct = gseapy.prerank(
-        rnk=ranking, gene_sets=sets, min_size=3, max_size=12, permutation_num=100, seed=0,
-        threads=1, outdir=None, no_plot=True, verbose=False,
-    ).res2d.set_index("Term")  # fmt: skip
+        rnk=ranking,
+        gene_sets=sets,
+        min_size=3,
+        max_size=12,
+        permutation_num=100,
+        seed=0,
+        threads=1,
+        outdir=None,
+        no_plot=True,
+        verbose=False,
+    ).res2d.set_index("Term")
     assert table.loc["mapk_output_mpas", "es"] == pytest.approx(
         direct.loc["mapk_output_mpas", "ES"]
     )

@@ -32,8 +32,9 @@ def _scored(values: dict[str, list[float]], n_cells: int = 12) -> ad.AnnData:
     frame = pd.DataFrame(obs, columns=["sample", "condition", "cell_type", "patient"])
     frame.index = [f"c{i}" for i in range(len(frame))]
     adata = ad.AnnData(obs=frame)
-    adata.obsm["mekscore_mean"] = pd.DataFrame(np.array(rows, float), index=frame.index,
-                                               columns=SIGS[: len(rows[0])])  # fmt: skip
+    adata.obsm["mekscore_mean"] = pd.DataFrame(
+        np.array(rows, float), index=frame.index, columns=SIGS[: len(rows[0])]
+    )
     return adata
 
 
@@ -153,11 +154,21 @@ def test_rank_test_direction_comes_from_ranks():
 
 
 def test_nan_q_never_makes_a_call():
-    table = pd.DataFrame({
-        "family": ["directional"], "p_value": [np.nan], "observed": ["up"], "expected": ["up"],
-        "ci_low": [0.5], "ci_high": [1.0], "verdict": [""], "reason": [""], "flag": [""],
-        "signature": ["x"], "compartment": ["tumor"],
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "family": ["directional"],
+            "p_value": [np.nan],
+            "observed": ["up"],
+            "expected": ["up"],
+            "ci_low": [0.5],
+            "ci_high": [1.0],
+            "verdict": [""],
+            "reason": [""],
+            "flag": [""],
+            "signature": ["x"],
+            "compartment": ["tumor"],
+        }
+    )
     out, _ = add_verdicts(table, 0.05)
     assert out.loc[0, "verdict"] == "no change detected" and out.loc[0, "reason"].startswith(
         "q = nan"
@@ -236,10 +247,20 @@ def test_score_settings_reach_the_pseudobulk_path_and_are_recorded():
     adata.var_names = [f"ID{i}" for i in range(adata.n_vars)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        table = tl.compare(adata, **SC, method="ucell", signatures=["mhc1_apm"],
-                           score_kwargs={"gene_symbols": "symbol", "max_rank": 50})  # fmt: skip
-        default = tl.compare(adata, **SC, method="ucell", signatures=["mhc1_apm"],
-                             score_kwargs={"gene_symbols": "symbol"})  # fmt: skip
+        table = tl.compare(
+            adata,
+            **SC,
+            method="ucell",
+            signatures=["mhc1_apm"],
+            score_kwargs={"gene_symbols": "symbol", "max_rank": 50},
+        )
+        default = tl.compare(
+            adata,
+            **SC,
+            method="ucell",
+            signatures=["mhc1_apm"],
+            score_kwargs={"gene_symbols": "symbol"},
+        )
     params = adata.uns["mekscore_compare"]["parameters"]
     assert params["aggregate"] == "pseudobulk" and params["normalization"] == "log1p(CP10k)"
     assert params["score_settings"] == {"gene_symbols": "symbol"}
@@ -249,13 +270,29 @@ def test_score_settings_reach_the_pseudobulk_path_and_are_recorded():
 
 
 def test_mpas_gates_when_both_pharmacodynamic_readouts_are_present():
-    base = {"family": "pharmacodynamic", "expected": "down", "ci_high": -0.5, "ci_low": -2.0,
-            "verdict": "", "reason": "", "flag": "", "compartment": "tumor"}  # fmt: skip
-    table = pd.DataFrame([
-        {**base, "signature": "progeny_mapk", "p_value": 0.001, "observed": "down"},
-        {**base, "signature": "mapk_output_mpas", "p_value": 0.4, "observed": "down",
-         "ci_low": -1.0, "ci_high": 0.4},
-    ])  # fmt: skip
+    base = {
+        "family": "pharmacodynamic",
+        "expected": "down",
+        "ci_high": -0.5,
+        "ci_low": -2.0,
+        "verdict": "",
+        "reason": "",
+        "flag": "",
+        "compartment": "tumor",
+    }
+    table = pd.DataFrame(
+        [
+            {**base, "signature": "progeny_mapk", "p_value": 0.001, "observed": "down"},
+            {
+                **base,
+                "signature": "mapk_output_mpas",
+                "p_value": 0.4,
+                "observed": "down",
+                "ci_low": -1.0,
+                "ci_high": 0.4,
+            },
+        ]
+    )
     out, statuses = add_verdicts(table, 0.05)
     assert statuses[""].startswith("not confirmed: mapk_output_mpas in tumor")
     assert out.loc[0, "verdict"] == "consistent" and out.loc[0, "family"] == "pharmacodynamic"

@@ -14,9 +14,12 @@ from mekscore.tl._aggregate import SampleSums
 from .conftest import dask_adata, two_worker_cluster
 
 DESIGN = dict(
-    condition_key="condition", control="vehicle", treated="trametinib",
-    sample_key="sample", compartment_key="cell_type",
-)  # fmt: skip
+    condition_key="condition",
+    control="vehicle",
+    treated="trametinib",
+    sample_key="sample",
+    compartment_key="cell_type",
+)
 PATHS = ["pseudobulk", "mean"]
 CHUNK = 500
 
@@ -130,7 +133,21 @@ def test_cli_stream_always_refuses_tables(tmp_path):
     table.write_text("gene,s1\nA,1\n")
     result = CliRunner().invoke(
         main,
-        ["compare", str(table), "-o", str(tmp_path / "o"), "--stream", "always",
-         "--condition-key", "c", "--control", "a", "--treated", "b", "--sample-key", "s"],
-    )  # fmt: skip
+        [
+            "compare",
+            str(table),
+            "-o",
+            str(tmp_path / "o"),
+            "--stream",
+            "always",
+            "--condition-key",
+            "c",
+            "--control",
+            "a",
+            "--treated",
+            "b",
+            "--sample-key",
+            "s",
+        ],
+    )
     assert result.exit_code != 0 and "--stream always needs an .h5ad" in result.output

@@ -12,8 +12,13 @@ from mekscore.datasets import simulate_study
 from mekscore.sig import SignatureError
 from mekscore.sig.abundance import Abundance, load_abundance
 
-SC = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib",
-      "sample_key": "sample", "compartment_key": "cell_type"}  # fmt: skip
+SC = {
+    "condition_key": "condition",
+    "control": "vehicle",
+    "treated": "trametinib",
+    "sample_key": "sample",
+    "compartment_key": "cell_type",
+}
 ALPHA = 0.05
 
 
@@ -50,8 +55,13 @@ def test_planted_abundance_shifts_are_called_with_four_samples_per_arm():
     """
     hits = {"cd8_t": 0, "myeloid": 0}
     for seed in range(20):
-        study = simulate_study(seed=700 + seed, n_cells_mean=300, n_genes=400, concentration=200,
-                               composition={"CD8 T": 1.8, "Myeloid": 0.5})  # fmt: skip
+        study = simulate_study(
+            seed=700 + seed,
+            n_cells_mean=300,
+            n_genes=400,
+            concentration=200,
+            composition={"CD8 T": 1.8, "Myeloid": 0.5},
+        )
         rows = _abundance(study)
         for comp in hits:
             hits[comp] += rows.loc[comp, "verdict"] == "consistent"
@@ -76,13 +86,25 @@ def test_composition_can_be_switched_off_and_bulk_uses_marker_proxies():
     table = tl.compare(study, **SC, scores=dummy, composition=False)
     assert set(table["kind"]) == {"program"}
     bulk = simulate_study(seed=1, n_cells_mean=60, n_genes=400, bulk=True)
-    table = tl.compare(bulk, condition_key="condition", control="vehicle", treated="trametinib",
-                       sample_key="sample", signatures=["mapk_output_mpas"])  # fmt: skip
+    table = tl.compare(
+        bulk,
+        condition_key="condition",
+        control="vehicle",
+        treated="trametinib",
+        sample_key="sample",
+        signatures=["mapk_output_mpas"],
+    )
     proxies = table[table["kind"] == "abundance"]
     assert proxies["signature"].str.endswith("_proxy").all() and len(proxies) >= 5
-    off = tl.compare(bulk, condition_key="condition", control="vehicle", treated="trametinib",
-                     sample_key="sample", signatures=["mapk_output_mpas"],
-                     composition=False)  # fmt: skip
+    off = tl.compare(
+        bulk,
+        condition_key="condition",
+        control="vehicle",
+        treated="trametinib",
+        sample_key="sample",
+        signatures=["mapk_output_mpas"],
+        composition=False,
+    )
     assert set(off["kind"]) == {"program"}
 
 
@@ -96,11 +118,24 @@ def test_library_abundance_entries_cite_their_directions():
 
 def test_abundance_entries_are_validated():
     good = {
-        "id": "x_abundance", "name": "x", "compartment": "nk", "description": "d",
-        "expected": {"direction": "up", "evidence": [{
-            "citation": "c", "finding": "f", "species": "mouse", "model": "m",
-            "direction": "up", "doi": "10.1/x"}]},
-    }  # fmt: skip
+        "id": "x_abundance",
+        "name": "x",
+        "compartment": "nk",
+        "description": "d",
+        "expected": {
+            "direction": "up",
+            "evidence": [
+                {
+                    "citation": "c",
+                    "finding": "f",
+                    "species": "mouse",
+                    "model": "m",
+                    "direction": "up",
+                    "doi": "10.1/x",
+                }
+            ],
+        },
+    }
     assert Abundance.from_dict(good).expected == "up"
     wrong = {**good, "expected": {**good["expected"], "direction": "down"}}
     with pytest.raises(SignatureError, match="no evidence supports the expected direction"):

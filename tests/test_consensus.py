@@ -14,8 +14,12 @@ from mekscore.datasets import simulate_study
 from mekscore.errors import InputError
 from mekscore.sig import get
 
-ARMS = {"condition_key": "condition", "control": "vehicle", "treated": "trametinib",
-        "sample_key": "sample"}  # fmt: skip
+ARMS = {
+    "condition_key": "condition",
+    "control": "vehicle",
+    "treated": "trametinib",
+    "sample_key": "sample",
+}
 
 
 def _saturated_bulk(seed: int = 0) -> ad.AnnData:
@@ -44,8 +48,9 @@ def test_a_rank_saturated_program_is_method_dependent():
     bulk = _saturated_bulk()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        table = tl.compare_methods(bulk, ["ucell", "zscore"], **ARMS, signatures=["mhc1_apm"],
-                                   composition=False)  # fmt: skip
+        table = tl.compare_methods(
+            bulk, ["ucell", "zscore"], **ARMS, signatures=["mhc1_apm"], composition=False
+        )
     row = table.set_index("signature").loc["mhc1_apm"]
     assert row["verdict_zscore"] == "consistent"
     assert row["verdict_ucell"] == "not testable"
@@ -60,8 +65,9 @@ def test_methods_that_agree_give_their_verdict():
     study = simulate_study(seed=5, n_genes=600, n_cells_mean=200)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        table = tl.compare_methods(study, ["singscore", "mean"], **ARMS,
-                                   compartment_key="cell_type", composition=False)  # fmt: skip
+        table = tl.compare_methods(
+            study, ["singscore", "mean"], **ARMS, compartment_key="cell_type", composition=False
+        )
     mapk = table.set_index("signature").loc["mapk_output_mpas"]
     assert mapk["verdict_singscore"] == mapk["verdict_mean"] == mapk["consensus"] == "consistent"
 

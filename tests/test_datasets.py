@@ -94,8 +94,15 @@ def test_scrna_layout(scrna):
     np.testing.assert_allclose(scrna.X[:50].toarray(), expected, rtol=1e-5, atol=1e-6)
     assert scrna.obsm["X_umap"].shape == (scrna.n_obs, 2)
     assert set(scrna.obs["cell_type"].cat.categories) == {
-        "Tumor", "CD8 T", "CD4 T", "Treg", "Myeloid", "NK", "B", "DC"
-    }  # fmt: skip
+        "Tumor",
+        "CD8 T",
+        "CD4 T",
+        "Treg",
+        "Myeloid",
+        "NK",
+        "B",
+        "DC",
+    }
     samples = scrna.obs.groupby("sample", observed=True)["condition"].first()
     assert samples.value_counts().to_dict() == {"vehicle": 5, "trametinib": 5}
     sizes = scrna.obs["sample"].value_counts()

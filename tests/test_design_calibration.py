@@ -249,7 +249,9 @@ def simulate(name: str, n: int, n_sims: int, seed: int, *, null: bool) -> dict[s
 def _only(model: Model, *, parts: bool) -> Model:
     """The model with only its beats-both contrasts (``parts``) or only the others."""
     chosen = [c for c in model.contrasts if bool(c.parts) == parts]
-    return Model(model.sheet, model.design, model.layout, chosen, model.linear, model.notes)
+    return Model(
+        model.sheet, model.design, model.layout, chosen, linear=model.linear, notes=model.notes
+    )
 
 
 def _count(tally: Tally, scenario, contrast, result, means) -> None:

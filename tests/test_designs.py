@@ -128,8 +128,11 @@ def test_meki_defaults_to_the_biology_and_uns_records_every_term():
 def test_agent_effects_multiply_and_the_interaction_holds_only_where_both_do():
     mapk = list(load_library()["mapk_output_mpas"].up)
     stat = [f"GENE{i:04d}" for i in range(1, 101)]  # unplanted genes
-    effects = {"MEKi": {"mapk_output_mpas": 0.5}, "ICI": {"mapk_output_mpas": 0.8},
-               ("MEKi", "ICI"): {"mapk_output_mpas": 0.6}}  # fmt: skip
+    effects = {
+        "MEKi": {"mapk_output_mpas": 0.5},
+        "ICI": {"mapk_output_mpas": 0.8},
+        ("MEKi", "ICI"): {"mapk_output_mpas": 0.6},
+    }
     adata = simulate_design(design=_four_arm(n_per_arm=3), effects=effects, settings=QUIET, seed=2)
     change = _by_arm(adata, _log_ratio(adata, mapk, "Tumor"))
     change -= change["vehicle"]
@@ -177,8 +180,7 @@ def _centred_log_cpm(bulk) -> np.ndarray:
 
 def test_samples_of_a_subject_share_offsets_and_batches_have_their_own():
     settings = SimulationSettings(n_cells_mean=300, n_genes=600, batch_sd=0.0)
-    bulk = simulate_design(design=_cohort(), effects={"MEKi": "none"}, settings=settings,
-                           bulk=True)  # fmt: skip
+    bulk = simulate_design(design=_cohort(), effects={"MEKi": "none"}, settings=settings, bulk=True)
     corr = _centred_log_cpm(bulk)
     same = bulk.obs["patient"].to_numpy()[:, None] == bulk.obs["patient"].to_numpy()[None, :]
     assert corr[same & ~np.eye(len(same), dtype=bool)].mean() > corr[~same].mean() + 0.3
@@ -243,7 +245,7 @@ def test_mouse_markers_cover_exactly_the_markers_outside_the_library():
         (
             {"arms": FOUR_ARMS, "timepoints": {"pre": False}, "missing": [("S99", "pre")]},
             "unknown \\(subject, time point\\)",
-        ),  # fmt: skip
+        ),
         (
             {
                 "arms": FOUR_ARMS,
@@ -252,7 +254,7 @@ def test_mouse_markers_cover_exactly_the_markers_outside_the_library():
                 "missing": [("S01", "pre")],
             },
             "removes every sample of",
-        ),  # fmt: skip
+        ),
         ({"arms": FOUR_ARMS, "factors": {"response": {"S01": "R"}}}, "level for every subject"),
         ({"arms": FOUR_ARMS, "factors": {"response": "R"}}, "needs a list of levels"),
         ({"arms": FOUR_ARMS, "factors": {"batch": ["a"]}}, "clash"),

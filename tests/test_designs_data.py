@@ -97,8 +97,11 @@ def test_four_arm_design_is_the_readme_table(four_arm):
     }
     assert sheet.index.tolist() == [f"M{i:02d}" for i in range(1, 17)]
     assert dict(four_arm.uns["arms"]) == {
-        "vehicle": "", "cobi": "MEKi", "aPDL1": "ICI", "combo": "MEKi+ICI"
-    }  # fmt: skip
+        "vehicle": "",
+        "cobi": "MEKi",
+        "aPDL1": "ICI",
+        "combo": "MEKi+ICI",
+    }
     assert set(four_arm.uns["planted"]) == {"MEKi", "ICI", "MEKi:ICI"}
 
 
@@ -174,9 +177,13 @@ def test_cohort_design_is_the_readme_table(cohort):
     taken = set(zip(obs["patient"].astype(str), obs["timepoint"].astype(str), strict=True))
     every = {(f"P{i:02d}", t) for i in range(1, 17) for t in ("pre", "on", "progression")}
     assert every - taken == {
-        ("P01", "progression"), ("P03", "progression"), ("P09", "progression"),
-        ("P11", "progression"), ("P06", "on"), ("P14", "on"),
-    }  # fmt: skip
+        ("P01", "progression"),
+        ("P03", "progression"),
+        ("P09", "progression"),
+        ("P11", "progression"),
+        ("P06", "on"),
+        ("P14", "on"),
+    }
     assert np.array_equal(cohort.X, np.round(cohort.X)) and cohort.X.min() >= 0
 
 

@@ -319,14 +319,18 @@ def test_write_folder_is_all_or_nothing(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_folder(out, {"a.txt": lambda p: p.write_text("a2"), "b.txt": crash}, force=True)
     assert [(p.name, p.read_text()) for p in sorted(out.iterdir())] == [
-        ("a.txt", "a1"), ("b.txt", "b1"), ("notes.txt", "mine")
-    ]  # fmt: skip
+        ("a.txt", "a1"),
+        ("b.txt", "b1"),
+        ("notes.txt", "mine"),
+    ]
     with pytest.raises(InputError, match="not empty; pass force=True"):
         write_folder(out, {"a.txt": lambda p: p.write_text("a2")})
     write_folder(out, files("a2", "b2"), force=True)
     assert [(p.name, p.read_text()) for p in sorted(out.iterdir())] == [
-        ("a.txt", "a2"), ("b.txt", "b2"), ("notes.txt", "mine")
-    ]  # fmt: skip
+        ("a.txt", "a2"),
+        ("b.txt", "b2"),
+        ("notes.txt", "mine"),
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 

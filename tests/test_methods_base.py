@@ -61,7 +61,7 @@ def test_one_default_method_per_data_kind_with_a_reason():
     [
         (Param("n", 3, "", "int", low=2), [2, 7.0, np.int64(5)], [1, 2.5, "3", True, None]),
         (Param("x", 0.5, "", "float", low=0), [0, 1.5, np.float32(2)], [-1, float("nan"), "1"]),
-        (Param("b", True, "", "bool"), [False, np.bool_(True)], [1, "yes", None]),
+        (Param("b", default=True, help="", type="bool"), [False, np.True_], [1, "yes", None]),
         (Param("k", "a", "", "choice", choices=("a", "b")), ["b"], ["c", ["a"], None]),
         (Param("r", 0.05, "", "count_or_fraction"), [0.5, 2, 1500.0], [0, 1, 1.5, -1, "x"]),
     ],

@@ -23,7 +23,7 @@ def pbmc():
     return adata.X, adata.X.toarray().astype(np.float64), adata.var_names
 
 
-def signed_sets(var_names: pd.Index, weighted: bool) -> list[GeneSet]:
+def signed_sets(var_names: pd.Index, *, weighted: bool) -> list[GeneSet]:
     """Real immune signatures, unsigned and signed (T vs myeloid, NK vs B), optionally weighted."""
     rng = np.random.default_rng(0)
     idx = {name: var_names.get_indexer(genes) for name, genes in PBMC_SETS.items()}
@@ -57,7 +57,7 @@ def direct(dense: np.ndarray, gs: GeneSet, normalize: str) -> np.ndarray:
 @pytest.mark.parametrize("normalize", ["mean", "sum"])
 def test_pbmc_matches_direct_numpy(pbmc, weighted, normalize):
     csr, dense, var_names = pbmc
-    sets = signed_sets(var_names, weighted)
+    sets = signed_sets(var_names, weighted=weighted)
     expected = np.column_stack([direct(dense, gs, normalize) for gs in sets])
     for X in (csr, csr.toarray(), dense, sparse.csr_matrix(dense)):
         got = mean(X, sets, normalize=normalize)
@@ -215,9 +215,14 @@ def test_library_progeny_mapk_reproduces_progeny_human_top10():
     # the library signature (100 genes) match them
     adata = AnnData(expr[progeny_mapk_top10()])
     got = score(
-        adata, ["progeny_mapk"], method="mean", normalize="sum", log_normalize=False,
-        inplace=False, min_genes=10,
-    )["progeny_mapk"].to_numpy()  # fmt: skip
+        adata,
+        ["progeny_mapk"],
+        method="mean",
+        normalize="sum",
+        log_normalize=False,
+        inplace=False,
+        min_genes=10,
+    )["progeny_mapk"].to_numpy()
     np.testing.assert_allclose(zscale(got), expected["MAPK"].to_numpy(), rtol=0, atol=1e-9)
 
 

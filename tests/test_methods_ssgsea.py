@@ -29,7 +29,7 @@ TGFB_SSGSEA_RAW = np.array(
 )
 
 
-def score(X, sets, normalize=True, **params):
+def score(X, sets, *, normalize=True, **params):
     """Kernel then finalize, as tl.score runs them."""
     params = METH.params({"normalize": normalize, **params})
     return METH.finalize(METH.func(X, sets, **params), params)
@@ -48,7 +48,9 @@ def test_toy_matches_gsva_146(reference, transform, normalize):
     X, sets = toy()
     expected = toy_expected(reference).to_numpy()
     for M in as_inputs(transform(X.to_numpy())):
-        np.testing.assert_allclose(score(M, sets, normalize), expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            score(M, sets, normalize=normalize), expected, rtol=0, atol=1e-12
+        )
 
 
 @pytest.mark.contract
@@ -59,7 +61,9 @@ def test_toy_matches_gsva_146(reference, transform, normalize):
 def test_p53_raw_matches_gsva_146(reference, normalize, atol):
     X, sets = p53()
     expected = p53_expected(reference, X, sets)
-    np.testing.assert_allclose(score(X.to_numpy(), sets, normalize), expected, rtol=0, atol=atol)
+    np.testing.assert_allclose(
+        score(X.to_numpy(), sets, normalize=normalize), expected, rtol=0, atol=atol
+    )
 
 
 @pytest.mark.contract

@@ -24,7 +24,7 @@ def _cells(samples, conditions, per=3, **columns) -> pd.DataFrame:
     return obs
 
 
-def _sheet(obs, pair_key=None, sample_key="sample", bulk=False):
+def _sheet(obs, pair_key=None, sample_key="sample", *, bulk=False):
     design = Design.two_arm(condition_key="condition", control="v", treated="t", pair_key=pair_key)
     return build_sheet(obs, design, sample_key=sample_key, bulk=bulk)
 

@@ -38,7 +38,7 @@ VALID = {
 }
 
 
-def _variant(path: tuple[str, ...], value=None, delete: bool = False) -> dict:
+def _variant(path: tuple[str, ...], value=None, *, delete: bool = False) -> dict:
     data = copy.deepcopy(VALID)
     node = data
     for key in path[:-1]:
@@ -202,9 +202,17 @@ def test_select_by_compartment_program_and_direction():
 def test_summary_table_columns():
     table = sig.summary_table()
     assert table.columns.tolist() == [
-        "id", "name", "program", "compartment", "expected",
-        "n_up", "n_down", "source", "citation", "version",
-    ]  # fmt: skip
+        "id",
+        "name",
+        "program",
+        "compartment",
+        "expected",
+        "n_up",
+        "n_down",
+        "source",
+        "citation",
+        "version",
+    ]
     assert table["id"].tolist() == sig.list_ids()
     gep = table.set_index("id").loc["tis_gep18"]
     assert (gep.n_up, gep.n_down, gep.source) == (17, 1, "published")
@@ -245,13 +253,20 @@ def test_user_yaml_needs_only_genes_compartment_and_direction(tmp_path):
     path.write_text(
         yaml.safe_dump(
             [
-                {"id": "ifn_core", "genes": {"up": ["STAT1", "IRF1", "GBP1"]},
-                 "compartment": "tumor", "expected": {"direction": "unclear"}},
-                {**copy.deepcopy(VALID), "id": "toy_down",
-                 "source": {"type": "custom", "citation": "my lab"}},
+                {
+                    "id": "ifn_core",
+                    "genes": {"up": ["STAT1", "IRF1", "GBP1"]},
+                    "compartment": "tumor",
+                    "expected": {"direction": "unclear"},
+                },
+                {
+                    **copy.deepcopy(VALID),
+                    "id": "toy_down",
+                    "source": {"type": "custom", "citation": "my lab"},
+                },
             ]
         )
-    )  # fmt: skip
+    )
     ifn, toy = sig.resolve(path)
     assert (ifn.compartment, ifn.expected, ifn.evidence, ifn.mouse) == ("tumor", "unclear", (), {})
     assert (toy.expected, toy.source["type"], toy.weights["B2M"]) == ("up", "custom", 2.0)
@@ -261,14 +276,18 @@ def test_user_yaml_needs_only_genes_compartment_and_direction(tmp_path):
     ("text", "message"),
     [
         ("id: x\ngenes: {up: [A]}\nexpected: {direction: up}\n", r"missing keys \['compartment'\]"),
-        ("id: x\ngenes: {up: [A]}\ncompartment: tumor\nexpected: {direction: up}\n",
-         "must cite at least one study for direction 'up'"),
-        ("id: x\ngenes: {up: [A]}\ncompartment: liver\nexpected: {direction: up}\n",
-         "compartment must be one of"),
+        (
+            "id: x\ngenes: {up: [A]}\ncompartment: tumor\nexpected: {direction: up}\n",
+            "must cite at least one study for direction 'up'",
+        ),
+        (
+            "id: x\ngenes: {up: [A]}\ncompartment: liver\nexpected: {direction: up}\n",
+            "compartment must be one of",
+        ),
         ("id: x\n  genes: [A\n", r"is not valid YAML \(line"),
         ("", "holds no signature"),
     ],
-)  # fmt: skip
+)
 def test_bad_user_yaml_is_one_signature_error(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

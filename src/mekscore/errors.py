@@ -27,21 +27,25 @@ from __future__ import annotations
 
 import string
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-#: Says a parameter in one front end's words: ``(name, value, with_value) -> text``,
-#: or ``None`` to fall back to Python's ``name=value``.
-ParameterNamer = Callable[[str, Any, bool], "str | None"]
+from typing import Any, Protocol
 
 
-def python_name(name: str, value: Any, with_value: bool) -> str:
+class ParameterNamer(Protocol):
+    """Says a parameter in one front end's words: ``(name, value, *, with_value) -> text``.
+
+    ``None`` falls back to Python's ``name=value``.
+    """
+
+    def __call__(self, name: str, value: Any, *, with_value: bool) -> str | None: ...
+
+
+def python_name(name: str, value: Any, *, with_value: bool) -> str:
     """A parameter as Python spells it: ``name=value`` (``repr``) or ``name``.
 
     Examples
     --------
-    >>> python_name("kcdf", "foo", True), python_name("kcdf", "foo", False)
+    >>> python_name("kcdf", "foo", with_value=True), python_name("kcdf", "foo", with_value=False)
     ("kcdf='foo'", 'kcdf')
     """
     return f"{name}={value!r}" if with_value else name
@@ -73,7 +77,7 @@ class _Rendered:
         super().__init__(self.render(python_name))
 
     def render(self, namer: ParameterNamer) -> str:
-        """The message with its parameters said by ``namer`` (see :data:`ParameterNamer`)."""
+        """The message with its parameters said by ``namer`` (see :class:`ParameterNamer`)."""
         if not self.fields:
             return self.template
         parts = []
@@ -90,7 +94,8 @@ class _Rendered:
                 parts.append(_FORMATTER.format_field(value, spec))
                 continue
             with_value = conversion != "p"
-            parts.append(namer(name, value, with_value) or python_name(name, value, with_value))
+            said = namer(name, value, with_value=with_value)
+            parts.append(said or python_name(name, value, with_value=with_value))
         return "".join(parts)
 
 

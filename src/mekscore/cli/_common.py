@@ -32,7 +32,7 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 NUMERIC_WARNINGS = ("Precision loss occurred in moment calculation",)
 
 
-def cli_words(name: str, value: Any, with_value: bool) -> str | None:
+def cli_words(name: str, value: Any, *, with_value: bool) -> str | None:
     """A parameter as the running command spells it (``--max-rank 10``), or ``None``.
 
     The flag is the running command's option whose Python name is ``name``; ``None``
@@ -46,7 +46,7 @@ def cli_words(name: str, value: Any, with_value: bool) -> str | None:
     ... def run(max_rank, use_raw):
     ...     pass
     >>> with click.Context(run):
-    ...     cli_words("max_rank", 10, True), cli_words("use_raw", True, False)
+    ...     cli_words("max_rank", 10, with_value=True), cli_words("use_raw", True, with_value=False)
     ('--max-rank 10', '--use-raw')
     """
     ctx = click.get_current_context(silent=True)
@@ -56,14 +56,14 @@ def cli_words(name: str, value: Any, with_value: bool) -> str | None:
         return None
     flag = max(option.opts, key=len)
     if option.is_flag:
-        return _flag_words(option, flag, value, with_value)
+        return _flag_words(option, flag, value, with_value=with_value)
     if not with_value:
         return flag
     text = option.type.to_text(value) if isinstance(option.type, MappedChoice) else str(value)
     return f"{flag} {shlex.quote(text)}"
 
 
-def _flag_words(option: click.Option, flag: str, value: Any, with_value: bool) -> str:
+def _flag_words(option: click.Option, flag: str, value: Any, *, with_value: bool) -> str:
     """An on/off option: ``--normalize``, ``--no-normalize``, or both when named alone."""
     off = max(option.secondary_opts, key=len) if option.secondary_opts else None
     if not with_value:
@@ -269,7 +269,7 @@ def reported_warnings(reporter: Reporter) -> Iterator[None]:
     Any other warning is shown only with ``--verbose``.
     """
 
-    def show(message, category, filename, lineno, file=None, line=None):
+    def show(message, category, filename, lineno, *_file_and_line):
         text = input_message(message) if isinstance(message, Warning) else str(message)
         if _shown(category, text, filename):
             reporter.warn(text)

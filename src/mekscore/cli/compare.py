@@ -194,8 +194,8 @@ def compare(input_path: Path, outdir: Path, reporter: Reporter, **options: Any) 
         options["sheet"],
         options["sample_key"],
         reporter,
-        options["stream"],
-        options["use_raw"],
+        stream=options["stream"],
+        use_raw=options["use_raw"],
     )
     tl.compare(
         adata,
@@ -376,6 +376,7 @@ def load_study(
     sheet: Path | None,
     sample_key: str,
     reporter: Reporter,
+    *,
     stream: str = "never",
     use_raw: bool = False,
 ):
@@ -392,7 +393,7 @@ def load_study(
     if not input_path.exists():
         raise FileNotFoundError(f"input file not found: {input_path}")
     fmt = detect_format(input_path)
-    if streamed(input_path, fmt, stream, use_raw):
+    if streamed(input_path, fmt, stream, use_raw=use_raw):
         adata = open_backed(input_path)
     else:
         adata = read_input(input_path, fmt=fmt)
@@ -416,7 +417,7 @@ def load_study(
     return adata, True
 
 
-def streamed(input_path: Path, fmt: str, stream: str, use_raw: bool) -> bool:
+def streamed(input_path: Path, fmt: str, stream: str, *, use_raw: bool) -> bool:
     """Whether to open INPUT with its matrices on disk (``--stream``)."""
     import h5py
 

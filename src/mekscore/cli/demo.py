@@ -45,7 +45,7 @@ Examples:
 )
 @click.option("--force", is_flag=True, help="Write into an existing non-empty output folder.")
 @command
-def demo(outdir: Path, force: bool, reporter: Reporter) -> None:
+def demo(outdir: Path, *, force: bool, reporter: Reporter) -> None:
     """Run mekscore on its bundled example data and write the verdicts and HTML reports.
 
     Single-cell: 10 simulated tumours (5 vehicle, 5 trametinib); the counts of each
@@ -60,18 +60,28 @@ def demo(outdir: Path, force: bool, reporter: Reporter) -> None:
     check_output_folder(outdir, force=force)
     data = example_data_dir()
     runs = [
-        ("single-cell, vehicle vs trametinib", outdir,
-         {"input_path": data / SCRNA_FILE, **SINGLE_CELL}),
-        ("bulk, paired pre vs on trametinib", outdir / BULK_FOLDER,
-         {"input_path": data / BULK_COUNTS_FILE, "sheet": data / BULK_SAMPLES_FILE, **BULK}),
-    ]  # fmt: skip
+        (
+            "single-cell, vehicle vs trametinib",
+            outdir,
+            {"input_path": data / SCRNA_FILE, **SINGLE_CELL},
+        ),
+        (
+            "bulk, paired pre vs on trametinib",
+            outdir / BULK_FOLDER,
+            {"input_path": data / BULK_COUNTS_FILE, "sheet": data / BULK_SAMPLES_FILE, **BULK},
+        ),
+    ]
     ctx = click.get_current_context()
     for title, folder, options in runs:
         reporter.paragraph(f"{title}: {options['input_path'].name}")
         ctx.invoke(
-            compare, **options, outdir=folder, force=force,
-            quiet=reporter.quiet, verbose=reporter.verbose,
-        )  # fmt: skip
+            compare,
+            **options,
+            outdir=folder,
+            force=force,
+            quiet=reporter.quiet,
+            verbose=reporter.verbose,
+        )
     for title, folder, _ in runs:
         report = folder / "report.html"
         click.echo(f"{title}:\n{headline(folder / 'verdict.csv')}\n  report: {report}")

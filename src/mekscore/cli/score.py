@@ -211,16 +211,24 @@ def _prepare(input_path: Path, output: Path, fmt: str, options: dict) -> ScoreJo
     check_output(output, force=options["force"], inputs=[input_path])
     if options["layer"] and options["use_raw"]:
         raise InputError("--layer and --use-raw both choose the matrix to score; give only one")
-    streamed = _streamed(input_path, fmt, options["stream"], method, options["use_raw"])
+    streamed = _streamed(input_path, fmt, options["stream"], method, use_raw=options["use_raw"])
     if streamed and output.suffix.lower() == ".h5ad":
         _check_appendable(input_path)
     return ScoreJob(
-        method=method, params=params, sigs=sigs, layer=options["layer"],
-        use_raw=options["use_raw"], log_normalize=options["log_normalize"],
-        gene_symbols=options["gene_symbols"], species=options["species"],
-        chunk_size=options["chunk_size"], min_genes=options["min_genes"],
-        duplicates=options["duplicates"], streamed=streamed, force=options["force"],
-    )  # fmt: skip
+        method=method,
+        params=params,
+        sigs=sigs,
+        layer=options["layer"],
+        use_raw=options["use_raw"],
+        log_normalize=options["log_normalize"],
+        gene_symbols=options["gene_symbols"],
+        species=options["species"],
+        chunk_size=options["chunk_size"],
+        min_genes=options["min_genes"],
+        duplicates=options["duplicates"],
+        streamed=streamed,
+        force=options["force"],
+    )
 
 
 def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +255,7 @@ def method_params(meth, given: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meth.params(given).items() if k in given}
 
 
-def _streamed(input_path: Path, fmt: str, mode: str, method, use_raw: bool) -> bool:
+def _streamed(input_path: Path, fmt: str, mode: str, method, *, use_raw: bool) -> bool:
     from ..errors import InputError, Setting
     from ..io.backed import should_stream
     from ..methods import STREAMABLE

@@ -29,7 +29,7 @@ def signatures() -> None:
 @signatures.command("list")
 @click.option("--tsv", is_flag=True, help="Plain tab-separated output (for scripts).")
 @command
-def list_signatures(tsv: bool, reporter: Reporter) -> None:
+def list_signatures(*, tsv: bool, reporter: Reporter) -> None:
     """One line per signature: id, compartment, expected direction under MEKi, genes, source."""
     from ..sig import summary_table
 
@@ -102,7 +102,7 @@ def describe(sig) -> list[str]:
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @command
 def export_signatures(
-    ids: tuple[str, ...], species: str, output: Path | None, force: bool, reporter: Reporter
+    ids: tuple[str, ...], species: str, output: Path | None, *, force: bool, reporter: Reporter
 ) -> None:
     """Write signatures (all, or the IDs given) as GMT or as YAML.
 

@@ -63,14 +63,35 @@ _RESERVED = {"sample", "arm", "batch", "cell_type", "n_cells"}
 # human marker genes that are not library genes -> MGI symbol (HCOP one-to-one unless
 # noted); None: no mouse ortholog, the gene is left out of mouse data
 MOUSE_MARKERS: dict[str, str | None] = {
-    "CD14": "Cd14", "CD19": "Cd19", "CD1C": None, "CD2": "Cd2", "CD3D": "Cd3d",
-    "CD3E": "Cd3e", "CD4": "Cd4", "CD68": "Cd68", "CD79A": "Cd79a", "CD79B": "Cd79b",
-    "CD8B": "Cd8b1", "CDH1": "Cdh1", "CLEC9A": "Clec9a", "CSF1R": "Csf1r", "EPCAM": "Epcam",
-    "FCER1G": "Fcer1g", "FLT3": "Flt3", "GNLY": None, "KLRD1": "Klrd1", "KLRF1": None,
-    "KRT18": "Krt18", "KRT19": "Krt19", "KRT8": "Krt8",
+    "CD14": "Cd14",
+    "CD19": "Cd19",
+    "CD1C": None,
+    "CD2": "Cd2",
+    "CD3D": "Cd3d",
+    "CD3E": "Cd3e",
+    "CD4": "Cd4",
+    "CD68": "Cd68",
+    "CD79A": "Cd79a",
+    "CD79B": "Cd79b",
+    "CD8B": "Cd8b1",
+    "CDH1": "Cdh1",
+    "CLEC9A": "Clec9a",
+    "CSF1R": "Csf1r",
+    "EPCAM": "Epcam",
+    "FCER1G": "Fcer1g",
+    "FLT3": "Flt3",
+    "GNLY": None,
+    "KLRD1": "Klrd1",
+    "KLRF1": None,
+    "KRT18": "Krt18",
+    "KRT19": "Krt19",
+    "KRT8": "Krt8",
     "LYZ": "Lyz2",  # lysozyme M, the myeloid lysozyme; HCOP also lists Lyz1
-    "MKI67": "Mki67", "MS4A1": "Ms4a1", "NCAM1": "Ncam1", "XCR1": "Xcr1",
-}  # fmt: skip
+    "MKI67": "Mki67",
+    "MS4A1": "Ms4a1",
+    "NCAM1": "Ncam1",
+    "XCR1": "Xcr1",
+}
 """Mouse symbols of the cell-type markers that no library signature holds."""
 
 MOUSE_MHC1: dict[str, str | None] = {"HLA-A": "H2-K1", "HLA-B": "H2-D1", "HLA-C": None}
@@ -181,7 +202,7 @@ class SimulatedDesign:
     def _given(self, samples: pd.DataFrame) -> pd.Series:
         """Whether each sample's arm agents act (its time point gives them)."""
         if self.timepoints is None:
-            return pd.Series(True, index=samples.index)
+            return pd.Series(data=True, index=samples.index)
         return samples[self.time_key].map(dict(self.timepoints)).astype(bool)
 
     def _atoms(self) -> set[str]:
@@ -347,7 +368,12 @@ def simulate_design(
         mix = props * np.prod([s for t, s in shifts.items() if set(t) <= held] or [1.0], axis=0)
         alpha = settings.concentration * mix / mix.sum()
         counts, types = _draw_sample(
-            rng, log_mean, cell_types, alpha, settings.n_cells_mean, settings.dispersion
+            rng,
+            log_mean,
+            cell_types,
+            alpha,
+            n_cells_mean=settings.n_cells_mean,
+            dispersion=settings.dispersion,
         )
         blocks.append(counts)
         labels.append(types)
@@ -356,7 +382,7 @@ def simulate_design(
     if bulk:
         adata = _bulk(blocks, samples, var, uns)
     else:
-        adata = _cells(blocks, labels, samples, var, uns, cell_types)
+        adata = _cells(blocks, labels, samples, var, uns=uns, cell_types=cell_types)
     return to_mouse(adata) if species == "mouse" else adata
 
 
@@ -575,7 +601,7 @@ def _record(design, planted, composition) -> dict:
     return uns
 
 
-def _cells(blocks, labels, samples, var, uns, cell_types) -> ad.AnnData:
+def _cells(blocks, labels, samples, var, *, uns, cell_types) -> ad.AnnData:
     sizes = [b.shape[0] for b in blocks]
     obs = samples.loc[np.repeat(samples.index.to_numpy(), sizes)].reset_index(drop=True)
     obs["cell_type"] = pd.Categorical(np.concatenate(labels), categories=list(cell_types))

@@ -65,16 +65,34 @@ MARKERS: dict[str, tuple[str, ...]] = {
 """Marker genes per cell type (expressed ~12x higher in that type)."""
 
 _PROPORTIONS = {
-    "Tumor": 0.35, "CD8 T": 0.15, "CD4 T": 0.12, "Treg": 0.05,
-    "Myeloid": 0.2, "NK": 0.07, "B": 0.06, "DC": 0.03,
-}  # fmt: skip
+    "Tumor": 0.35,
+    "CD8 T": 0.15,
+    "CD4 T": 0.12,
+    "Treg": 0.05,
+    "Myeloid": 0.2,
+    "NK": 0.07,
+    "B": 0.06,
+    "DC": 0.03,
+}
 
 SIMULATED_SIGNATURES = (
-    "cd8_stem_memory", "cd8_tex_terminal", "checkpoint_ligands", "cytolytic_rooney",
-    "dc_maturation", "ifng_ayers6", "mapk_output_mpas", "mdsc_suppressive", "mhc1_apm",
-    "mhc2_presentation", "nk_activation", "tam_m2", "tcr_erk_activation", "tis_gep18",
-    "treg_core", "tumor_myeloid_secretome",
-)  # fmt: skip
+    "cd8_stem_memory",
+    "cd8_tex_terminal",
+    "checkpoint_ligands",
+    "cytolytic_rooney",
+    "dc_maturation",
+    "ifng_ayers6",
+    "mapk_output_mpas",
+    "mdsc_suppressive",
+    "mhc1_apm",
+    "mhc2_presentation",
+    "nk_activation",
+    "tam_m2",
+    "tcr_erk_activation",
+    "tis_gep18",
+    "treg_core",
+    "tumor_myeloid_secretome",
+)
 """Library signatures whose genes the simulator models (fixed, so that adding a signature to
 the library does not change simulated data; the example data depend on it)."""
 
@@ -91,7 +109,7 @@ BIOLOGY_EFFECTS: dict[str, tuple[float, tuple[str, ...]]] = {
 Effects = str | Mapping[str, float | tuple[float, Sequence[str]]]
 
 
-def simulate_study(
+def simulate_study(  # noqa: PLR0913 - public keyword API, one keyword per simulated knob
     *,
     n_samples_per_arm: int = 4,
     cell_types: Sequence[str] = CELL_TYPES,
@@ -176,14 +194,19 @@ def simulate_study(
     planted = planted_effects(effects)
     base = _cell_type_profiles(rng, genes, cell_types)
     treatment = _treatment(planted, genes, cell_types)
-    design = _design(n_samples_per_arm, paired)
+    design = _design(n_samples_per_arm, paired=paired)
     offsets = _sample_offsets(rng, design, len(genes), sample_sd, pair_sd if paired else None)
     blocks, labels, n_cells = [], [], []
     for i, condition in enumerate(design["condition"]):
         log_mean = base + offsets[i] + (treatment if condition == TREATED else 0.0)
         mix = treated_props if condition == TREATED else props
         counts, types = _draw_sample(
-            rng, log_mean, cell_types, concentration * mix / mix.sum(), n_cells_mean, dispersion
+            rng,
+            log_mean,
+            cell_types,
+            concentration * mix / mix.sum(),
+            n_cells_mean=n_cells_mean,
+            dispersion=dispersion,
         )
         blocks.append(counts)
         labels.append(types)
@@ -194,7 +217,7 @@ def simulate_study(
         uns["planted_composition"] = {str(k): float(v) for k, v in composition.items()}
     if bulk:
         return _bulk(blocks, design, n_cells, var, uns)
-    return _single_cell(blocks, labels, design, n_cells, var, uns, cell_types)
+    return _single_cell(blocks, labels, design, n_cells, var, uns=uns, cell_types=cell_types)
 
 
 def gene_universe(n_genes: int) -> list[str]:
@@ -305,7 +328,7 @@ def _treatment(planted, genes: list[str], cell_types: tuple[str, ...]) -> np.nda
     return effect
 
 
-def _design(n_per_arm: int, paired: bool) -> pd.DataFrame:
+def _design(n_per_arm: int, *, paired: bool) -> pd.DataFrame:
     conditions = [CONTROL] * n_per_arm + [TREATED] * n_per_arm
     numbers = list(range(1, n_per_arm + 1)) * 2
     if paired:
@@ -344,7 +367,7 @@ def _mean_proportions(cell_types: tuple[str, ...], proportions, default=None) ->
     return np.array([given.get(t, fallback[t]) for t in cell_types], dtype=float)
 
 
-def _draw_sample(rng, log_mean, cell_types, alpha, n_cells_mean, dispersion):
+def _draw_sample(rng, log_mean, cell_types, alpha, *, n_cells_mean, dispersion):
     """Counts (CSR float32) and cell-type labels for one sample's cells (Dirichlet ``alpha``)."""
     n_cells = max(int(round(n_cells_mean * rng.lognormal(-0.125, 0.5))), len(cell_types))
     mix = rng.dirichlet(alpha)
@@ -371,7 +394,7 @@ def _sample_obs(design: pd.DataFrame, n_cells: list[int]) -> pd.DataFrame:
     return obs
 
 
-def _single_cell(blocks, labels, design, n_cells, var, uns, cell_types) -> ad.AnnData:
+def _single_cell(blocks, labels, design, n_cells, var, *, uns, cell_types) -> ad.AnnData:
     samples = _sample_obs(design, n_cells).drop(columns="n_cells")
     obs = samples.loc[np.repeat(np.arange(len(design)), n_cells)].reset_index(drop=True)
     obs["sample"] = pd.Categorical(obs["sample"], categories=design["sample"])

@@ -87,7 +87,7 @@ class _Lookup:
         self.folded = _unique_positions(pd.Index([n.upper() for n in names]))
         self.duplicated = set(names[names.duplicated()])
 
-    def find(self, gene: str, species: str, aliases: bool = True) -> tuple[int, str] | None:
+    def find(self, gene: str, species: str, *, aliases: bool = True) -> tuple[int, str] | None:
         table = gene_table()
         if gene in self.exact:
             return self.exact[gene], "symbol"
@@ -179,7 +179,7 @@ def match_signatures(
     if species not in ("human", "mouse"):
         raise InputError(f"unknown species {species!r}; use 'human', 'mouse' or 'auto'")
     lookup = _Lookup(names)
-    matches = [_match_one(sig, lookup, species, aliases) for sig in signatures]
+    matches = [_match_one(sig, lookup, species, aliases=aliases) for sig in signatures]
     clashes = sorted({n for m in matches for n in m.found.values() if n in lookup.duplicated})
     if clashes:
         raise InputError(
@@ -189,7 +189,7 @@ def match_signatures(
     return matches, species
 
 
-def _match_one(sig: Signature, lookup: _Lookup, species: str, aliases: bool) -> SignatureMatch:
+def _match_one(sig: Signature, lookup: _Lookup, species: str, *, aliases: bool) -> SignatureMatch:
     up, down, weights = sig.for_species(species)
     found: dict[str, str] = {}
     how: dict[str, str] = {}
@@ -199,7 +199,7 @@ def _match_one(sig: Signature, lookup: _Lookup, species: str, aliases: bool) -> 
     used: set[int] = set()
     for part, genes in (("up", up), ("down", down)):
         for gene in genes:
-            hit = lookup.find(gene, species, aliases)
+            hit = lookup.find(gene, species, aliases=aliases)
             if hit is None or hit[0] in used:
                 missing.append(gene)
                 n_missing[part] += 1

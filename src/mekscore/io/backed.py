@@ -63,12 +63,12 @@ def _on_disk(element):
 T = TypeVar("T")
 
 
-def track(items: Sequence[T], progress: bool, description: str) -> Sequence[T]:
+def track(items: Sequence[T], *, progress: bool, description: str) -> Sequence[T]:
     """``items``, iterated under a progress bar on stderr when ``progress`` is set.
 
     Examples
     --------
-    >>> list(track([1, 2], False, "reading"))
+    >>> list(track([1, 2], progress=False, description="reading"))
     [1, 2]
     """
     if not progress or len(items) < 2:

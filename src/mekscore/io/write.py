@@ -19,7 +19,7 @@ TABLE_FORMATS = {".csv": ",", ".tsv": "\t", ".parquet": None}
 OUTPUT_SUFFIXES = (".h5ad", *TABLE_FORMATS)
 #: Text a spreadsheet would run as a formula when a cell starts with it (OWASP's list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORCE = Setting("force", True)
+_FORCE = Setting("force", value=True)
 
 
 def output_format(path: str | os.PathLike) -> str:

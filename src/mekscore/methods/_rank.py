@@ -81,7 +81,7 @@ def tie_counts(
     slot = np.full(n_genes, -1, dtype=np.int64)
     slot[genes] = np.arange(len(genes))
     indptr = np.asarray(X.indptr[start : max(start, stop) + 1], dtype=np.int64)
-    return _csr_counts(X.data, X.indices, indptr, n_genes, slot, len(genes))
+    return _csr_counts(X.data, X.indices, indptr, n_genes, slot=slot, n_set=len(genes))
 
 
 def canonical_csr(X: sparse.spmatrix | sparse.sparray) -> sparse.csr_matrix:
@@ -165,7 +165,7 @@ def up_minus_down(up: np.ndarray, down: np.ndarray, w_down: float = 1.0) -> np.n
 
 
 @njit(parallel=True)
-def _csr_counts(data, indices, indptr, n_genes, slot, n_set):  # pragma: no cover - compiled
+def _csr_counts(data, indices, indptr, n_genes, *, slot, n_set):  # pragma: no cover - compiled
     n_obs = len(indptr) - 1
     greater = np.empty((n_obs, n_set), dtype=np.int64)
     equal = np.empty((n_obs, n_set), dtype=np.int64)

@@ -26,7 +26,7 @@ RECORDS: dict[str, Method] = {
                     "at max_rank (impute, R UCell's default)",
                     "choice",
                     choices=("skip", "impute"),
-                ),  # fmt: skip
+                ),
             ),
             streaming="row-wise",
             standardises_genes=False,
@@ -51,7 +51,7 @@ RECORDS: dict[str, Method] = {
                     0.05,
                     "AUC threshold (R aucMaxRank): a fraction of the genes or a number of ranks",
                     "count_or_fraction",
-                ),  # fmt: skip
+                ),
             ),
             streaming="row-wise",
             standardises_genes=False,
@@ -62,7 +62,14 @@ RECORDS: dict[str, Method] = {
             name="singscore",
             kind="rank",
             data="any",
-            parameters=(Param("center", True, "subtract 0.5 from the up and down scores", "bool"),),
+            parameters=(
+                Param(
+                    "center",
+                    default=True,
+                    help="subtract 0.5 from the up and down scores",
+                    type="bool",
+                ),
+            ),
             streaming="row-wise",
             standardises_genes=False,
             reference="R singscore simpleScore (Foroutan et al. 2018), tiesMethod='min'",
@@ -79,10 +86,10 @@ RECORDS: dict[str, Method] = {
                 Param("alpha", 0.25, "exponent of the rank weights", "float", low=0),
                 Param(
                     "normalize",
-                    True,
-                    "divide by the score range over all samples and sets",
-                    "bool",
-                ),  # fmt: skip
+                    default=True,
+                    help="divide by the score range over all samples and sets",
+                    type="bool",
+                ),
             ),
             streaming="row-wise",
             standardises_genes=False,
@@ -103,9 +110,19 @@ RECORDS: dict[str, Method] = {
                     "gene density: gaussian (log data), poisson (counts) or none (empirical)",
                     "choice",
                     choices=("gaussian", "poisson", "none"),
-                ),  # fmt: skip
-                Param("max_diff", True, "score max + min of the walk, not its extreme", "bool"),
-                Param("abs_ranking", False, "with max_diff, score max - min", "bool"),
+                ),
+                Param(
+                    "max_diff",
+                    default=True,
+                    help="score max + min of the walk, not its extreme",
+                    type="bool",
+                ),
+                Param(
+                    "abs_ranking",
+                    default=False,
+                    help="with max_diff, score max - min",
+                    type="bool",
+                ),
                 Param("tau", 1.0, "exponent of the in-set step weights", "float", low=0),
             ),
             streaming=None,
@@ -156,7 +173,7 @@ RECORDS: dict[str, Method] = {
                     "int",
                     low=0,
                     high=2**32 - 1,
-                ),  # fmt: skip
+                ),
             ),
             streaming="affine",
             standardises_genes=False,
@@ -180,7 +197,7 @@ RECORDS: dict[str, Method] = {
                     "choice",
                     choices=("mean", "sum"),
                     cli=False,
-                ),  # fmt: skip
+                ),
             ),
             streaming="row-wise",
             standardises_genes=False,

@@ -61,6 +61,7 @@ def gsva(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
     kcdf: str = _DEFAULT["kcdf"],
+    *,
     max_diff: bool = _DEFAULT["max_diff"],
     abs_ranking: bool = _DEFAULT["abs_ranking"],
     tau: float = _DEFAULT["tau"],
@@ -108,12 +109,14 @@ def gsva(
         )
 
     def score_parts(M, parts):
-        return _gsva_parts(M, parts, p["kcdf"], p["max_diff"], p["abs_ranking"], p["tau"])
+        return _gsva_parts(
+            M, parts, p["kcdf"], max_diff=p["max_diff"], abs_ranking=p["abs_ranking"], tau=p["tau"]
+        )
 
     return score_up_minus_down(score_parts, X, gene_sets)
 
 
-def _gsva_parts(X, index_sets, kcdf, max_diff, abs_ranking, tau) -> np.ndarray:
+def _gsva_parts(X, index_sets, kcdf, *, max_diff, abs_ranking, tau) -> np.ndarray:
     is_varying = GeneMoments.of(X).varying
     varying = np.flatnonzero(is_varying)
     check_kernel_size(X.shape[0], len(varying), kcdf)
@@ -122,7 +125,9 @@ def _gsva_parts(X, index_sets, kcdf, max_diff, abs_ranking, tau) -> np.ndarray:
     sets = [new_col[s] for s in keep_varying(index_sets, is_varying)]
     cdf = gene_cdfs(X, varying, kcdf)
     flat, offsets = pack_sets(sets)
-    out = _walk_scores(cdf, flat, offsets, float(tau), bool(max_diff), bool(abs_ranking))
+    out = _walk_scores(
+        cdf, flat, offsets, float(tau), max_diff=bool(max_diff), abs_ranking=bool(abs_ranking)
+    )
     out[:, offsets[1:] == offsets[:-1]] = np.nan
     return out
 
@@ -242,7 +247,7 @@ _CDF = {"gaussian": _gaussian_cdf, "poisson": _poisson_cdf, "none": _empirical_c
 
 
 @njit(parallel=True, error_model="numpy")
-def _walk_scores(cdf, flat, offsets, tau, max_diff, abs_ranking):  # pragma: no cover
+def _walk_scores(cdf, flat, offsets, tau, *, max_diff, abs_ranking):  # pragma: no cover
     """Steps 3-4 for every observation (row of ``cdf``) and set."""
     n_obs, n = cdf.shape
     n_sets = len(offsets) - 1

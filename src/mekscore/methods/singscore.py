@@ -34,6 +34,7 @@ MAD_SCALE = 1.4826  # R mad(constant = 1.4826)
 def singscore(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
+    *,
     center: bool = RECORDS["singscore"].defaults["center"],
 ) -> dict[str, np.ndarray]:
     """Total, up and down singscores and their dispersions.

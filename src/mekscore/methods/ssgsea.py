@@ -39,6 +39,7 @@ def ssgsea(
     X: np.ndarray | sparse.csr_matrix,
     gene_sets: Sequence[GeneSet],
     alpha: float = _DEFAULT["alpha"],
+    *,
     normalize: bool = _DEFAULT["normalize"],
 ) -> np.ndarray:
     """Raw ssGSEA enrichment scores (the normalisation is applied by ``finalize``).
@@ -92,15 +93,15 @@ def normalize_by_range(scores: np.ndarray, params: dict[str, Any]) -> np.ndarray
 
 
 def _ssgsea_parts(X, index_sets: list[np.ndarray], alpha: float) -> np.ndarray:
-    flat, offsets = pack_sets(index_sets)
+    sets = pack_sets(index_sets)
     n_genes = X.shape[1]
     if sparse.issparse(X):
         X = _canonical(X)
         data = np.asarray(X.data, dtype=np.float64)
         indices = np.asarray(X.indices, dtype=np.int64)
         indptr = np.asarray(X.indptr, dtype=np.int64)
-        return _csr_scores(data, indices, indptr, n_genes, flat, offsets, float(alpha))
-    return _dense_scores(np.asarray(X, dtype=np.float64), flat, offsets, float(alpha))
+        return _csr_scores(data, indices, indptr, n_genes=n_genes, sets=sets, alpha=float(alpha))
+    return _dense_scores(np.asarray(X, dtype=np.float64), sets, float(alpha))
 
 
 def _canonical(X: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -113,28 +114,30 @@ def _canonical(X: sparse.csr_matrix) -> sparse.csr_matrix:
 
 
 @njit(parallel=True)
-def _dense_scores(X, flat, offsets, alpha):  # pragma: no cover - compiled
-    out = np.empty((X.shape[0], len(offsets) - 1))
+def _dense_scores(X, sets, alpha):  # pragma: no cover - compiled
+    out = np.empty((X.shape[0], len(sets[1]) - 1))
     for r in numba.prange(X.shape[0]):
         idx = np.flatnonzero(X[r])
-        _row_scores(X[r][idx], idx, X.shape[1], flat, offsets, alpha, out[r])
+        out[r] = _row_scores(X[r][idx], idx, X.shape[1], sets, alpha)
     return out
 
 
 @njit(parallel=True)
-def _csr_scores(data, indices, indptr, n_genes, flat, offsets, alpha):  # pragma: no cover
-    out = np.empty((len(indptr) - 1, len(offsets) - 1))
+def _csr_scores(data, indices, indptr, *, n_genes, sets, alpha):  # pragma: no cover
+    out = np.empty((len(indptr) - 1, len(sets[1]) - 1))
     for r in numba.prange(len(indptr) - 1):
         vals = data[indptr[r] : indptr[r + 1]]
         keep = vals != 0
         idx = indices[indptr[r] : indptr[r + 1]][keep]
-        _row_scores(vals[keep], idx, n_genes, flat, offsets, alpha, out[r])
+        out[r] = _row_scores(vals[keep], idx, n_genes, sets, alpha)
     return out
 
 
 @njit(error_model="numpy")
-def _row_scores(vals, idx, n, flat, offsets, alpha, out):  # pragma: no cover - compiled
+def _row_scores(vals, idx, n, sets, alpha):  # pragma: no cover - compiled
     """Scores of one observation given its non-zero values ``vals`` at sorted ``idx``.
+
+    ``sets`` is ``(flat, offsets)`` from :func:`pack_sets`.
 
     In ascending value order the genes are: negatives, the zero group, positives.
     Each gene gets ``rank`` (truncated average rank) and ``q = n - p + 1`` where
@@ -142,6 +145,8 @@ def _row_scores(vals, idx, n, flat, offsets, alpha, out):  # pragma: no cover - 
     ``q = end - offset`` with ``end`` the tie group's exclusive end in ascending
     order and ``offset`` the gene's place among its ties by column index.
     """
+    flat, offsets = sets
+    out = np.empty(len(offsets) - 1)
     nnz = len(vals)
     n_zero = n - nnz
     n_neg = np.sum(vals < 0)
@@ -178,6 +183,7 @@ def _row_scores(vals, idx, n, flat, offsets, alpha, out):  # pragma: no cover - 
             sum_wq += w * q_g
             sum_q += q_g
         out[s] = sum_wq / sum_w - (total - sum_q) / (n - k)
+    return out
 
 
 METHOD = RECORDS["ssgsea"].bind(ssgsea, finalize=normalize_by_range)

@@ -82,14 +82,14 @@ def ucell(
         {"max_rank": max_rank, "w_neg": w_neg, "missing_genes": missing_genes}
     )
     impute = checked["missing_genes"] == "impute"
-    max_rank = _check_max_rank(checked["max_rank"], gene_sets, impute)
+    max_rank = _check_max_rank(checked["max_rank"], gene_sets, impute=impute)
 
     def capped_rank_sum(greater: np.ndarray, equal: np.ndarray, n_genes: int) -> np.ndarray:
         ranks = np.minimum(greater + (equal + 1) / 2.0, max_rank)
         return ranks.sum(axis=1, keepdims=True)
 
     rank_sums = part_statistics(X, gene_sets, capped_rank_sum)[..., 0]  # (obs, sets, 2)
-    n = _part_sizes(gene_sets, impute)
+    n = _part_sizes(gene_sets, impute=impute)
     n_missing = n - _part_sizes(gene_sets, impute=False)
     # a part with no gene found has a NaN rank sum: 0, plus max_rank per imputed gene
     rank_sums = np.where(n_missing == n, 0.0, rank_sums) + n_missing * max_rank
@@ -101,7 +101,7 @@ def ucell(
     return scores
 
 
-def _part_sizes(gene_sets: Sequence[GeneSet], impute: bool) -> np.ndarray:
+def _part_sizes(gene_sets: Sequence[GeneSet], *, impute: bool) -> np.ndarray:
     """``(n_sets, 2)`` genes per up and down part, missing ones included if ``impute``."""
     return np.array(
         [
@@ -115,9 +115,9 @@ def _part_sizes(gene_sets: Sequence[GeneSet], impute: bool) -> np.ndarray:
     ).reshape(len(gene_sets), 2)
 
 
-def _check_max_rank(max_rank: int, gene_sets: Sequence[GeneSet], impute: bool) -> int:
+def _check_max_rank(max_rank: int, gene_sets: Sequence[GeneSet], *, impute: bool) -> int:
     """``max_rank``, refused when a signature part is longer (its score would be undefined)."""
-    longest = int(_part_sizes(gene_sets, impute).max(initial=0))
+    longest = int(_part_sizes(gene_sets, impute=impute).max(initial=0))
     if longest > max_rank:
         raise InputError(
             "a signature part has {longest} genes, more than {max_rank=}; raise {max_rank!p} "

@@ -143,7 +143,7 @@ def group_sums(
     elif isinstance(X, np.ndarray) or sparse.issparse(X):
         total, negative = _block_sums(X, codes, n_groups)
     else:
-        total, negative = _chunk_sums(X, codes, n_groups, chunk_size, progress)
+        total, negative = _chunk_sums(X, codes, n_groups, chunk_size, progress=progress)
     if negative:
         warn(
             "the counts summed per sample hold {negative:,} negative values, which counts "
@@ -155,11 +155,12 @@ def group_sums(
     return total
 
 
-def _chunk_sums(X, codes: np.ndarray, n_groups: int, chunk_size, progress: bool):
+def _chunk_sums(X, codes: np.ndarray, n_groups: int, chunk_size, *, progress: bool):
     """A backed matrix summed ``chunk_size`` rows at a time."""
     total, negative = None, 0
     size = SUM_CHUNK if chunk_size is None else chunk_size
-    for rows in track(list(row_chunks(X.shape[0], size)), progress, "summing counts"):
+    chunks = list(row_chunks(X.shape[0], size))
+    for rows in track(chunks, progress=progress, description="summing counts"):
         part, below = _block_sums(row_block(X, rows), codes[rows], n_groups)
         total, negative = (part if total is None else total + part), negative + below
     return (_empty_sums(X, n_groups) if total is None else total), negative  # no rows

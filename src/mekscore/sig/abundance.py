@@ -137,8 +137,13 @@ def load_markers() -> MarkerSets:
     with (library_dir() / "abundance" / MARKERS_FILE).open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     _mapping("markers.yaml", "file", data, _MARKER_KEYS, _MARKER_KEYS)
-    source = _mapping("markers.yaml", "source", data["source"],
-                      {"citation", "doi", "type", "notes"}, {"citation", "doi"})  # fmt: skip
+    source = _mapping(
+        "markers.yaml",
+        "source",
+        data["source"],
+        {"citation", "doi", "type", "notes"},
+        {"citation", "doi"},
+    )
     markers = {str(k): tuple(map(str, v)) for k, v in data["markers"].items()}
     lineage = dict.fromkeys(markers, "immune")
     sources = {}

@@ -17,9 +17,20 @@ SPECIES = ("human", "mouse")
 VALIDATION_STATUSES = ("positive control", "none available")
 
 _TOP_KEYS = {
-    "id", "name", "version", "description", "program", "compartment",
-    "genes", "mouse", "mouse_notes", "expected", "combination", "source", "validation",
-}  # fmt: skip
+    "id",
+    "name",
+    "version",
+    "description",
+    "program",
+    "compartment",
+    "genes",
+    "mouse",
+    "mouse_notes",
+    "expected",
+    "combination",
+    "source",
+    "validation",
+}
 _REQUIRED = _TOP_KEYS - {"mouse_notes", "validation", "combination"}
 #: What a user's own signature file must give (the rest is optional): enough to score it
 #: and to say where it is read and which way MEK inhibition should move it.
@@ -215,10 +226,10 @@ class Signature:
         _check_genes(sid, up, down, weights)
         if data["compartment"] not in COMPARTMENTS:
             raise SignatureError(f"{sid}: compartment must be one of {COMPARTMENTS}")
-        direction, evidence = _expected(sid, data["expected"], library)
+        direction, evidence = _expected(sid, data["expected"], library=library)
         combination = data.get("combination") or {"direction": "unclear"}
         combined, combined_evidence = _expected(sid, combination, library=False)
-        mouse = _mouse_map(sid, data.get("mouse"), up + down, library)
+        mouse = _mouse_map(sid, data.get("mouse"), up + down, library=library)
         return cls(
             id=str(data["id"]),
             name=str(data.get("name", data["id"])),
@@ -233,7 +244,7 @@ class Signature:
             evidence=evidence,
             combination=combined,
             combination_evidence=combined_evidence,
-            source=_source(sid, data.get("source", {"type": "custom"}), library),
+            source=_source(sid, data.get("source", {"type": "custom"}), library=library),
             mouse=mouse,
             mouse_notes={str(k): str(v) for k, v in (data.get("mouse_notes") or {}).items()},
             validation=_validation(sid, data.get("validation")),
@@ -323,7 +334,7 @@ def _mapping(sid: str, key: str, value: Any, allowed: set[str], required: set[st
     return value
 
 
-def _expected(sid: str, value: Any, library: bool) -> tuple[str, tuple[Evidence, ...]]:
+def _expected(sid: str, value: Any, *, library: bool) -> tuple[str, tuple[Evidence, ...]]:
     """The expected direction and its evidence; a user's ``unclear`` may cite none."""
     expected = _mapping(sid, "expected", value, {"direction", "evidence"}, {"direction"})
     if expected["direction"] not in DIRECTIONS:
@@ -337,7 +348,7 @@ def _expected(sid: str, value: Any, library: bool) -> tuple[str, tuple[Evidence,
     return expected["direction"], evidence
 
 
-def _source(sid: str, value: Any, library: bool) -> dict[str, Any]:
+def _source(sid: str, value: Any, *, library: bool) -> dict[str, Any]:
     """The ``source`` mapping; a user's signature may be ``custom``, without a DOI."""
     allowed = {"type", "citation", "doi", "pmid", "assembled_from", "licence", "notes"}
     source = _mapping(sid, "source", value, allowed, {"type", "citation"} if library else {"type"})
@@ -351,7 +362,7 @@ def _source(sid: str, value: Any, library: bool) -> dict[str, Any]:
     return dict(source)
 
 
-def _mouse_map(sid: str, value: Any, genes: tuple[str, ...], library: bool):
+def _mouse_map(sid: str, value: Any, genes: tuple[str, ...], *, library: bool):
     """Human gene -> curated mouse symbols; every gene, or (a user's) none at all."""
     mouse = {str(k): _as_tuple(v) for k, v in (value or {}).items()}
     absent = [g for g in genes if g not in mouse]

@@ -53,13 +53,23 @@ MAX_INFLATION = 10.0
 """Largest variance inflation of the condition effect an adjustment may cause."""
 FLAG_PROXY = "abundance proxy from marker genes (Danaher et al. 2017), not a cell count"
 NAMES = {
-    "leukocytes": "leukocytes", "t_cells": "T cells", "cd8_t_cells": "CD8 T cells",
-    "treg": "regulatory T cells", "b_cells": "B cells", "nk_cells": "NK cells",
-    "dendritic_cells": "dendritic cells", "macrophages": "macrophages",
-    "neutrophils": "neutrophils", "monocytes": "monocytes", "cd8_t": "CD8 T cells",
-    "cd4_t": "CD4 T cells", "myeloid": "myeloid cells", "dc": "dendritic cells",
-    "nk": "NK cells", "b": "B cells",
-}  # fmt: skip
+    "leukocytes": "leukocytes",
+    "t_cells": "T cells",
+    "cd8_t_cells": "CD8 T cells",
+    "treg": "regulatory T cells",
+    "b_cells": "B cells",
+    "nk_cells": "NK cells",
+    "dendritic_cells": "dendritic cells",
+    "macrophages": "macrophages",
+    "neutrophils": "neutrophils",
+    "monocytes": "monocytes",
+    "cd8_t": "CD8 T cells",
+    "cd4_t": "CD4 T cells",
+    "myeloid": "myeloid cells",
+    "dc": "dendritic cells",
+    "nk": "NK cells",
+    "b": "B cells",
+}
 """Plain names of marker sets and compartments, for sentences."""
 _WHAT = {
     "tumor": "tumour cells only (cell culture or sorted tumour cells)",
@@ -132,7 +142,11 @@ class BulkContext:
             return cls(kind, detection)
         values = levels.values.loc[table.index]
         paired = bool((table["pair"] != "").any())
-        return cls(kind, detection, Covariates.build(values, detection, table, paired, purity))
+        return cls(
+            kind,
+            detection,
+            Covariates.build(values, detection, table, paired=paired, purity=purity),
+        )
 
     @property
     def kind(self) -> str:
@@ -369,11 +383,13 @@ class BulkContext:
         for compartment, spec in self.adjustments.sets.items() if self.adjustments else ():
             c = self.adjustments.calibrated(spec)
             covariates[compartment] = {
-                "name": str(c.values.name), "reliability": round(c.reliability, 4),
-                "noise": round(c.noise, 6), "shift_p": round(c.shift, 4),
+                "name": str(c.values.name),
+                "reliability": round(c.reliability, 4),
+                "noise": round(c.noise, 6),
+                "shift_p": round(c.shift, 4),
                 "not_adjusted": self.adjustments.unadjusted.get(compartment, ""),
                 "by_sample": _plain(c.values),
-            }  # fmt: skip
+            }
         return {
             "kind": self.kind,
             "bulk_of": self.sample_kind.stated,

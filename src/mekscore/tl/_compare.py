@@ -100,7 +100,7 @@ class Request:
     competitive: bool
 
 
-def compare(
+def compare(  # noqa: PLR0913 - public keyword API, like scanpy.tl.rank_genes_groups
     adata: AnnData,
     design: Design | None = None,
     *,

@@ -56,7 +56,7 @@ class Gsea:
     seed: int = 0
 
 
-def competitive(
+def competitive(  # noqa: PLR0913 - public keyword API, like scanpy.tl.rank_genes_groups
     adata: AnnData,
     *,
     condition_key: str,

@@ -46,10 +46,12 @@ def composition_counts(
     n_samples = len(index)
     in_design = row >= 0
     counts = pd.DataFrame(
-        {comp: np.bincount(row[in_design & cells], minlength=n_samples)
-         for comp, cells in type_of.items()},
+        {
+            comp: np.bincount(row[in_design & cells], minlength=n_samples)
+            for comp, cells in type_of.items()
+        },
         index=index,
-    )  # fmt: skip
+    )
     totals = pd.Series(np.bincount(row[in_design], minlength=n_samples), index=index)
     return counts.astype(int), totals.astype(int)
 

@@ -92,9 +92,11 @@ class Agents:
         """From ``design.agents``, or every level but ``reference`` on a MEK inhibitor."""
         overrides = dict(design.agent_classes or {})
         if design.agents is not None:
-            return cls({lv: tuple(design.agents.get(lv, ())) for lv in levels}, overrides, False)
+            return cls(
+                {lv: tuple(design.agents.get(lv, ())) for lv in levels}, overrides, implied=False
+            )
         names = {lv: () if lv == reference else (IMPLIED,) for lv in levels}
-        return cls(names, overrides | {IMPLIED: "mek_inhibitor"}, True)
+        return cls(names, overrides | {IMPLIED: "mek_inhibitor"}, implied=True)
 
     def keys(self, level: str) -> frozenset:
         return frozenset(normalise_agent(a) for a in self.names[level])
@@ -170,7 +172,7 @@ def arm_contrasts(
             if agents.keys(den) < agents.keys(num):
                 out.append(_simple(num, den, agents, cell))
     for combo, a, b in _splits(arms, agents):
-        out.append(_interaction(combo, a, b, control, agents, cell))
+        out.append(_interaction(combo, a, b, control, agents=agents, cell=cell))
         out.append(_beats_both(combo, a, b, agents, cell))
     return out
 
@@ -199,7 +201,7 @@ def _splits(arms: Sequence[str], agents: Agents):
                 yield combo, a, b
 
 
-def _interaction(combo, a, b, control, agents: Agents, cell) -> NamedContrast:
+def _interaction(combo, a, b, control, *, agents: Agents, cell) -> NamedContrast:
     first, second = agents.difference(a, control), agents.difference(b, control)
     background = agents.names[control]
     return NamedContrast(
@@ -266,10 +268,14 @@ def repeated_contrasts(
         out += _time_contrasts(times, group, by, agents, cell)
     if by == "arm":
         for num, den in _nested_pairs(between, agents):
-            out += [_change_between(t, times[0], num, den, agents, cell) for t in times[1:]]
+            out += [
+                _change_between(t, times[0], num, den, agents=agents, cell=cell) for t in times[1:]
+            ]
     elif by == "group":
         for den, num in combinations(between, 2):
-            out += [_change_between(t, times[0], num, den, None, cell) for t in times[1:]]
+            out += [
+                _change_between(t, times[0], num, den, agents=None, cell=cell) for t in times[1:]
+            ]
             out.append(_at_baseline(times[0], num, den, cell))
     return out
 
@@ -315,7 +321,7 @@ def _nested_pairs(arms: Sequence[str], agents: Agents):
                 yield num, den
 
 
-def _change_between(t, base, num, den, agents: Agents | None, cell) -> NamedContrast:
+def _change_between(t, base, num, den, *, agents: Agents | None, cell) -> NamedContrast:
     fields = change(agents, num, den) if agents is not None else {}
     said = phrase(agents, num, den) if agents is not None else ""
     return NamedContrast(

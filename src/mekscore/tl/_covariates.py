@@ -74,7 +74,7 @@ class Covariates:
     unadjusted: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, values, detection: Detection, sheet, paired: bool, purity) -> Covariates:
+    def build(cls, values, detection: Detection, sheet, *, paired: bool, purity) -> Covariates:
         """The covariate of every compartment the detected marker sets can measure.
 
         Tumour content comes from the purity column, else from whichever of the
@@ -85,7 +85,7 @@ class Covariates:
         """
         fallback = pooled(
             [
-                interaction(units(values[list(genes)], sheet, paired))
+                interaction(units(values[list(genes)], sheet, paired=paired))
                 for name, genes in detection.genes.items()
                 if detection.detected[name] and len(genes) > 1
             ]

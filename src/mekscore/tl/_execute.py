@@ -125,7 +125,7 @@ def _block_moments(block, transform: Callable) -> GeneMoments:
 def _run_chunks(block_func, X, chunk_size, progress, transform) -> dict[str, np.ndarray]:
     streamed = not in_memory(X)
     parts = []
-    for rows in _track(list(row_chunks(X.shape[0], chunk_size)), progress):
+    for rows in _track(list(row_chunks(X.shape[0], chunk_size)), progress=progress):
         block = as_scorable(row_block(X, rows))
         if streamed:
             check_finite(block)
@@ -165,10 +165,10 @@ def _share_worker_threads() -> None:
     limit_threads(worker.state.nthreads)
 
 
-def _track(chunks: list[slice], progress: bool):
+def _track(chunks: list[slice], *, progress: bool):
     from ..io.backed import track
 
-    return track(chunks, progress, "scoring")
+    return track(chunks, progress=progress, description="scoring")
 
 
 def _as_dict(result) -> dict[str, np.ndarray]:

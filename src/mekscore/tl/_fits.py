@@ -69,8 +69,8 @@ def t_result(
     estimate: float,
     se: float,
     dof: float,
-    sd: float,
     *,
+    sd: float,
     j_dof: float,
     confidence: float,
 ) -> ContrastResult:
@@ -78,7 +78,7 @@ def t_result(
 
     Examples
     --------
-    >>> r = t_result("ols", "hedges_g_model", 1.0, 0.4, 10.0, 0.8, j_dof=10.0, confidence=0.95)
+    >>> r = t_result("ols", "hedges_g_model", 1.0, 0.4, 10.0, sd=0.8, j_dof=10.0, confidence=0.95)
     >>> round(r.p_value, 4), round(r.difference_low, 4), bool(r.ci_low > 0)
     (0.0314, 0.1087, True)
     """
@@ -149,7 +149,7 @@ def welch_satterthwaite(
         estimate,
         se,
         dof,
-        sd,
+        sd=sd,
         j_dof=j_dof,
         confidence=confidence,
     )
@@ -219,9 +219,9 @@ def beats_both(
 
     Examples
     --------
-    >>> a = t_result("welch-satterthwaite", "hedges_g_av", 2.0, 0.5, 6.0, 1.0, j_dof=6.0,
+    >>> a = t_result("welch-satterthwaite", "hedges_g_av", 2.0, 0.5, 6.0, sd=1.0, j_dof=6.0,
     ...              confidence=0.95)
-    >>> b = t_result("welch-satterthwaite", "hedges_g_av", 1.0, 0.5, 6.0, 1.0, j_dof=6.0,
+    >>> b = t_result("welch-satterthwaite", "hedges_g_av", 1.0, 0.5, 6.0, sd=1.0, j_dof=6.0,
     ...              confidence=0.95)
     >>> r = beats_both([a, b], +1, 0.95)
     >>> r.difference, round(r.p_value, 4), round(r.difference_low, 4), r.difference_high

@@ -76,7 +76,7 @@ def sample_labels(
                 "(for bulk data where each observation is one sample pass {bulk})",
                 sample_key=None,
                 likely=_likely_columns(obs),
-                bulk=Setting("bulk", True),
+                bulk=Setting("bulk", value=True),
             )
         return pd.Series(pd.Categorical(obs.index.astype(str)), index=obs.index), ()
     samples = clean_labels(obs[sample_key])

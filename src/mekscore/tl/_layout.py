@@ -60,11 +60,17 @@ class Layout:
         between_levels = _levels(sheet.arms or sheet.groups, between)
         within_levels = _levels(sheet.times or (sheet.arms if kind == "paired" else ()), within)
         return cls._build(
-            kind, table.index, between_levels, within_levels, between, within, subject
+            kind,
+            table.index,
+            between_levels=between_levels,
+            within_levels=within_levels,
+            between=between,
+            within=within,
+            subject=subject,
         )
 
     @classmethod
-    def _build(cls, kind, samples, between_levels, within_levels, between, within, subject):
+    def _build(cls, kind, samples, *, between_levels, within_levels, between, within, subject):
         between, within = np.asarray(between, dtype=object), np.asarray(within, dtype=object)
         subjects, codes = np.unique(np.asarray(subject, dtype=str), return_inverse=True)
         column = {t: k for k, t in enumerate(within_levels)}
@@ -135,8 +141,9 @@ def factorise(cells: dict[Cell, float], layout: Layout) -> Factorised | None:
 
     Examples
     --------
-    >>> lay = Layout._build("repeated", list("abcd"), ("A", "B"), ("pre", "on"),
-    ...                     ["A", "A", "B", "B"], ["pre", "on", "pre", "on"], list("1122"))
+    >>> lay = Layout._build("repeated", list("abcd"), between_levels=("A", "B"),
+    ...                     within_levels=("pre", "on"), between=["A", "A", "B", "B"],
+    ...                     within=["pre", "on", "pre", "on"], subject=list("1122"))
     >>> f = factorise({("B", "on"): 1, ("B", "pre"): -1, ("A", "on"): -1, ("A", "pre"): 1}, lay)
     >>> f.between, f.v.tolist(), f.within, f.w.tolist()
     ((1, 0), [1.0, -1.0], (1, 0), [1.0, -1.0])

@@ -66,7 +66,7 @@ class Pattern:
 class LinearModel:
     """A model matrix with its contrast vectors; :meth:`at` fits one value vector."""
 
-    def __init__(self, X, columns, subject, layout: Layout, mixed: bool):
+    def __init__(self, X, columns, subject, layout: Layout, *, mixed: bool):
         self.X = np.asarray(X, dtype=float)
         self.columns = tuple(columns)
         self.subject = subject
@@ -147,7 +147,7 @@ class LinearFit:
             float(L @ beta),
             se,
             dof,
-            sigma,
+            sd=sigma,
             j_dof=dof,
             confidence=confidence,
         )
@@ -166,7 +166,7 @@ class LinearFit:
         w = factor.w if factor is not None else np.ones(1)
         sd = math.sqrt(fit.sigma**2 * float(w @ w) + fit.subject_sd**2 * float(w.sum()) ** 2)
         result = _fits.t_result(
-            "lmm", "hedges_g_lmm", estimate, se, dof, sd, j_dof=dof, confidence=confidence
+            "lmm", "hedges_g_lmm", estimate, se, dof, sd=sd, j_dof=dof, confidence=confidence
         )
         return _with_n(result, n)
 
@@ -317,7 +317,7 @@ def formula_model(
         X.to_numpy(dtype=float), list(X.columns), subject, layout, mixed=subject is not None
     )
     contrasts = [
-        _formula_contrast(name, spec, builder, model.columns, design, agents)
+        _formula_contrast(name, spec, builder, model.columns, design=design, agents=agents)
         for name, spec in design.contrasts.items()
     ]
     _check_estimable(model, contrasts)
@@ -325,7 +325,7 @@ def formula_model(
     return model, contrasts
 
 
-def _formula_contrast(name, spec, builder, columns, design: Design, agents) -> NamedContrast:
+def _formula_contrast(name, spec, builder, columns, *, design: Design, agents) -> NamedContrast:
     form = contrast_form(spec)
     fields, words = {}, ""
     try:

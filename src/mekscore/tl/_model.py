@@ -68,6 +68,7 @@ class Model:
         design: Design,
         layout: Layout,
         contrasts: Sequence[NamedContrast],
+        *,
         linear: LinearModel | None,
         notes: Sequence[str],
     ):
@@ -132,7 +133,7 @@ class Model:
         for contrast in self.contrasts:
             if not contrast.parts:
                 factor = self._factors.get(contrast.name)
-                result = self._one(contrast, factor, y, linear, test, settings)
+                result = self._one(contrast, factor, y, linear, test=test, settings=settings)
                 results[contrast.name] = result
                 if test == self._t_test and contrast.cells:
                     t_based[_key(contrast.cells)] = result
@@ -145,8 +146,8 @@ class Model:
                         factor,
                         y,
                         linear,
-                        self._t_test,
-                        settings,
+                        test=self._t_test,
+                        settings=settings,
                         delegate=False,
                     )
                     for cells, factor in zip(
@@ -162,9 +163,9 @@ class Model:
         factor: Factorised | None,
         y,
         linear: LinearFit | None,
+        *,
         test,
         settings,
-        *,
         delegate: bool = True,
     ) -> _fits.ContrastResult:
         if factor is not None and not self._adjusted and self._complete(factor, y):
@@ -283,7 +284,7 @@ def build_model(sheet: SampleSheet, design: Design, *, test: str | None = None) 
         needs_model = design.covariates or layout.kind == "repeated"
         linear = cell_model(sheet, design, layout, contrasts) if needs_model else None
     _check_names(contrasts)
-    model = Model(sheet, design, layout, contrasts, linear, notes)
+    model = Model(sheet, design, layout, contrasts, linear=linear, notes=notes)
     model.test = model.check_test(test)
     return model
 

@@ -55,7 +55,7 @@ class Calibrated:
     shift: float = 1.0
 
 
-def units(parts: pd.DataFrame, sheet: pd.DataFrame, paired: bool) -> pd.DataFrame:
+def units(parts: pd.DataFrame, sheet: pd.DataFrame, *, paired: bool) -> pd.DataFrame:
     """The rows a model sees: samples, or (paired) treated minus control per pair.
 
     ``sheet`` has ``arm`` (``control``/``treated``) and ``pair`` per sample.
@@ -125,7 +125,7 @@ def calibrate(
     >>> 0.3 < c.reliability < 0.9, round(c.noise, 2)
     (True, 0.07)
     """
-    table = units(parts, sheet, paired)
+    table = units(parts, sheet, paired=paired)
     square, dof = interaction(table) if table.shape[1] > 1 else fallback
     noise = square / table.shape[1] if dof else np.nan
     w = table.mean(axis=1)
@@ -137,10 +137,10 @@ def calibrate(
     calibrated = (centre + reliability * within).rename(name)
     if paired:
         calibrated = _per_sample(parts.mean(axis=1), calibrated, sheet).rename(name)
-    return Calibrated(calibrated, reliability, float(noise), _shift(w, groups, paired))
+    return Calibrated(calibrated, reliability, float(noise), _shift(w, groups, paired=paired))
 
 
-def _shift(w: pd.Series, groups: pd.Series, paired: bool) -> float:
+def _shift(w: pd.Series, groups: pd.Series, *, paired: bool) -> float:
     if paired:
         p = stats.ttest_1samp(w.to_numpy(), 0.0).pvalue
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,20 @@ from ._settings import Matching, MatrixChoice, ScoreSettings, choose_matrix
 STATUSES = ("coherent", "weak", "not expressed")
 #: Columns of the :func:`signature_qc` table, in order.
 QC_COLUMNS = [
-    "n_genes", "n_found", "missing", "n_expressed", "detection_rate", "coherence",
-    "coherence_random_median", "coherence_p", "score_gene_r", "status",
-]  # fmt: skip
+    "n_genes",
+    "n_found",
+    "missing",
+    "n_expressed",
+    "detection_rate",
+    "coherence",
+    "coherence_random_median",
+    "coherence_p",
+    "score_gene_r",
+    "status",
+]
 
 
-def signature_qc(
+def signature_qc(  # noqa: PLR0913 - public keyword API, like scanpy.tl.score_genes
     adata: AnnData,
     signatures: SignatureSpec = "all",
     method: str = "ucell",
@@ -140,10 +148,8 @@ def signature_qc(
     observations = AnnData(sampled, var=matrix.var)  # the chosen matrix, these rows only
     scores = _scores(observations, matches, method, replace(settings, matrix=MatrixChoice()))
     ranked = RankedColumns(sub)
-    table = [
-        _qc_row(m, ranked, means, detection, scores, rng, n_random, min_detection, alpha, n_bins)
-        for m in matches
-    ]
+    test = _CoherenceTest(n_random, min_detection, alpha, n_bins)
+    table = [_qc_row(m, ranked, means, detection, scores, rng=rng, test=test) for m in matches]
     return pd.DataFrame(table, index=pd.Index([m.signature.id for m in matches], name="id"))[
         QC_COLUMNS
     ]
@@ -383,21 +389,29 @@ def _scores(
         return score_with(observations, usable, method, settings).frames["score"]
 
 
+@dataclass(frozen=True)
+class _CoherenceTest:
+    """How a signature's coherence is tested: against ``n_random`` matched random sets."""
+
+    n_random: int
+    min_detection: float
+    alpha: float
+    n_bins: int
+
+
 def _qc_row(
     match: SignatureMatch,
     ranked: RankedColumns,
     means: np.ndarray,
     detection: np.ndarray,
     scores: pd.DataFrame | None,
+    *,
     rng: np.random.Generator,
-    n_random: int,
-    min_detection: float,
-    alpha: float,
-    n_bins: int,
+    test: _CoherenceTest,
 ) -> dict:
     """One signature's QC row."""
     cols = np.array(match.gene_set.up.tolist() + match.gene_set.down.tolist(), dtype=int)
-    expressed = cols[detection[cols] >= min_detection] if len(cols) else cols
+    expressed = cols[detection[cols] >= test.min_detection] if len(cols) else cols
     rate = float(detection[cols].mean()) if len(cols) else 0.0
     row = {
         "n_genes": match.n_found + len(match.missing),
@@ -417,7 +431,9 @@ def _qc_row(
     random = np.array(
         [
             ranked.coherence(s)
-            for s in matched_random_sets(means, expressed, n_random, seed=rng, n_bins=n_bins)
+            for s in matched_random_sets(
+                means, expressed, test.n_random, seed=rng, n_bins=test.n_bins
+            )
         ]
     )
     random = random[np.isfinite(random)]
@@ -427,12 +443,12 @@ def _qc_row(
         coherence_random_median=float(np.median(random)) if len(random) else np.nan,
         coherence_p=float(p),
         score_gene_r=_score_gene_r(ranked, expressed, scores, match.signature.id),
-        status=_status(observed, p, alpha, rate >= min_detection),
+        status=_status(observed, p, test.alpha, detected=rate >= test.min_detection),
     )
     return row
 
 
-def _status(coherence: float, p: float, alpha: float, detected: bool) -> str:
+def _status(coherence: float, p: float, alpha: float, *, detected: bool) -> str:
     """``coherent`` or ``weak`` by the coherence p-value, if the genes are detected at all."""
     if not detected:
         return "not expressed"

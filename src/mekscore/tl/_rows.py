@@ -231,7 +231,7 @@ def coverage(target: Target, genes: Mapping[str, Mapping]) -> tuple[int | None, 
     )
 
 
-def shortage_reason(n_control: int, n_treated: int, n_pairs: int, paired: bool) -> str:
+def shortage_reason(n_control: int, n_treated: int, n_pairs: int, *, paired: bool) -> str:
     """Why too few samples or pairs are left to test, or ``""``.
 
     Examples

@@ -156,21 +156,23 @@ def sample_kind(detection: Detection, bulk_of: str, *, purity: bool = False) -> 
     immune = detection.any_detected("immune")
     other = detection.any_detected("tumour") or detection.any_detected("stromal")
     if statement == "auto":
-        kind = "tissue" if purity else _decided(immune, other)
+        kind = "tissue" if purity else _decided(immune=immune, other=other)
         return SampleKind(kind, statement)
     if statement in ("tumor", "tissue"):
-        return SampleKind(statement, statement, (), _check(statement, detection, immune))
+        return SampleKind(statement, statement, (), _check(statement, detection, immune=immune))
     stated = GROUPS.get(statement, (statement,))
-    return SampleKind("immune", statement, stated, _check_population(stated, detection, other))
+    return SampleKind(
+        "immune", statement, stated, _check_population(stated, detection, other=other)
+    )
 
 
-def _decided(immune: bool, other: bool) -> str:
+def _decided(*, immune: bool, other: bool) -> str:
     if not immune:
         return "tumor"
     return "tissue" if other else "immune"
 
 
-def _check(statement: str, detection: Detection, immune: bool) -> tuple[str, ...]:
+def _check(statement: str, detection: Detection, *, immune: bool) -> tuple[str, ...]:
     if statement == "tumor" and immune:
         found = _detected_names(detection, "immune")
         return (
@@ -185,7 +187,7 @@ def _check(statement: str, detection: Detection, immune: bool) -> tuple[str, ...
     return ()
 
 
-def _check_population(stated, detection: Detection, other: bool) -> tuple[str, ...]:
+def _check_population(stated, detection: Detection, *, other: bool) -> tuple[str, ...]:
     sets = {s for c in stated for s in load_markers().detected_by.get(c, ())}
     measured = [s for s in sets if s in detection.detected]
     warnings = []

@@ -39,7 +39,7 @@ from ._settings import (
 _SAMPLE_ROWS = 2000
 
 
-def score(
+def score(  # noqa: PLR0913 - public keyword API, like scanpy.tl.score_genes
     adata: AnnData,
     signatures: SignatureSpec = "all",
     method: str = "ucell",
@@ -217,7 +217,7 @@ def score_with(
         params,
         settings.execution.log_normalize,
         matrix=matrix.name,
-        fixes=_fixes(adata, settings.matrix.use_raw),
+        fixes=_fixes(adata, use_raw=settings.matrix.use_raw),
     )
     outputs = run_method(
         meth,
@@ -238,7 +238,7 @@ def _matches(matrix: Matrix, signatures: SignatureSpec, matching: Matching):
     return match_signatures(resolve(signatures), names, matching.species, aliases=matching.aliases)
 
 
-def _fixes(adata: AnnData, use_raw: bool) -> str:
+def _fixes(adata: AnnData, *, use_raw: bool) -> str:
     """Where better data may be: ``"raw"`` (an unused .raw), ``"layers"``, or ``"none"``."""
     if adata.raw is not None and not use_raw:
         return "raw"
@@ -263,7 +263,7 @@ def _check_values(X, meth: Method, params: dict, normalize, *, matrix: str, fixe
             matrix=matrix,
             method=meth.name,
             log_cp10k=pp.LOG_CP10K,
-            as_given=Setting("log_normalize", False),
+            as_given=Setting("log_normalize", value=False),
         )
     elif kind == "unlogged" and expects == "log" and normalize is not True:
         _warn_unlogged(sample, matrix, meth.name, fixes)
@@ -288,8 +288,8 @@ def _warn_unlogged(sample, matrix: str, name: str, fixes: str) -> None:
         matrix=matrix,
         top=float(values_of(sample).max()),
         method=name,
-        always=Setting("log_normalize", True),
-        use_raw=Setting("use_raw", True),
+        always=Setting("log_normalize", value=True),
+        use_raw=Setting("use_raw", value=True),
         layer=None,
         rank=Setting("method", "singscore"),
     )
@@ -314,7 +314,7 @@ def _warn_scaled(matrix: str, name: str, expects: str, fixes: str) -> None:
         matrix=matrix,
         method=name,
         why=why,
-        use_raw=Setting("use_raw", True),
+        use_raw=Setting("use_raw", value=True),
         layer=None,
     )
 

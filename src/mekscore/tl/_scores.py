@@ -42,7 +42,7 @@ def subject_scores(
     left_out = _left_out(layout, values, samples, complete)
     scores = [v[ok] for v, ok in zip(values, complete, strict=True)]
     if len(scores) == 1:
-        return _one_group(layout, factor, scores[0], test, settings, left_out)
+        return _one_group(layout, factor, scores[0], test, settings=settings, left_out=left_out)
     n = {layout.between[b]: len(s) for b, s in zip(factor.between, scores, strict=True)}
     if min(n.values()) < 2:
         reason = _too_few(n, two_arm=layout.kind == "arms" and len(layout.between) == 2)
@@ -54,7 +54,7 @@ def subject_scores(
     return replace(result, n=n, left_out=left_out)
 
 
-def _one_group(layout, factor, scores, test, settings, left_out) -> _fits.ContrastResult:
+def _one_group(layout, factor, scores, test, *, settings, left_out) -> _fits.ContrastResult:
     test = _PAIRED.get(test, test)  # repeated designs name their unpaired test
     what = "pairs" if layout.kind == "paired" else "subjects"
     k = len(scores)

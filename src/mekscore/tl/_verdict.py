@@ -44,13 +44,21 @@ from ._agents import mapk_output
 from ._stats import benjamini_hochberg
 
 VERDICTS = (
-    "consistent", "opposite", "no change detected", "no expected direction", "not testable",
-)  # fmt: skip
+    "consistent",
+    "opposite",
+    "no change detected",
+    "no expected direction",
+    "not testable",
+)
 CALLS = ("consistent", "opposite")
 FAMILIES = (
-    "pharmacodynamic", "directional", "no expected direction", "secondary", "abundance",
+    "pharmacodynamic",
+    "directional",
+    "no expected direction",
+    "secondary",
+    "abundance",
     "abundance, no expected direction",
-)  # fmt: skip
+)
 PD_CONTROLS = {"mapk_output_mpas": "tumor", "progeny_mapk": "tumor"}
 """Pharmacodynamic programs -> the compartment they are read in. The first one in the table
 (MPAS; the PROGENy MAPK footprint when MPAS is absent) is the gate; the others are reported in
