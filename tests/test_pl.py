@@ -25,13 +25,18 @@ def _verdict() -> pd.DataFrame:
             "effect_size": [1.8, -np.inf, 0.4, np.nan, -0.6],
             "ci_low": [0.4, np.nan, -1.0, np.nan, -2.0],
             "ci_high": [3.1, np.nan, 1.8, np.nan, 0.8],
-            "verdict": ["consistent", "consistent", "no change detected", "not testable",
-                        "not testable"],
+            "verdict": [
+                "consistent",
+                "consistent",
+                "no change detected",
+                "not testable",
+                "not testable",
+            ],
         }
-    )  # fmt: skip
+    )
 
 
-def _samples(paired: bool) -> pd.DataFrame:
+def _samples(*, paired: bool) -> pd.DataFrame:
     rows = []
     for i in range(3):
         pair = f"P{i}" if paired else ""
@@ -75,8 +80,12 @@ def test_effect_sizes_marks_infinite_untested_and_expected():
     texts = [t.get_text() for t in ax.texts]
     assert texts.count(" not testable") == 1
     assert [t for t in texts if t in ("up", "down", "mixed", "unclear")] == [
-        "up", "down", "down", "mixed", "unclear"
-    ]  # fmt: skip
+        "up",
+        "down",
+        "down",
+        "mixed",
+        "unclear",
+    ]
     left, right = ax.get_xlim()
     assert left == -right and right >= 3.1
     infinite = ax.collections[2].get_offsets()

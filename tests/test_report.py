@@ -35,13 +35,30 @@ PARAMS = {
 
 def _row(**kw) -> dict:
     row = dict(
-        signature="mhc1_apm", compartment="tumor", tested_in="Tumor", expected="up",
-        observed="up", n_control=4, n_treated=4, n_pairs=0, difference=0.9, effect_size=1.83,
-        ci_low=0.41, ci_high=3.1, p_value=0.002, q_value=0.012, verdict="consistent",
-        effect_measure="hedges_g_av", family="directional", dropped="",
-        reason="q = 0.012 <= 0.05", n_moved_expected=4, n_moved_total=4, isolated=True,
+        signature="mhc1_apm",
+        compartment="tumor",
+        tested_in="Tumor",
+        expected="up",
+        observed="up",
+        n_control=4,
+        n_treated=4,
+        n_pairs=0,
+        difference=0.9,
+        effect_size=1.83,
+        ci_low=0.41,
+        ci_high=3.1,
+        p_value=0.002,
+        q_value=0.012,
+        verdict="consistent",
+        effect_measure="hedges_g_av",
+        family="directional",
+        dropped="",
+        reason="q = 0.012 <= 0.05",
+        n_moved_expected=4,
+        n_moved_total=4,
+        isolated=True,
         flag="",
-    )  # fmt: skip
+    )
     row.update(kw)
     return row
 
@@ -50,15 +67,33 @@ def _tables():
     verdict = pd.DataFrame(
         [
             _row(),
-            _row(signature="mapk_output_mpas", expected="down", observed="down",
-                 effect_size=-2.5, ci_low=-4.0, ci_high=-1.0, n_moved_expected=3),
-            _row(signature="nk_activation", compartment="nk", tested_in="NK", expected="mixed",
-                 observed="", effect_size=np.nan, ci_low=np.nan, ci_high=np.nan,
-                 p_value=np.nan, q_value=np.nan, verdict="not testable",
-                 reason="too few samples per arm <n_control=1>", n_moved_expected=pd.NA,
-                 n_moved_total=0),
+            _row(
+                signature="mapk_output_mpas",
+                expected="down",
+                observed="down",
+                effect_size=-2.5,
+                ci_low=-4.0,
+                ci_high=-1.0,
+                n_moved_expected=3,
+            ),
+            _row(
+                signature="nk_activation",
+                compartment="nk",
+                tested_in="NK",
+                expected="mixed",
+                observed="",
+                effect_size=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                p_value=np.nan,
+                q_value=np.nan,
+                verdict="not testable",
+                reason="too few samples per arm <n_control=1>",
+                n_moved_expected=pd.NA,
+                n_moved_total=0,
+            ),
         ]
-    )  # fmt: skip
+    )
     verdict["n_moved_expected"] = verdict["n_moved_expected"].astype("Int64")
     rows = []
     for sig in ("mhc1_apm", "mapk_output_mpas"):
@@ -78,7 +113,9 @@ def _images(html: str) -> list[np.ndarray]:
 
 
 def test_summary_sentence_unpaired_and_paired():
-    assert summary_sentence(_row(), "MHC-I antigen presentation", False, "hedges_g_av") == (
+    assert summary_sentence(
+        _row(), "MHC-I antigen presentation", paired=False, effect="hedges_g_av"
+    ) == (
         "MHC-I antigen presentation (tumor): expected up; observed up, "
         "Hedges' g*_s 1.8 [0.41, 3.1], q = 0.012 → consistent; "
         "4 of 4 treated samples above the control mean."
@@ -93,7 +130,7 @@ def test_summary_sentence_unpaired_and_paired():
         n_moved_total=4,
         flag="compartment not isolated (bulk)",
     )
-    assert summary_sentence(paired, "MPAS", True, "hedges_g_z") == (
+    assert summary_sentence(paired, "MPAS", paired=True, effect="hedges_g_z") == (
         "MPAS (tumor): expected down; observed down, Hedges' g_z -2 [-3, -1], q = 0.012 → "
         "consistent; 3 of 4 pairs decreased. Caution: compartment not isolated (bulk)."
     )
@@ -107,7 +144,7 @@ def _record(verdict, samples, **parts) -> Comparison:
 
 def test_summary_sentence_not_testable_gives_the_reason():
     row = _tables()[0].iloc[2].to_dict()
-    assert summary_sentence(row, "NK", False, "hedges_g") == (
+    assert summary_sentence(row, "NK", paired=False, effect="hedges_g") == (
         "NK (nk): expected mixed; not testable: too few samples per arm <n_control=1>."
     )
 
@@ -147,8 +184,10 @@ def test_competitive_view_is_shown_next_to_the_verdict():
 def test_genes_used_table_from_provenance_and_from_match_report():
     provenance = {"mhc1_apm": {"genes_used": np.array(["B2M", "HLA-A"]), "genes_missing": ["TAP1"]}}
     assert genes_used_table(provenance).to_dict("list") == {
-        "signature": ["mhc1_apm"], "found": ["2 of 3"], "missing": ["TAP1"]
-    }  # fmt: skip
+        "signature": ["mhc1_apm"],
+        "found": ["2 of 3"],
+        "missing": ["TAP1"],
+    }
     sig = get("mhc1_apm")
     present = list(sig.up[:-2])
     matches, _ = match_signatures([sig], present, "human")

@@ -11,9 +11,17 @@ from ._style import new_axes, plain, require_columns
 
 # Okabe-Ito palette plus greys: colour-blind safe, one colour per compartment
 _PALETTE = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
-    "#000000", "#CCCCCC",
-)  # fmt: skip
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#999999",
+    "#000000",
+    "#CCCCCC",
+)
 
 
 def composition(shares: pd.DataFrame, ax: Axes | None = None) -> Axes:

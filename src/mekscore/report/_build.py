@@ -31,10 +31,27 @@ from ._text import (
 
 VERSIONED = ("mekscore", "scanpy", "anndata", "numpy", "scipy", "pandas", "matplotlib")
 _VERDICT_COLUMNS = (
-    "signature", "compartment", "verdict", "reason", "expected", "observed", "effect_measure",
-    "effect_size", "ci_low", "ci_high", "q_value", "p_value", "n_control", "n_treated", "n_pairs",
-    "difference", "family", "tested_in", "flag", "dropped",
-)  # fmt: skip
+    "signature",
+    "compartment",
+    "verdict",
+    "reason",
+    "expected",
+    "observed",
+    "effect_measure",
+    "effect_size",
+    "ci_low",
+    "ci_high",
+    "q_value",
+    "p_value",
+    "n_control",
+    "n_treated",
+    "n_pairs",
+    "difference",
+    "family",
+    "tested_in",
+    "flag",
+    "dropped",
+)
 _COMPETITIVE_COLUMNS = {"nes": "competitive NES", "fdr": "competitive FDR"}
 
 
@@ -124,7 +141,7 @@ def render_report(comparison: Comparison, *, title: str | None = None) -> str:
         _verdict_table(verdict, competitive),
         _evidence(verdict, names, entries, several=False),
         qc_section(qc) if qc is not None else "",
-        _per_sample(verdict, names, paired),
+        _per_sample(verdict, names, paired=paired),
         *tail,
     ]
     return h.page(title, subtitle, [part for part in body if part])
@@ -268,7 +285,7 @@ def _sentence(row: pd.Series, names: dict[str, str], parameters, reference: str)
     paired = parameters.get("design") == "paired" or bool(row.get("n_pairs") or 0)
     effect = row.get("effect_measure") or parameters.get("effect_measure", "")
     name = names[row["signature"]]
-    return summary_sentence(row, name, paired, effect, reference=reference)
+    return summary_sentence(row, name, paired=paired, effect=effect, reference=reference)
 
 
 def _verdict_order(verdicts: pd.Series) -> list[str]:
@@ -368,7 +385,7 @@ def _identifier(evidence) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _per_sample(verdict: pd.DataFrame, names: dict[str, str], paired: bool) -> str:
+def _per_sample(verdict: pd.DataFrame, names: dict[str, str], *, paired: bool) -> str:
     """How many treated samples (pairs) moved in the expected direction, per row."""
     unit = "pairs" if paired else "treated samples"
     table = _moved_table(verdict, names, unit)

@@ -58,7 +58,7 @@ def aggregation_sentence(parameters: Mapping[str, Any]) -> str:
 
 
 def summary_sentence(
-    row: Mapping[str, Any], name: str, paired: bool, effect: str, *, reference: str = "control"
+    row: Mapping[str, Any], name: str, *, paired: bool, effect: str, reference: str = "control"
 ) -> str:
     """One sentence stating expectation, observation, statistics and verdict of a row.
 
@@ -70,7 +70,7 @@ def summary_sentence(
     >>> row = dict(compartment="tumor", expected="up", observed="up", effect_size=1.83,
     ...     ci_low=0.41, ci_high=3.1, q_value=0.012, verdict="consistent",
     ...     n_moved_expected=4, n_moved_total=4, reason="", isolated=True, flag="")
-    >>> summary_sentence(row, "MHC-I antigen presentation", False, "hedges_g_av")
+    >>> summary_sentence(row, "MHC-I antigen presentation", paired=False, effect="hedges_g_av")
     "MHC-I antigen presentation (tumor): expected up; observed up, Hedges' g*_s 1.8 [0.41, 3.1], q = 0.012 → consistent; 4 of 4 treated samples above the control mean."
     """  # noqa: E501
     head = f"{name} ({row['compartment']}): expected {row['expected']}"
@@ -83,10 +83,10 @@ def summary_sentence(
     )
     if row["expected"] not in ("up", "down"):
         stats += f" (the literature direction is {row['expected']})"
-    return f"{head}; {stats}{_moved(row, paired, reference)}." + _flag(row)
+    return f"{head}; {stats}{_moved(row, paired=paired, reference=reference)}." + _flag(row)
 
 
-def _moved(row: Mapping[str, Any], paired: bool, reference: str) -> str:
+def _moved(row: Mapping[str, Any], *, paired: bool, reference: str) -> str:
     if pd.isna(row["n_moved_expected"]):
         return ""
     k, n, up = int(row["n_moved_expected"]), int(row["n_moved_total"]), row["expected"] == "up"
