@@ -52,7 +52,9 @@ def braf_culture() -> ad.AnnData:
     folder = "real_braf_v600e_lgx818"
     adata = mk.io.read_input(reference_path(folder, "expr_counts_symbol.csv.gz"))
     sheet = pd.read_csv(reference_path(folder, "samples.csv"), index_col="sample")
-    adata.obs = sheet.loc[adata.obs_names, ["condition"]].assign(sample=adata.obs_names)
+    adata.obs = sheet.loc[adata.obs_names, ["condition", "replicate"]].assign(
+        sample=adata.obs_names
+    )
     return adata
 
 
@@ -163,15 +165,19 @@ def _no_immune_row_tested(table: pd.DataFrame) -> None:
     assert table.loc[immune, "reason"].str.startswith(NOT_DETECTED).all()
 
 
-def test_braf_inhibitor_lowers_mapk_output_in_a_culture_read_unadjusted():
-    table, params = _compare(braf_culture(), "v600e", "v600e_lgx818")
+@pytest.mark.parametrize("pair_key", [None, "replicate"])
+def test_braf_inhibitor_lowers_mapk_output_in_a_culture_read_unadjusted(pair_key):
+    """Unpaired, and paired by replicate (each replicate's V600E and V600E + LGX818 dishes)."""
+    table, params = _compare(braf_culture(), "v600e", "v600e_lgx818", pair_key=pair_key)
+    assert params["design"] == ("paired" if pair_key else "unpaired")
     assert params["bulk_context"]["kind"] == "tumor"
     assert params["bulk_context"]["description"].startswith("tumour cells only")
     for program in ("mapk_output_mpas", "progeny_mapk"):
         row = table.loc[program]
         assert (row["verdict"], row["observed"], row["adjusted_for"]) == ("consistent", "down", "")
     assert params["pd_status"].startswith("confirmed")
-    assert table.loc["mhc1_apm", "verdict"] == "consistent"  # MHC-I rises under MAPK inhibition
+    if pair_key is None:  # 3 pairs leave the paired t 2 df: MHC-I's rise is called unpaired
+        assert table.loc["mhc1_apm", "verdict"] == "consistent"
     _no_immune_row_tested(table)
 
 
