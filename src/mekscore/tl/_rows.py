@@ -458,22 +458,24 @@ def _changes(kept: pd.Series, n_cells, ctx: RowContext, row: Row, contrast) -> p
 def _arm_changes(kept: pd.Series, ctx: RowContext, levels: list[str]) -> _Changes | None:
     table = ctx.sheet.table.loc[kept.index]
     condition = table["condition"].astype(str)
+    side, values = condition.to_numpy(), kept.to_numpy(dtype=float)
     test, reference = levels
-    on_test, on_ref = kept[condition == test], kept[condition == reference]
-    if not len(on_test) or not len(on_ref):
+    on_test, on_ref = side == test, side == reference
+    if not on_test.any() or not on_ref.any():
         return None
-    change = pd.Series(np.nan, index=kept.index)
+    change = np.full(len(values), np.nan)
+    pair = table["pair"].astype(str)
     if ctx.model.layout.kind == "paired":
-        ref, tst = matched(on_ref, on_test, table)
-        names = pd.Series(on_test.index, index=table.loc[on_test.index, "pair"])[tst.index]
-        change[names.to_numpy()] = tst.to_numpy() - ref.to_numpy()
+        ref_of = dict(zip(pair.to_numpy()[on_ref], values[on_ref], strict=True))
+        change[on_test] = values[on_test] - [ref_of.get(p, np.nan) for p in pair[on_test]]
         kind = "paired difference"
     else:
-        sd = float(on_ref.std(ddof=1))
-        change[on_test.index] = [_stats.standardise(v - on_ref.mean(), sd) for v in on_test]
+        ref = values[on_ref]
+        mean, sd = ref.mean(), ref.std(ddof=1) if len(ref) > 1 else np.nan
+        change[on_test] = [_stats.standardise(v - mean, sd) for v in values[on_test]]
         kind = "standardised distance from the reference arm"
-    used = kept.index[condition.isin(levels).to_numpy()]
-    return _Changes(used, condition, table["pair"].astype(str), change, kind)
+    used = kept.index[on_test | on_ref]
+    return _Changes(used, condition, pair, pd.Series(change, index=kept.index), kind)
 
 
 def _subject_changes(kept: pd.Series, ctx: RowContext, contrast) -> _Changes | None:
