@@ -208,8 +208,10 @@ def pd_status(table: pd.DataFrame) -> str:
     order = {sid: i for i, sid in enumerate(PD_CONTROLS)}
     row = pd_rows.loc[pd_rows["signature"].map(order).sort_values(kind="stable").index].iloc[0]
     what = f"{row['signature']} in {row['compartment']}"
-    if row["expected"] not in ("up", "down"):
+    if row["expected"] == "none":
         return f"no gate: MAPK output is not expected to move here ({what} {row['verdict']})"
+    if row["expected"] not in ("up", "down"):
+        return f"no gate: MAPK output has no expected direction here ({what} {row['verdict']})"
     if row["verdict"] == "consistent":
         return f"confirmed ({what} {row['expected']}, q = {row['q_value']:.3g})"
     if row["verdict"] == "not testable":
