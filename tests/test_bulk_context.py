@@ -27,7 +27,8 @@ TUMOUR = ["mapk_output_mpas", "mhc1_apm", "tumor_myeloid_secretome"]
 def _compare(adata, **kwargs) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return tl.compare(adata, **ARMS, sample_key="sample", **kwargs).set_index("signature")
+        table = tl.compare(adata, **ARMS, sample_key="sample", qc=False, **kwargs)
+        return table.set_index("signature")
 
 
 def _context(adata) -> dict:
