@@ -320,7 +320,9 @@ def _counts(rows: pd.DataFrame) -> str:
 
 def _by_contrast(verdict: pd.DataFrame):
     """``(contrast words, its rows)`` in the table's order."""
-    for words in dict.fromkeys(verdict["contrast"]):
+    from ..pl._style import contrasts_of
+
+    for words in contrasts_of(verdict):
         yield words, verdict[verdict["contrast"] == words]
 
 

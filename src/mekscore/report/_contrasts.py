@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..pl._style import VERDICT_COLORS
+from ..pl._style import VERDICT_COLORS, contrasts_of
 from . import _html as h
 from ._figures import effect_figure, overview_figure
 from ._text import design_sentences, number
@@ -72,7 +72,7 @@ def design_section(
 
 def overview_section(verdict: pd.DataFrame, parameters: Mapping[str, Any]) -> str:
     """Every contrast at a glance: counts and PD control per contrast, then the grid."""
-    contrasts = list(dict.fromkeys(verdict["contrast"].astype(str)))
+    contrasts = contrasts_of(verdict)
     return h.section(
         "Contrasts at a glance",
         h.scrolling(_contrast_table(verdict, contrasts, parameters)),

@@ -463,11 +463,11 @@ def _arm_changes(kept: pd.Series, ctx: RowContext, levels: list[str]) -> _Change
     on_test, on_ref = side == test, side == reference
     if not on_test.any() or not on_ref.any():
         return None
-    change = np.full(len(values), np.nan)
-    pair = table["pair"].astype(str)
+    change = pd.Series(np.nan, index=kept.index)
     if ctx.model.layout.kind == "paired":
-        ref_of = dict(zip(pair.to_numpy()[on_ref], values[on_ref], strict=True))
-        change[on_test] = values[on_test] - [ref_of.get(p, np.nan) for p in pair[on_test]]
+        ref, tst = matched(kept[on_ref], kept[on_test], table)
+        names = pd.Series(kept.index[on_test], index=table["pair"].to_numpy()[on_test])
+        change[names[tst.index].to_numpy()] = (tst - ref).to_numpy()
         kind = "paired difference"
     else:
         ref = values[on_ref]
@@ -475,7 +475,7 @@ def _arm_changes(kept: pd.Series, ctx: RowContext, levels: list[str]) -> _Change
         change[on_test] = [_stats.standardise(v - mean, sd) for v in values[on_test]]
         kind = "standardised distance from the reference arm"
     used = kept.index[on_test | on_ref]
-    return _Changes(used, condition, pair, pd.Series(change, index=kept.index), kind)
+    return _Changes(used, condition, table["pair"].astype(str), change, kind)
 
 
 def _subject_changes(kept: pd.Series, ctx: RowContext, contrast) -> _Changes | None:
